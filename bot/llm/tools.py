@@ -1,0 +1,77 @@
+"""The tool type the loop executes, and the registry it is given.
+
+A tool is a plain async function plus a JSON schema. The handler receives a `ToolContext`
+(who is asking, in which conversation) and the model's arguments as keyword arguments; it
+returns text for the model. Raising `ToolError` gives the model a clear error message; any
+other exception becomes a generic error result (logged, never shown verbatim).
+Built-in tools live in `bot.tools`; this module knows none of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bot.llm.types import ToolSpec
+
+
+class ToolError(Exception):
+    """Raised by a tool to tell the model, in plain words, why the call failed."""
+
+
+@dataclass(frozen=True, slots=True)
+class ToolContext:
+    """Where a tool call comes from. Ids are Discord snowflakes (None in a DM for guild_id)."""
+
+    conversation_id: int | None = None
+    guild_id: int | None = None
+    channel_id: int | None = None
+    user_id: int | None = None
+
+
+class ToolHandler(Protocol):
+    def __call__(self, ctx: ToolContext, /, **arguments: Any) -> Awaitable[str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    name: str
+    description: str
+    parameters: Mapping[str, Any]
+    handler: ToolHandler | Callable[..., Awaitable[str]]
+    timeout_s: float = 20.0
+    # A short human label of the arguments for the Discord tool line, e.g. the URL.
+    summarize: Callable[[Mapping[str, Any]], str] | None = None
+
+    @property
+    def spec(self) -> ToolSpec:
+        return ToolSpec(self.name, self.description, self.parameters)
+
+
+class ToolRegistry(Mapping[str, Tool]):
+    """An immutable name → Tool mapping, the only thing the loop knows about tools."""
+
+    def __init__(self, tools: Iterable[Tool] = ()) -> None:
+        self._tools: dict[str, Tool] = {}
+        for tool in tools:
+            if tool.name in self._tools:
+                raise ValueError(f"duplicate tool name {tool.name!r}")
+            self._tools[tool.name] = tool
+
+    def __getitem__(self, name: str) -> Tool:
+        return self._tools[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._tools)
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def specs(self) -> list[ToolSpec]:
+        return [tool.spec for tool in self._tools.values()]
+
+    def only(self, names: Iterable[str]) -> ToolRegistry:
+        """The subset whose names are in `names` (e.g. the tools enabled in a channel)."""
+        wanted = set(names)
+        return ToolRegistry(t for n, t in self._tools.items() if n in wanted)

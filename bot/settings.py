@@ -1,0 +1,122 @@
+"""Runtime configuration: one `Settings` object, built once in `__main__` and passed down.
+
+Values come from the environment and an optional `.env` file. The names of the settings in
+SPEC §1 are fixed (other programs set them); the rest are ours and documented in `.env.example`.
+Secrets are `SecretStr` so they never appear in reprs, logs or error messages.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_LLM_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_DISCORD_API_BASE = "https://discord.com/api/v10"
+
+
+def _split_csv(value: object) -> object:
+    """Accept `1,2, 3` (and an empty string) for list settings instead of JSON."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+    )
+
+    # --- fixed names (SPEC §1) -------------------------------------------------------------
+    discord_token: SecretStr
+    llm_base_url: str = DEFAULT_LLM_BASE_URL
+    llm_api_key: SecretStr = SecretStr("")
+    llm_model: str = Field(min_length=1)
+    database_path: Path = Path("data/switchboard.db")
+    discord_api_base: str = DEFAULT_DISCORD_API_BASE
+    discord_gateway_url: str | None = None
+    dev_guild_id: int | None = None
+    owner_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+
+    # --- ours ---------------------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    max_tool_rounds: int = Field(default=8, ge=1, le=50)
+    tool_timeout_seconds: float = Field(default=20.0, gt=0, le=600)
+    llm_max_output_tokens: int = Field(default=4096, ge=16)
+    llm_context_tokens: int = Field(default=32_000, ge=1_000)
+    llm_connect_timeout: float = Field(default=10.0, gt=0)
+    llm_first_byte_timeout: float = Field(default=120.0, gt=0)
+    llm_idle_timeout: float = Field(default=90.0, gt=0)
+    llm_max_retries: int = Field(default=3, ge=0, le=10)
+    fetch_url_allowlist: Annotated[tuple[str, ...], NoDecode] = ()
+    fetch_url_max_bytes: int = Field(default=1_000_000, ge=1_000)
+    fetch_url_timeout_seconds: float = Field(default=15.0, gt=0)
+
+    @field_validator("owner_ids", "fetch_url_allowlist", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("discord_token")
+    @classmethod
+    def _token_not_blank(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().strip():
+            raise ValueError("is empty")
+        return value
+
+    @field_validator("llm_base_url", "discord_api_base", "discord_gateway_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None if value == "" else value
+        if not value.startswith(("http://", "https://", "ws://", "wss://")):
+            raise ValueError("must start with http://, https://, ws:// or wss://")
+        return value.rstrip("/")
+
+    @field_validator("fetch_url_allowlist")
+    @classmethod
+    def _allowlist(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            if "/" in entry:
+                try:
+                    ipaddress.ip_network(entry, strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"{entry!r} is not a valid network") from exc
+        return value
+
+
+# How to fix each setting a person is most likely to get wrong, said next to the problem.
+_HINTS = {
+    "discord_token": "set DISCORD_TOKEN to your bot's token (Developer Portal → Bot → Reset Token)",
+    "llm_model": "set LLM_MODEL to the model to use, e.g. gpt-4o-mini",
+    "llm_base_url": "set LLM_BASE_URL to an OpenAI-compatible endpoint, e.g. http://localhost:11434/v1",
+    "owner_ids": "set OWNER_IDS to comma-separated Discord user ids, e.g. 123,456",
+    "dev_guild_id": "set DEV_GUILD_ID to a server id (a number) or leave it empty",
+}
+
+
+def describe_errors(error: ValidationError) -> list[str]:
+    """One plain line per problem: which setting, what is wrong, how to fix it. No values."""
+    lines: list[str] = []
+    for problem in error.errors(include_input=False, include_url=False):
+        field = str(problem["loc"][0]) if problem["loc"] else "settings"
+        env_name = field.upper()
+        if problem["type"] == "missing":
+            what = "is missing"
+        else:
+            what = f"is invalid: {problem['msg'].removeprefix('Value error, ')}"
+        hint = _HINTS.get(field, f"check {env_name} in your environment or .env (see .env.example)")
+        lines.append(f"{env_name} {what} — {hint}")
+    return lines
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment/.env; raises `ValidationError` on problems."""
+    return Settings(**overrides)  # type: ignore[arg-type]
