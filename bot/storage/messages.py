@@ -1,0 +1,418 @@
+"""Messages of a conversation: members' messages, answers with their steps, the Discord
+messages that show each answer, crash recovery of half-streamed answers, and full-text search.
+
+History is rebuilt with a fixed number of queries (messages, then all their steps in one go),
+so a 10,000-message conversation costs two queries, not 10,001.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+
+import aiosqlite
+
+from bot.storage.database import Database
+from bot.storage.models import (
+    AnswerStatus,
+    DiscordMessageRef,
+    SearchHit,
+    Step,
+    StepKind,
+    StoredMessage,
+    ToolResultStatus,
+)
+from bot.storage.timeutil import from_ms, now_ms, to_ms, utc_now
+
+log = logging.getLogger(__name__)
+
+FINAL_STATUSES: frozenset[AnswerStatus] = frozenset({"complete", "stopped", "interrupted", "error"})
+SEARCH_MAX_LIMIT = 50
+SEARCH_MAX_TERMS = 32
+SNIPPET_TOKENS = 16
+# A run of characters FTS5's unicode61 tokenizer keeps together (letters and digits).
+_SEARCH_TERM = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class NewStep:
+    """A step to append to an answer; its `seq` is assigned by `append_steps`."""
+
+    round: int
+    kind: StepKind
+    content: str
+    tool_call_id: str | None = None
+    tool_name: str | None = None
+    tool_arguments: str | None = None
+    tool_status: ToolResultStatus | None = None
+    duration_ms: int | None = None
+
+
+_MESSAGE_COLUMNS = (
+    "m.id, m.conversation_id, m.role, m.content, m.author_id, m.author_name,"
+    " m.discord_message_id, m.status, m.model, m.created_at"
+)
+_STEP_COLUMNS = (
+    "s.message_id, s.seq, s.round, s.kind, s.content, s.tool_call_id, s.tool_name,"
+    " s.tool_arguments, s.tool_status, s.duration_ms"
+)
+
+
+def _step(row: sqlite3.Row) -> Step:
+    return Step(
+        seq=row["seq"],
+        round=row["round"],
+        kind=row["kind"],
+        content=row["content"],
+        tool_call_id=row["tool_call_id"],
+        tool_name=row["tool_name"],
+        tool_arguments=row["tool_arguments"],
+        tool_status=row["tool_status"],
+        duration_ms=row["duration_ms"],
+    )
+
+
+def _message(row: sqlite3.Row, steps: Sequence[Step] = ()) -> StoredMessage:
+    return StoredMessage(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        role=row["role"],
+        content=row["content"],
+        author_id=row["author_id"],
+        author_name=row["author_name"],
+        discord_message_id=row["discord_message_id"],
+        status=row["status"],
+        model=row["model"],
+        created_at=from_ms(row["created_at"]),
+        steps=tuple(steps),
+    )
+
+
+def _group_steps(rows: Iterable[sqlite3.Row]) -> dict[int, list[Step]]:
+    grouped: dict[int, list[Step]] = defaultdict(list)
+    for row in rows:  # rows come ordered by (message_id, seq)
+        grouped[row["message_id"]].append(_step(row))
+    return grouped
+
+
+def fts_query(text: str) -> str | None:
+    """Free text → a safe FTS5 query: each word quoted (so AND, OR, NOT, NEAR, *, ^, :,
+    quotes and parentheses are plain text), joined with OR and ranked by bm25, so the messages
+    matching the most (and rarest) words come first. None when the text has no words."""
+    terms = list(dict.fromkeys(t.lower() for t in _SEARCH_TERM.findall(text)))
+    if not terms:
+        return None
+    return " OR ".join(f'"{term}"' for term in terms[:SEARCH_MAX_TERMS])
+
+
+class MessageRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    _INSERT = """
+        INSERT INTO messages (conversation_id, role, content, author_id, author_name,
+                              discord_message_id, status, model, reply_to_message_id, created_at)
+        VALUES (:conversation_id, :role, :content, :author_id, :author_name,
+                :discord_message_id, :status, :model, :reply_to_message_id, :created_at)
+    """
+
+    async def add_user_message(
+        self,
+        conversation_id: int,
+        content: str,
+        author_id: int | None,
+        author_name: str | None,
+        discord_message_id: int | None,
+        *,
+        conn: aiosqlite.Connection | None = None,
+    ) -> StoredMessage:
+        message = StoredMessage(
+            id=0,
+            conversation_id=conversation_id,
+            role="user",
+            content=content,
+            author_id=author_id,
+            author_name=author_name,
+            discord_message_id=discord_message_id,
+            status="complete",
+            model=None,
+            created_at=utc_now(),
+        )
+        return await self._insert(message, None, conn)
+
+    async def start_answer(
+        self,
+        conversation_id: int,
+        model: str | None,
+        reply_to_message_id: int | None,
+        *,
+        conn: aiosqlite.Connection | None = None,
+    ) -> StoredMessage:
+        """An empty answer in status `streaming`; finish it with `finish_answer`."""
+        message = StoredMessage(
+            id=0,
+            conversation_id=conversation_id,
+            role="assistant",
+            content="",
+            author_id=None,
+            author_name=None,
+            discord_message_id=None,
+            status="streaming",
+            model=model,
+            created_at=utc_now(),
+        )
+        return await self._insert(message, reply_to_message_id, conn)
+
+    async def _insert(
+        self,
+        message: StoredMessage,
+        reply_to_message_id: int | None,
+        conn: aiosqlite.Connection | None,
+    ) -> StoredMessage:
+        params = {
+            "conversation_id": message.conversation_id,
+            "role": message.role,
+            "content": message.content,
+            "author_id": message.author_id,
+            "author_name": message.author_name,
+            "discord_message_id": message.discord_message_id,
+            "status": message.status,
+            "model": message.model,
+            "reply_to_message_id": reply_to_message_id,
+            "created_at": to_ms(message.created_at),
+        }
+        async with self._db.maybe_transaction(conn) as c:
+            cursor = await c.execute(self._INSERT, params)
+        assert cursor.lastrowid is not None
+        return replace(message, id=cursor.lastrowid)
+
+    _NEXT_SEQ = "SELECT COALESCE(MAX(seq) + 1, 0) FROM steps WHERE message_id = ?"
+    _INSERT_STEP = """
+        INSERT INTO steps (message_id, seq, round, kind, content, tool_call_id, tool_name,
+                           tool_arguments, tool_status, duration_ms)
+        VALUES (:message_id, :seq, :round, :kind, :content, :tool_call_id, :tool_name,
+                :tool_arguments, :tool_status, :duration_ms)
+    """
+
+    async def append_steps(
+        self,
+        message_id: int,
+        steps: Sequence[NewStep],
+        *,
+        conn: aiosqlite.Connection | None = None,
+    ) -> list[Step]:
+        """Append steps after the answer's existing ones; `seq` counts 0, 1, 2, … in order."""
+        if not steps:
+            return []
+        async with self._db.maybe_transaction(conn) as c:
+            async with c.execute(self._NEXT_SEQ, (message_id,)) as cursor:
+                row = await cursor.fetchone()
+            first = int(row[0]) if row is not None else 0
+            stored = [Step(seq=first + i, **asdict(step)) for i, step in enumerate(steps)]
+            await c.executemany(
+                self._INSERT_STEP, [{"message_id": message_id, **asdict(s)} for s in stored]
+            )
+        return stored
+
+    _FINISH = """
+        UPDATE messages SET status = ?, content = ?, error_text = ?, finished_at = ?
+        WHERE id = ? AND role = 'assistant'
+    """
+
+    async def finish_answer(
+        self,
+        message_id: int,
+        status: AnswerStatus,
+        content: str,
+        error_text: str | None = None,
+        *,
+        conn: aiosqlite.Connection | None = None,
+    ) -> None:
+        """Record the answer's final text and how it ended (any status but `streaming`)."""
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"an answer can't finish as {status!r}")
+        async with self._db.maybe_transaction(conn) as c:
+            cursor = await c.execute(
+                self._FINISH, (status, content, error_text, now_ms(), message_id)
+            )
+        if cursor.rowcount != 1:
+            raise LookupError(f"no answer {message_id}")
+
+    _GET = f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?"
+    _STEPS_OF = f"SELECT {_STEP_COLUMNS} FROM steps s WHERE s.message_id = ? ORDER BY s.seq"
+
+    async def get(
+        self, message_id: int, *, conn: aiosqlite.Connection | None = None
+    ) -> StoredMessage | None:
+        """One message with its steps."""
+        async with self._db.reading(conn) as c:
+            return await self._get(c, message_id)
+
+    async def _get(self, conn: aiosqlite.Connection, message_id: int) -> StoredMessage | None:
+        async with conn.execute(self._GET, (message_id,)) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        steps = await conn.execute_fetchall(self._STEPS_OF, (message_id,))
+        return _message(row, [_step(s) for s in steps])
+
+    _HISTORY = f"""
+        SELECT {_MESSAGE_COLUMNS} FROM messages m
+        WHERE m.conversation_id = ? ORDER BY m.id DESC LIMIT ?
+    """
+    _HISTORY_STEPS = f"""
+        SELECT {_STEP_COLUMNS} FROM messages m JOIN steps s ON s.message_id = m.id
+        WHERE m.conversation_id = ? AND m.id >= ?
+        ORDER BY s.message_id, s.seq
+    """
+
+    async def history(
+        self,
+        conversation_id: int,
+        limit: int | None = None,
+        *,
+        conn: aiosqlite.Connection | None = None,
+    ) -> list[StoredMessage]:
+        """The conversation's messages (the last `limit` if given), oldest first, with steps.
+
+        Two queries whatever the length: the messages, then every step of those messages.
+        """
+        async with self._db.reading(conn) as c:
+            # LIMIT -1 is SQLite for "no limit"; newest-first so LIMIT keeps the latest.
+            rows = list(
+                await c.execute_fetchall(
+                    self._HISTORY, (conversation_id, -1 if limit is None else limit)
+                )
+            )
+            if not rows:
+                return []
+            rows.reverse()
+            step_rows = await c.execute_fetchall(
+                self._HISTORY_STEPS, (conversation_id, rows[0]["id"])
+            )
+        steps = _group_steps(step_rows)
+        return [_message(row, steps.get(row["id"], ())) for row in rows]
+
+    _ADD_DISCORD_MESSAGE = """
+        INSERT INTO answer_discord_messages (message_id, position, channel_id, discord_message_id)
+        VALUES (?, ?, ?, ?)
+        ON CONFLICT (message_id, position) DO UPDATE SET
+            channel_id = excluded.channel_id, discord_message_id = excluded.discord_message_id
+    """
+
+    async def add_discord_message(
+        self,
+        message_id: int,
+        position: int,
+        channel_id: int,
+        discord_message_id: int,
+        *,
+        conn: aiosqlite.Connection | None = None,
+    ) -> None:
+        """Record that Discord message `discord_message_id` shows part `position` of the
+        answer; recording a position again replaces it (a resent message)."""
+        params = (message_id, position, channel_id, discord_message_id)
+        async with self._db.maybe_transaction(conn) as c:
+            await c.execute(self._ADD_DISCORD_MESSAGE, params)
+
+    _DISCORD_MESSAGES = """
+        SELECT message_id, position, channel_id, discord_message_id
+        FROM answer_discord_messages WHERE message_id = ? ORDER BY position
+    """
+
+    async def discord_messages(
+        self, message_id: int, *, conn: aiosqlite.Connection | None = None
+    ) -> list[DiscordMessageRef]:
+        async with self._db.reading(conn) as c:
+            rows = await c.execute_fetchall(self._DISCORD_MESSAGES, (message_id,))
+        return [DiscordMessageRef(r[0], r[1], r[2], r[3]) for r in rows]
+
+    _FIND_BY_DISCORD_MESSAGE = """
+        SELECT id FROM messages WHERE discord_message_id = :d
+        UNION ALL
+        SELECT message_id FROM answer_discord_messages WHERE discord_message_id = :d
+        LIMIT 1
+    """
+
+    async def find_by_discord_message(
+        self, discord_message_id: int, *, conn: aiosqlite.Connection | None = None
+    ) -> StoredMessage | None:
+        """The member's message or the answer a Discord message shows (with its steps)."""
+        async with self._db.reading(conn) as c:
+            async with c.execute(self._FIND_BY_DISCORD_MESSAGE, {"d": discord_message_id}) as cur:
+                row = await cur.fetchone()
+            return None if row is None else await self._get(c, row[0])
+
+    _STREAMING = f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE m.status = 'streaming'"
+    _INTERRUPT = """
+        UPDATE messages SET status = 'interrupted', finished_at = ?
+        WHERE status = 'streaming'
+    """
+    _STEPS_OF_STREAMING = f"""
+        SELECT {_STEP_COLUMNS} FROM messages m JOIN steps s ON s.message_id = m.id
+        WHERE m.status = 'streaming' ORDER BY s.message_id, s.seq
+    """
+
+    async def mark_streaming_as_interrupted(
+        self, *, conn: aiosqlite.Connection | None = None
+    ) -> list[StoredMessage]:
+        """On start: answers a crash left `streaming` become `interrupted`; returns them (with
+        their steps) so their Discord messages can be edited to say so."""
+        async with self._db.maybe_transaction(conn) as c:
+            rows = await c.execute_fetchall(self._STREAMING)
+            if not rows:
+                return []
+            steps = _group_steps(await c.execute_fetchall(self._STEPS_OF_STREAMING))
+            await c.execute(self._INTERRUPT, (now_ms(),))
+        # The rows were read before the update; report them as they are now.
+        interrupted = [
+            replace(_message(row, steps.get(row["id"], ())), status="interrupted")
+            for row in sorted(rows, key=lambda r: r["id"])
+        ]
+        log.warning("marked %d answers left streaming as interrupted", len(interrupted))
+        return interrupted
+
+    _SEARCH = f"""
+        SELECT m.id, m.role, m.author_name, m.created_at,
+               snippet(messages_fts, 0, '**', '**', '…', {SNIPPET_TOKENS}) AS snippet
+        FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+        WHERE messages_fts MATCH :query
+          AND m.conversation_id = :conversation_id
+          AND (:before IS NULL OR m.id < :before)
+        ORDER BY bm25(messages_fts), m.id DESC
+        LIMIT :limit
+    """
+
+    async def search(
+        self,
+        conversation_id: int,
+        query: str,
+        limit: int = 5,
+        before_message_id: int | None = None,
+        *,
+        conn: aiosqlite.Connection | None = None,
+    ) -> list[SearchHit]:
+        """Messages of this conversation matching the words of `query`, best first.
+
+        `query` is free text from a member or the model; it's never parsed as FTS5 syntax.
+        `before_message_id` limits the search to older messages (e.g. before the current turn).
+        """
+        match = fts_query(query)
+        if match is None or limit <= 0:
+            return []
+        params = {
+            "query": match,
+            "conversation_id": conversation_id,
+            "before": before_message_id,
+            "limit": min(limit, SEARCH_MAX_LIMIT),
+        }
+        async with self._db.reading(conn) as c:
+            rows = await c.execute_fetchall(self._SEARCH, params)
+        return [
+            SearchHit(r["id"], r["role"], r["author_name"], from_ms(r["created_at"]), r["snippet"])
+            for r in rows
+        ]
