@@ -267,7 +267,7 @@ class MessageRepository:
     _HISTORY_STEPS = f"""
         SELECT {_STEP_COLUMNS} FROM messages m JOIN steps s ON s.message_id = m.id
         WHERE m.conversation_id = ? AND m.id >= ?
-        ORDER BY s.message_id, s.seq
+        ORDER BY m.id, s.seq
     """
 
     async def history(
@@ -354,7 +354,7 @@ class MessageRepository:
     """
     _STEPS_OF_STREAMING = f"""
         SELECT {_STEP_COLUMNS} FROM messages m JOIN steps s ON s.message_id = m.id
-        WHERE m.status = 'streaming' ORDER BY s.message_id, s.seq
+        WHERE m.status = 'streaming' ORDER BY m.id, s.seq
     """
 
     async def mark_streaming_as_interrupted(
