@@ -1,0 +1,7 @@
+"""A fake Discord (REST + gateway on 127.0.0.1) for end-to-end tests with the real discord.py.
+
+Modules: models (typed records), payloads (wire JSON), validation (400/50035 & co), ratelimit
+(buckets, headers, 429s), state (world + mutations), http (routing plumbing), rest (bot routes),
+interactions (callback + interaction webhooks), gateway (websocket), control (injected
+interactions), server (FakeDiscord and its control API).
+"""

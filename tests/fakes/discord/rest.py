@@ -1,0 +1,377 @@
+"""Bot-authenticated REST routes: identity, command sync, channels, messages, threads, typing.
+
+Interaction callback and interaction-webhook routes live in `interactions.py`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.fakes.discord import payloads
+from tests.fakes.discord.http import Req, Resp, RestConfig, Route
+from tests.fakes.discord.models import (
+    CHANNEL_DM,
+    CHANNEL_GUILD_TEXT,
+    CHANNEL_PRIVATE_THREAD,
+    CHANNEL_PUBLIC_THREAD,
+    JSON,
+    FakeChannel,
+    FakeMessage,
+)
+from tests.fakes.discord.state import World
+from tests.fakes.discord.validation import (
+    DiscordHTTPError,
+    unknown_channel,
+    unknown_message,
+    validate_message,
+    validate_thread_name,
+)
+
+_ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
+
+
+def attachments_from_files(req: Req, body: JSON, base: str) -> JSON:
+    """Fold multipart file parts into the body's `attachments` as Discord would return them."""
+    if not req.files:
+        return body
+    out = dict(body)
+    attachments = []
+    for index, f in enumerate(req.files):
+        attachment_id = 1_000_000 + index
+        attachments.append(
+            {
+                "id": str(attachment_id),
+                "filename": f["filename"] or f"file{index}",
+                "size": f["size"],
+                "url": f"{base}/attachments/{attachment_id}/{f['filename']}",
+                "proxy_url": f"{base}/attachments/{attachment_id}/{f['filename']}",
+                "content_type": "application/octet-stream",
+            }
+        )
+    out["attachments"] = attachments
+    return out
+
+
+class BotRoutes:
+    def __init__(self, world: World, config: RestConfig) -> None:
+        self.world = world
+        self.config = config
+
+    def routes(self) -> list[Route]:
+        ch = "channel_id"
+        return [
+            Route("GET", "/users/@me", self.get_me),
+            Route("GET", "/oauth2/applications/@me", self.get_application),
+            Route("GET", "/applications/@me", self.get_application),
+            Route("GET", "/gateway", self.get_gateway, auth=False),
+            Route("GET", "/gateway/bot", self.get_gateway_bot),
+            Route("PUT", "/applications/{application_id}/commands", self.put_commands),
+            Route("GET", "/applications/{application_id}/commands", self.get_commands),
+            Route(
+                "PUT",
+                "/applications/{application_id}/guilds/{guild_id}/commands",
+                self.put_commands,
+                major="guild_id",
+            ),
+            Route(
+                "GET",
+                "/applications/{application_id}/guilds/{guild_id}/commands",
+                self.get_commands,
+                major="guild_id",
+            ),
+            Route("POST", "/users/@me/channels", self.create_dm),
+            Route("GET", "/guilds/{guild_id}/members/{user_id}", self.get_member, major="guild_id"),
+            Route("GET", "/channels/{channel_id}", self.get_channel, major=ch),
+            Route("GET", "/channels/{channel_id}/messages", self.get_messages, major=ch),
+            Route(
+                "POST",
+                "/channels/{channel_id}/messages",
+                self.create_message,
+                limit="message_create",
+                major=ch,
+            ),
+            Route(
+                "GET", "/channels/{channel_id}/messages/{message_id}", self.get_message, major=ch
+            ),
+            Route(
+                "PATCH",
+                "/channels/{channel_id}/messages/{message_id}",
+                self.edit_message,
+                limit="message_edit",
+                major=ch,
+            ),
+            Route(
+                "DELETE",
+                "/channels/{channel_id}/messages/{message_id}",
+                self.delete_message,
+                major=ch,
+            ),
+            Route(
+                "POST",
+                "/channels/{channel_id}/messages/{message_id}/threads",
+                self.thread_from_message,
+                major=ch,
+            ),
+            Route("POST", "/channels/{channel_id}/threads", self.thread_without_message, major=ch),
+            Route("POST", "/channels/{channel_id}/typing", self.typing, major=ch),
+            Route(
+                "PUT",
+                "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
+                self.add_reaction,
+                major=ch,
+            ),
+            Route(
+                "DELETE",
+                "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
+                self.remove_reaction,
+                major=ch,
+            ),
+        ]
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def channel(self, req: Req) -> FakeChannel:
+        channel = self.world.channels.get(req.int_param("channel_id"))
+        if channel is None:
+            raise unknown_channel()
+        return channel
+
+    def message(self, req: Req, channel: FakeChannel) -> FakeMessage:
+        m = self.world.messages_by_id.get(req.int_param("message_id"))
+        if m is None or m.deleted or m.channel_id != channel.id:
+            raise unknown_message()
+        return m
+
+    # -- identity and commands -------------------------------------------------------------
+
+    async def get_me(self, req: Req) -> Resp:
+        return 200, payloads.user(self.world.bot)
+
+    async def get_application(self, req: Req) -> Resp:
+        w = self.world
+        return 200, payloads.application(w.app_id, w.bot, w.owner)
+
+    async def get_gateway(self, req: Req) -> Resp:
+        return 200, {"url": self.config.public_base.replace("http", "ws", 1) + "/gateway"}
+
+    async def get_gateway_bot(self, req: Req) -> Resp:
+        _, url = await self.get_gateway(req)
+        limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
+        return 200, {"url": url["url"], "shards": 1, "session_start_limit": limit}
+
+    def _guild_scope(self, req: Req) -> int | None:
+        if int(req.match["application_id"]) != self.world.app_id:
+            raise DiscordHTTPError(403, 50001, "Missing Access")
+        if "guild_id" not in req.match:
+            return None
+        guild_id = req.int_param("guild_id")
+        if guild_id not in self.world.guilds:
+            raise DiscordHTTPError(404, 10004, "Unknown Guild")
+        return guild_id
+
+    def _command_out(self, guild_id: int | None, cmd: JSON) -> JSON:
+        out: JSON = {
+            "type": 1,
+            "options": [],
+            "default_member_permissions": None,
+            "dm_permission": True,
+            "nsfw": False,
+            "contexts": None,
+            "integration_types": [0],
+            "name_localizations": None,
+            "description_localizations": None,
+            "description": "",
+        }
+        out.update(cmd)
+        out["id"] = str(self.world.command_id(guild_id, str(cmd.get("name"))))
+        out["application_id"] = str(self.world.app_id)
+        out["version"] = out["id"]
+        if guild_id is not None:
+            out["guild_id"] = str(guild_id)
+        return out
+
+    async def put_commands(self, req: Req) -> Resp:
+        guild_id = self._guild_scope(req)
+        commands = req.body if isinstance(req.body, list) else []
+        errors: JSON = {}
+        for index, cmd in enumerate(commands):
+            this: JSON = {}
+            name = str(cmd.get("name", ""))
+            if not 1 <= len(name) <= 32:
+                this["name"] = {"_errors": [_bad_length(1, 32)]}
+            if cmd.get("type", 1) == 1 and not 1 <= len(str(cmd.get("description", ""))) <= 100:
+                this["description"] = {"_errors": [_bad_length(1, 100)]}
+            if this:
+                errors[str(index)] = this
+        if errors:
+            raise DiscordHTTPError(400, 50035, "Invalid Form Body", errors)
+        self.world.synced_commands[guild_id] = list(commands)
+        self.world.notify()
+        return 200, [self._command_out(guild_id, c) for c in commands]
+
+    async def get_commands(self, req: Req) -> Resp:
+        guild_id = self._guild_scope(req)
+        stored = self.world.synced_commands.get(guild_id, [])
+        return 200, [self._command_out(guild_id, c) for c in stored]
+
+    # -- users, members, DMs ---------------------------------------------------------------
+
+    async def create_dm(self, req: Req) -> Resp:
+        recipient = int(req.json.get("recipient_id") or 0)
+        if recipient not in self.world.users:
+            raise DiscordHTTPError(400, 50033, "Invalid Recipient(s)")
+        w = self.world
+        for c in w.channels.values():
+            if c.type == CHANNEL_DM and c.recipient_ids == [recipient]:
+                return 200, payloads.channel(c, w.users)
+        dm = FakeChannel(id=w.ids.next(), type=CHANNEL_DM, name="", recipient_ids=[recipient])
+        w.channels[dm.id] = dm
+        return 200, payloads.channel(dm, w.users)
+
+    async def get_member(self, req: Req) -> Resp:
+        member = self.world.member(req.int_param("guild_id"), req.int_param("user_id"))
+        if member is None:
+            raise DiscordHTTPError(404, 10007, "Unknown Member")
+        return 200, payloads.member(member)
+
+    # -- channels and messages -------------------------------------------------------------
+
+    async def get_channel(self, req: Req) -> Resp:
+        return 200, payloads.channel(self.channel(req), self.world.users)
+
+    async def get_messages(self, req: Req) -> Resp:
+        channel = self.channel(req)
+        limit = max(1, min(100, int(req.query.get("limit", "50"))))
+        items = sorted(self.world.channel_messages(channel.id), key=lambda m: m.id, reverse=True)
+        items = [m for m in items if not m.ephemeral]
+        if "before" in req.query:
+            items = [m for m in items if m.id < int(req.query["before"])]
+        if "after" in req.query:
+            items = sorted((m for m in items if m.id > int(req.query["after"])), key=lambda m: m.id)
+        return 200, [self.world.message_json(m) for m in items[:limit]]
+
+    async def get_message(self, req: Req) -> Resp:
+        channel = self.channel(req)
+        return 200, self.world.message_json(self.message(req, channel))
+
+    async def create_message(self, req: Req) -> Resp:
+        channel = self.channel(req)
+        body = attachments_from_files(req, req.json, self.config.public_base)
+        validate_message(body)
+        if channel.is_thread and channel.archived:
+            if channel.locked:
+                raise DiscordHTTPError(400, 50083, "Thread is archived")
+            channel.archived = False  # sending unarchives an unlocked thread
+        m = self.world.create_message(channel, self.world.bot, body)
+        return 200, self.world.message_json(m)
+
+    async def edit_message(self, req: Req) -> Resp:
+        channel = self.channel(req)
+        m = self.message(req, channel)
+        if m.author.id != self.world.bot.id:
+            raise DiscordHTTPError(403, 50005, "Cannot edit a message authored by another user")
+        if channel.is_thread and channel.archived:
+            raise DiscordHTTPError(400, 50083, "Thread is archived")
+        body = attachments_from_files(req, req.json, self.config.public_base)
+        validate_message(body, existing=existing_message(m))
+        self.world.edit_message(m, body)
+        return 200, self.world.message_json(m)
+
+    async def delete_message(self, req: Req) -> Resp:
+        channel = self.channel(req)
+        self.world.delete_message(self.message(req, channel))
+        return 204, None
+
+    async def typing(self, req: Req) -> Resp:
+        channel = self.channel(req)
+        channel.typing_count += 1
+        self.world.notify()
+        return 204, None
+
+    async def add_reaction(self, req: Req) -> Resp:
+        m = self.message(req, self.channel(req))
+        m.reactions.append(req.match["emoji"])
+        self.world.notify()
+        return 204, None
+
+    async def remove_reaction(self, req: Req) -> Resp:
+        m = self.message(req, self.channel(req))
+        if req.match["emoji"] in m.reactions:
+            m.reactions.remove(req.match["emoji"])
+        self.world.notify()
+        return 204, None
+
+    # -- threads ---------------------------------------------------------------------------
+
+    def _archive_duration(self, body: JSON) -> int:
+        value: Any = body.get("auto_archive_duration") or 1440
+        if value not in _ARCHIVE_DURATIONS:
+            raise DiscordHTTPError(
+                400,
+                50035,
+                "Invalid Form Body",
+                {
+                    "auto_archive_duration": {
+                        "_errors": [{"code": "BASE_TYPE_CHOICES", "message": ""}]
+                    }
+                },
+            )
+        return int(value)
+
+    async def thread_from_message(self, req: Req) -> Resp:
+        channel = self.channel(req)
+        m = self.message(req, channel)
+        if m.thread_id is not None or m.id in self.world.channels:
+            raise DiscordHTTPError(
+                400, 160004, "A thread has already been created for this message"
+            )
+        if channel.type not in (CHANNEL_GUILD_TEXT, 5):
+            raise DiscordHTTPError(400, 50024, "Cannot execute action on this channel type")
+        name = validate_thread_name(req.json.get("name"))
+        thread = self.world.create_thread(
+            channel,
+            name,
+            thread_id=m.id,  # a thread started from a message shares its id
+            thread_type=10 if channel.type == 5 else CHANNEL_PUBLIC_THREAD,
+            owner=self.world.bot,
+            auto_archive_duration=self._archive_duration(req.json),
+        )
+        m.thread_id = thread.id
+        self.world.dispatch("MESSAGE_UPDATE", self.world.message_json(m), False)
+        return 201, payloads.thread(thread)
+
+    async def thread_without_message(self, req: Req) -> Resp:
+        channel = self.channel(req)
+        if channel.type not in (CHANNEL_GUILD_TEXT, 5):
+            raise DiscordHTTPError(400, 50024, "Cannot execute action on this channel type")
+        body = req.json
+        name = validate_thread_name(body.get("name"))
+        thread_type = int(body.get("type") or CHANNEL_PRIVATE_THREAD)
+        thread = self.world.create_thread(
+            channel,
+            name,
+            thread_id=None,
+            thread_type=thread_type,
+            owner=self.world.bot,
+            auto_archive_duration=self._archive_duration(body),
+            invitable=bool(body.get("invitable", True)),
+        )
+        return 201, payloads.thread(thread)
+
+
+def existing_message(m: FakeMessage) -> JSON:
+    """The fields of a stored message that decide whether an edit leaves it empty."""
+    return {
+        "content": m.content,
+        "embeds": m.embeds,
+        "components": m.components,
+        "attachments": m.attachments,
+        "flags": m.flags,
+    }
+
+
+def _bad_length(low: int, high: int) -> JSON:
+    return {
+        "code": "BASE_TYPE_BAD_LENGTH",
+        "message": f"Must be between {low} and {high} in length.",
+    }

@@ -1,0 +1,261 @@
+"""The fake Discord's world state and the mutations shared by REST handlers and the control API.
+
+Every mutation notifies waiters (so tests await state changes without polling sleeps) and
+dispatches the matching gateway event through the `dispatch` hook the gateway installs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from tests.fakes.discord import payloads
+from tests.fakes.discord.models import (
+    CHANNEL_DM,
+    FLAG_EPHEMERAL,
+    FLAG_LOADING,
+    JSON,
+    FakeChannel,
+    FakeGuild,
+    FakeInteraction,
+    FakeMember,
+    FakeMessage,
+    FakeUser,
+    SnowflakeFactory,
+    utcnow,
+)
+
+T = TypeVar("T")
+# (event name, payload, blankable): blankable payloads lose content without the intent.
+Dispatcher = Callable[[str, JSON, bool], None]
+_USER_MENTION = re.compile(r"<@!?(\d+)>")
+
+
+class World:
+    def __init__(self, *, bot_name: str = "Switchboard") -> None:
+        self.ids = SnowflakeFactory()
+        self.app_id = self.ids.next()
+        self.bot = FakeUser(self.ids.next(), bot_name, bot=True)
+        self.owner = FakeUser(self.ids.next(), "owner")
+        self.users: dict[int, FakeUser] = {self.bot.id: self.bot, self.owner.id: self.owner}
+        self.guilds: dict[int, FakeGuild] = {}
+        self.channels: dict[int, FakeChannel] = {}
+        self.messages_by_id: dict[int, FakeMessage] = {}
+        self.interactions: dict[int, FakeInteraction] = {}
+        self.interactions_by_token: dict[str, FakeInteraction] = {}
+        # Guild id (None = global) -> the command list the last PUT sent, as received.
+        self.synced_commands: dict[int | None, list[JSON]] = {}
+        self._command_ids: dict[tuple[int | None, str], int] = {}
+        self.dispatch: Dispatcher = lambda _event, _data, _blankable: None
+        self._waiters: set[asyncio.Future[None]] = set()
+
+    # -- waiting ---------------------------------------------------------------------------
+
+    def notify(self) -> None:
+        """Wake every waiter; each re-checks its predicate."""
+        for fut in self._waiters:
+            if not fut.done():
+                fut.set_result(None)
+        self._waiters.clear()
+
+    async def wait_for(self, predicate: Callable[[], T | None], timeout: float = 5.0) -> T:  # noqa: ASYNC109
+        """Return predicate()'s first truthy value, re-checked after every state change."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            value = predicate()
+            if value:
+                return value
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"condition not met within {timeout} s")
+            fut: asyncio.Future[None] = loop.create_future()
+            self._waiters.add(fut)
+            try:
+                await asyncio.wait_for(fut, remaining)
+            except TimeoutError:
+                self._waiters.discard(fut)
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def add_user(self, username: str, *, bot: bool = False, user_id: int | None = None) -> FakeUser:
+        u = FakeUser(user_id or self.ids.next(), username, bot=bot)
+        self.users[u.id] = u
+        return u
+
+    def member(self, guild_id: int | None, user_id: int) -> FakeMember | None:
+        if guild_id is None or guild_id not in self.guilds:
+            return None
+        return self.guilds[guild_id].members.get(user_id)
+
+    def guild_channels(self, guild_id: int) -> list[FakeChannel]:
+        return [c for c in self.channels.values() if c.guild_id == guild_id]
+
+    def command_id(self, guild_id: int | None, name: str) -> int:
+        key = (guild_id, name)
+        if key not in self._command_ids:
+            self._command_ids[key] = self.ids.next()
+        return self._command_ids[key]
+
+    def message_json(self, m: FakeMessage) -> JSON:
+        thread = self.channels.get(m.thread_id) if m.thread_id else None
+        inter = self.interactions.get(m.interaction_id) if m.interaction_id else None
+        return payloads.message(
+            m,
+            users=self.users,
+            member_of_author=self.member(m.guild_id, m.author.id),
+            thread_channel=thread,
+            interaction=inter,
+        )
+
+    def channel_messages(self, channel_id: int) -> list[FakeMessage]:
+        return [
+            m for m in self.messages_by_id.values() if m.channel_id == channel_id and not m.deleted
+        ]
+
+    # -- messages --------------------------------------------------------------------------
+
+    def _blankable(self, m: FakeMessage) -> bool:
+        channel = self.channels.get(m.channel_id)
+        is_dm = channel is not None and channel.type == CHANNEL_DM
+        return m.author.id != self.bot.id and not is_dm and self.bot.id not in m.mention_ids
+
+    def _mentions(
+        self, content: str, allowed: JSON | None, *, default_parse: tuple[str, ...]
+    ) -> list[int]:
+        found = [int(x) for x in _USER_MENTION.findall(content)]
+        parse = default_parse if allowed is None else tuple(allowed.get("parse") or ())
+        explicit = {int(x) for x in (allowed or {}).get("users") or []}
+        return [
+            uid
+            for uid in dict.fromkeys(found)
+            if uid in self.users and ("users" in parse or uid in explicit)
+        ]
+
+    def create_message(
+        self,
+        channel: FakeChannel,
+        author: FakeUser,
+        body: JSON,
+        *,
+        interaction: FakeInteraction | None = None,
+        extra_mentions: list[int] | None = None,
+        dispatch: bool = True,
+    ) -> FakeMessage:
+        content = body.get("content") or ""
+        allowed = body.get("allowed_mentions")
+        default_parse = ("users",) if interaction else ("users", "roles", "everyone")
+        mentions = self._mentions(str(content), allowed, default_parse=default_parse)
+        for uid in extra_mentions or []:
+            if uid not in mentions:
+                mentions.append(uid)
+        m = FakeMessage(
+            id=self.ids.next(),
+            channel_id=channel.id,
+            guild_id=channel.guild_id,
+            author=author,
+            content=str(content),
+            embeds=list(body.get("embeds") or []),
+            components=list(body.get("components") or []),
+            attachments=list(body.get("attachments") or []),
+            flags=int(body.get("flags") or 0),
+            allowed_mentions=allowed,
+            mention_ids=mentions,
+            tts=bool(body.get("tts", False)),
+            message_reference=_reference(body.get("message_reference"), channel),
+        )
+        if interaction is not None:
+            m.type = 20 if interaction.type == 2 else 0
+            m.webhook_id = self.app_id
+            m.application_id = self.app_id
+            m.interaction_id = interaction.id
+        elif m.message_reference is not None:
+            m.type = 19
+        m.snapshot()
+        self.messages_by_id[m.id] = m
+        channel.last_message_id = m.id
+        channel.message_count += 1
+        if dispatch and not m.ephemeral:
+            self.dispatch("MESSAGE_CREATE", self.message_json(m), self._blankable(m))
+        self.notify()
+        return m
+
+    def edit_message(self, m: FakeMessage, body: JSON) -> FakeMessage:
+        if "content" in body:
+            m.content = str(body["content"] or "")
+        if "embeds" in body:
+            m.embeds = list(body["embeds"] or [])
+        if "components" in body:
+            m.components = list(body["components"] or [])
+        if "attachments" in body:
+            m.attachments = list(body["attachments"] or [])
+        if body.get("flags") is not None:
+            # Ephemerality is fixed at creation; an edit cannot change it.
+            m.flags = (int(body["flags"]) & ~FLAG_EPHEMERAL) | (m.flags & FLAG_EPHEMERAL)
+        m.flags &= ~FLAG_LOADING
+        # Discord re-parses mentions on every edit; allowed_mentions is per request.
+        m.allowed_mentions = body.get("allowed_mentions")
+        default_parse = ("users",) if m.interaction_id else ("users", "roles", "everyone")
+        m.mention_ids = self._mentions(m.content, m.allowed_mentions, default_parse=default_parse)
+        m.edited_at = utcnow()
+        m.snapshot()
+        if not m.ephemeral:
+            self.dispatch("MESSAGE_UPDATE", self.message_json(m), self._blankable(m))
+        self.notify()
+        return m
+
+    def delete_message(self, m: FakeMessage) -> None:
+        m.deleted = True
+        if not m.ephemeral:
+            data: JSON = {"id": str(m.id), "channel_id": str(m.channel_id)}
+            if m.guild_id is not None:
+                data["guild_id"] = str(m.guild_id)
+            self.dispatch("MESSAGE_DELETE", data, False)
+        self.notify()
+
+    # -- threads ---------------------------------------------------------------------------
+
+    def create_thread(
+        self,
+        parent: FakeChannel,
+        name: str,
+        *,
+        thread_id: int | None,
+        thread_type: int,
+        owner: FakeUser,
+        auto_archive_duration: int,
+        invitable: bool = True,
+    ) -> FakeChannel:
+        thread = FakeChannel(
+            id=thread_id or self.ids.next(),
+            type=thread_type,
+            name=name,
+            guild_id=parent.guild_id,
+            parent_id=parent.id,
+            owner_id=owner.id,
+            auto_archive_duration=auto_archive_duration,
+            invitable=invitable,
+        )
+        self.channels[thread.id] = thread
+        self.dispatch("THREAD_CREATE", payloads.thread(thread, newly_created=True), False)
+        self.notify()
+        return thread
+
+    def interaction_age(self, interaction: FakeInteraction) -> float:
+        return time.monotonic() - interaction.created_at
+
+
+def _reference(raw: Any, channel: FakeChannel) -> JSON | None:
+    if not isinstance(raw, dict) or "message_id" not in raw:
+        return None
+    ref: JSON = {
+        "type": 0,
+        "message_id": str(raw["message_id"]),
+        "channel_id": str(raw.get("channel_id") or channel.id),
+    }
+    if channel.guild_id is not None:
+        ref["guild_id"] = str(raw.get("guild_id") or channel.guild_id)
+    return ref
