@@ -1,0 +1,290 @@
+"""Assembles parsed chat-completion chunks into stream events and one final `Completion`.
+
+Pure and synchronous: `feed(chunk)` takes one parsed JSON chunk (a dict) and returns the events
+it produced; `finish()` builds the `Completion`. It runs once per streamed event, so it sticks
+to plain dict lookups and list appends (no validation models in the hot path).
+
+Provider variations it absorbs:
+- text in `delta.content` (a string, or a list of parts as Mistral's reasoning models send);
+  reasoning in `delta.reasoning_content` or `delta.reasoning` (`reasoning_details` ignored).
+- tool calls fragmented by `index` (OpenAI); every call at index 0 with distinct ids (Gemini);
+  whole calls without `index` (Mistral) or all in one chunk (Ollama); calls with neither id nor
+  index (a fragment naming a tool opens a new call, others continue the last one); names and
+  ids that arrive once or repeated; arguments as a JSON object instead of a string.
+- usage in a trailing chunk with empty `choices`, on the last choice chunk, inside the choice,
+  or under Groq's `x_groq.usage`; the last one seen wins.
+
+Tool calls without an id get a generated one; calls without arguments get "{}". Truncated
+arguments (`finish_reason: length`) are returned as they are: the loop decides.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from bot.llm.types import (
+    Completion,
+    FinishReason,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallProgress,
+    Usage,
+)
+from bot.llm.usage import parse_usage
+
+__all__ = ["StreamAccumulator", "map_finish_reason"]
+
+_NO_EVENTS: tuple[StreamEvent, ...] = ()
+
+_FINISH: dict[str, FinishReason] = {
+    "stop": "stop",
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "eos": "stop",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "tool_use": "tool_calls",
+    "length": "length",
+    "max_tokens": "length",
+    "model_length": "length",
+    "content_filter": "content_filter",
+    "safety": "content_filter",
+    "recitation": "content_filter",
+    "prohibited_content": "content_filter",
+}
+
+
+def map_finish_reason(raw: str | None, has_tool_calls: bool) -> FinishReason:
+    """Provider finish reason → `FinishReason`. Missing means the stream just ended."""
+    if not raw:
+        return "tool_calls" if has_tool_calls else "stop"
+    reason = _FINISH.get(raw.lower(), "other")
+    # Gemini and some local servers say "stop" after emitting calls; the calls are what count.
+    if reason == "stop" and has_tool_calls:
+        return "tool_calls"
+    return reason
+
+
+class _Call:
+    __slots__ = ("args", "id", "index", "name", "seq")
+
+    def __init__(self, seq: int, index: int | None, call_id: str | None) -> None:
+        self.seq = seq
+        self.index = index
+        self.id = call_id
+        self.name = ""
+        self.args: list[str] = []
+
+
+class StreamAccumulator:
+    """State of one streamed completion. Feed chunks in order, then call `finish()`."""
+
+    __slots__ = (
+        "_by_id",
+        "_by_index",
+        "_calls",
+        "_reasoning",
+        "_text",
+        "chunks",
+        "finish_reason",
+        "model",
+        "usage",
+    )
+
+    def __init__(self) -> None:
+        self._text: list[str] = []
+        self._reasoning: list[str] = []
+        self._calls: list[_Call] = []
+        self._by_index: dict[int, _Call] = {}
+        self._by_id: dict[str, _Call] = {}
+        self.chunks = 0
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+        self.model: str | None = None
+
+    @property
+    def has_output(self) -> bool:
+        return bool(self._text or self._reasoning or self._calls)
+
+    def feed(self, chunk: dict[str, Any]) -> Sequence[StreamEvent]:
+        """Ingest one parsed chunk; return the events it produced (often one, maybe none)."""
+        self.chunks += 1
+        if self.model is None:
+            model = chunk.get("model")
+            if model and isinstance(model, str):
+                self.model = model
+        usage = chunk.get("usage")
+        if usage:
+            self._take_usage(usage)
+        groq = chunk.get("x_groq")
+        if groq and isinstance(groq, dict) and groq.get("usage"):
+            self._take_usage(groq["usage"])
+        choices = chunk.get("choices")
+        if not choices or not isinstance(choices, list):
+            return _NO_EVENTS
+        choice = choices[0]
+        if not isinstance(choice, dict):
+            return _NO_EVENTS
+        finish = choice.get("finish_reason")
+        if finish:
+            self.finish_reason = str(finish)
+            if choice.get("usage"):
+                self._take_usage(choice["usage"])
+        delta = choice.get("delta")
+        if not delta or not isinstance(delta, dict):
+            return _NO_EVENTS
+        content = delta.get("content")
+        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        tool_calls = delta.get("tool_calls")
+        if content.__class__ is str and not reasoning and not tool_calls:
+            # Hot path: a plain text delta.
+            if not content:
+                return _NO_EVENTS
+            self._text.append(content)
+            return (TextDelta(content),)
+        events: list[StreamEvent] = []
+        if reasoning and isinstance(reasoning, str):
+            self._reasoning.append(reasoning)
+            events.append(ReasoningDelta(reasoning))
+        if content:
+            if isinstance(content, str):
+                self._text.append(content)
+                events.append(TextDelta(content))
+            elif isinstance(content, list):
+                self._content_parts(content, events)
+        if tool_calls and isinstance(tool_calls, list):
+            for fragment in tool_calls:
+                if isinstance(fragment, dict):
+                    self._tool_fragment(fragment, events)
+        return events
+
+    def finish(self) -> Completion:
+        """The assembled completion (text, reasoning, calls in index order, usage)."""
+        calls = self._ordered_calls()
+        tool_calls = tuple(
+            ToolCall(
+                id=call.id or f"call_{uuid.uuid4().hex[:24]}",
+                name=call.name,
+                arguments="".join(call.args) or "{}",
+            )
+            for call in calls
+            if call.name or call.args
+        )
+        return Completion(
+            text="".join(self._text),
+            reasoning="".join(self._reasoning),
+            tool_calls=tool_calls,
+            finish_reason=map_finish_reason(self.finish_reason, bool(tool_calls)),
+            usage=self.usage,
+            model=self.model,
+        )
+
+    # --- the less common paths -----------------------------------------------------------
+
+    def _take_usage(self, raw: Any) -> None:
+        if isinstance(raw, dict):
+            self.usage = parse_usage(raw)
+
+    def _content_parts(self, parts: list[Any], events: list[StreamEvent]) -> None:
+        # Mistral reasoning models: [{"type": "thinking", "thinking": [{"type": "text", ...}]},
+        # {"type": "text", "text": "..."}].
+        for part in parts:
+            if not isinstance(part, dict):
+                continue
+            kind = part.get("type")
+            if kind == "text" and isinstance(part.get("text"), str) and part["text"]:
+                self._text.append(part["text"])
+                events.append(TextDelta(part["text"]))
+            elif kind == "thinking":
+                inner = part.get("thinking")
+                texts = (
+                    [inner]
+                    if isinstance(inner, str)
+                    else [p.get("text") for p in inner if isinstance(p, dict)]
+                    if isinstance(inner, list)
+                    else []
+                )
+                for text in texts:
+                    if isinstance(text, str) and text:
+                        self._reasoning.append(text)
+                        events.append(ReasoningDelta(text))
+
+    def _tool_fragment(self, fragment: dict[str, Any], events: list[StreamEvent]) -> None:
+        function = fragment.get("function")
+        if not isinstance(function, dict):
+            function = {}
+        name = function.get("name")
+        if not isinstance(name, str):
+            name = None
+        call = self._slot(fragment, name)
+        if name and not call.name:
+            call.name = name
+            events.append(ToolCallProgress(index=call.seq, name=name))
+        arguments = function.get("arguments")
+        if isinstance(arguments, str):
+            if arguments:
+                call.args.append(arguments)
+        elif isinstance(arguments, dict | list):
+            call.args.append(json.dumps(arguments, ensure_ascii=False, separators=(",", ":")))
+
+    def _slot(self, fragment: dict[str, Any], name: str | None) -> _Call:
+        """Which call a fragment belongs to: by id, then by index, then by order."""
+        raw_index = fragment.get("index")
+        index = (
+            raw_index if isinstance(raw_index, int) and not isinstance(raw_index, bool) else None
+        )
+        call_id = fragment.get("id")
+        if not isinstance(call_id, str) or not call_id:
+            call_id = None
+        if call_id is not None:
+            known = self._by_id.get(call_id)
+            if known is not None:
+                return known
+            if index is not None:
+                same = self._by_index.get(index)
+                # Gemini reuses index 0 for every call: a new id at a taken index is a new call.
+                if same is not None and same.id is None:
+                    same.id = call_id
+                    self._by_id[call_id] = same
+                    return same
+            return self._new(index, call_id)
+        if index is not None:
+            same = self._by_index.get(index)
+            return same if same is not None else self._new(index, None)
+        last = self._calls[-1] if self._calls else None
+        # Neither id nor index: a fragment naming a tool opens a call unless the last call is
+        # still nameless or repeats that name while its arguments are unfinished.
+        if last is None or (name and last.name and not (name == last.name and _open(last))):
+            return self._new(None, None)
+        return last
+
+    def _new(self, index: int | None, call_id: str | None) -> _Call:
+        call = _Call(len(self._calls), index, call_id)
+        self._calls.append(call)
+        if index is not None:
+            self._by_index[index] = call
+        if call_id is not None:
+            self._by_id[call_id] = call
+        return call
+
+    def _ordered_calls(self) -> list[_Call]:
+        indices = [call.index for call in self._calls]
+        if None in indices or len(set(indices)) != len(indices):
+            return self._calls
+        return sorted(self._calls, key=lambda call: call.index or 0)
+
+
+def _open(call: _Call) -> bool:
+    """True while a call's arguments are not yet a complete JSON value."""
+    if not call.args:
+        return True
+    try:
+        json.loads("".join(call.args))
+    except ValueError:
+        return True
+    return False

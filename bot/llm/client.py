@@ -1,0 +1,425 @@
+"""The streaming chat-completions client: HTTP, timeouts, retries and typed errors.
+
+`LLMClient.stream(request)` posts to `{base_url}/chat/completions` over the caller's aiohttp
+session, decodes SSE with `SSEDecoder`, assembles with `StreamAccumulator`, and yields
+`ReasoningDelta` / `TextDelta` / `ToolCallProgress` events and one final `Completion`.
+
+- Timeouts are enforced with asyncio, per phase: connect (also given to aiohttp), first byte
+  (request sent → first body bytes) and idle (between reads; SSE comments count as activity).
+- Connection errors, timeouts, 429 and 5xx — also an error object inside the stream — are
+  retried with exponential backoff and jitter, honouring `Retry-After` / `retry-after-ms`
+  (capped at `backoff_max`), but only while nothing was yielded. Afterwards the error is raised
+  with `partial=True`: an answer the member already saw is never silently restarted.
+- Every failure is an `LLMError` subclass whose `user_message` is safe to show; `detail` holds
+  at most a short, sanitized provider message (the API key is never in it).
+- Closing the generator early (`aclose()`, cancellation) closes the HTTP response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import email.utils
+import json
+import logging
+import random
+import re
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from typing import Any
+
+import aiohttp
+
+from bot.errors import (
+    LLMAuthError,
+    LLMBadRequestError,
+    LLMBadResponseError,
+    LLMConnectionError,
+    LLMContextTooLongError,
+    LLMError,
+    LLMModelNotFoundError,
+    LLMQuotaExhaustedError,
+    LLMRateLimitedError,
+    LLMServerError,
+    LLMTimeoutError,
+)
+from bot.llm.accumulate import StreamAccumulator
+from bot.llm.sse import SSEDecoder
+from bot.llm.types import ChatRequest, ModelInfo, StreamEvent
+
+__all__ = ["LLMClient"]
+
+log = logging.getLogger(__name__)
+
+_MAX_ERROR_BODY = 64 * 1024
+_DONE = b"[DONE]"
+
+
+class LLMClient:
+    """An OpenAI-compatible endpoint. The aiohttp session belongs to the caller."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        api_key: str = "",
+        *,
+        connect_timeout: float = 10,
+        first_byte_timeout: float = 120,
+        idle_timeout: float = 90,
+        max_retries: int = 3,
+        backoff_base: float = 0.5,
+        backoff_max: float = 20.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._session = session
+        self._base_url = base_url.rstrip("/")
+        self._api_key = api_key
+        self._connect_timeout = connect_timeout
+        self._first_byte_timeout = first_byte_timeout
+        self._idle_timeout = idle_timeout
+        self._max_retries = max(0, max_retries)
+        self._backoff_base = backoff_base
+        self._backoff_max = backoff_max
+        self._rng = rng or random.Random()
+        # aiohttp enforces the connect phase; the asyncio deadlines below cover the rest.
+        self._http_timeout = aiohttp.ClientTimeout(
+            total=None, connect=connect_timeout, sock_connect=connect_timeout
+        )
+        self._headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+
+    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+        """Stream one completion. Raises `LLMError` subclasses (`partial` after output)."""
+        body = json.dumps(request.to_wire(), ensure_ascii=False).encode()
+        url = f"{self._base_url}/chat/completions"
+        attempt = 0
+        yielded = False
+        while True:
+            try:
+                response = await self._send("POST", url, body)
+                finished = False
+                try:
+                    async with contextlib.aclosing(self._events(response, request.model)) as events:
+                        async for event in events:
+                            yielded = True
+                            yield event
+                    finished = True
+                finally:
+                    # An unfinished body cannot go back to the pool: close the connection.
+                    if finished:
+                        response.release()
+                    else:
+                        response.close()
+                return
+            except LLMError as exc:
+                if yielded:
+                    exc.partial = True
+                    raise
+                if not exc.retryable or attempt >= self._max_retries:
+                    raise
+                delay = self._backoff(attempt, exc)
+                log.warning(
+                    "LLM call failed (%s), retry %d/%d in %.2fs",
+                    exc.detail or type(exc).__name__,
+                    attempt + 1,
+                    self._max_retries,
+                    delay,
+                )
+                await asyncio.sleep(delay)
+                attempt += 1
+
+    async def list_models(self) -> list[ModelInfo]:
+        """`GET {base_url}/models`, retried like a stream that has not started."""
+        url = f"{self._base_url}/models"
+        attempt = 0
+        while True:
+            try:
+                response = await self._send("GET", url, None)
+                try:
+                    raw = await self._read_body(response, self._first_byte_timeout)
+                finally:
+                    response.release()
+                return _parse_models(raw)
+            except LLMError as exc:
+                if not exc.retryable or attempt >= self._max_retries:
+                    raise
+                await asyncio.sleep(self._backoff(attempt, exc))
+                attempt += 1
+
+    # --- one attempt ----------------------------------------------------------------------
+
+    async def _send(self, method: str, url: str, body: bytes | None) -> aiohttp.ClientResponse:
+        """Send and wait for headers; non-2xx statuses become typed errors."""
+        try:
+            async with asyncio.timeout(self._connect_timeout + self._first_byte_timeout):
+                response = await self._session.request(
+                    method, url, data=body, headers=self._headers, timeout=self._http_timeout
+                )
+        except TimeoutError as exc:  # also aiohttp's connect timeouts
+            raise LLMTimeoutError(detail=f"no response headers ({type(exc).__name__})") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise LLMConnectionError(detail=f"{method} failed: {type(exc).__name__}") from exc
+        if response.status < 300:
+            return response
+        try:
+            raw = await self._read_body(response, self._idle_timeout, limit=_MAX_ERROR_BODY)
+        except LLMError:
+            raw = b""
+        finally:
+            response.release()
+        retry_after = retry_after_seconds(response.headers, time.time())
+        raise error_from_response(
+            response.status,
+            response.headers.get("Content-Type", ""),
+            raw,
+            self._api_key,
+            retry_after,
+        )
+
+    async def _read_body(
+        self, response: aiohttp.ClientResponse, seconds: float, limit: int | None = None
+    ) -> bytes:
+        parts: list[bytes] = []
+        size = 0
+        try:
+            async with asyncio.timeout(seconds):
+                while limit is None or size < limit:
+                    data = await response.content.readany()
+                    if not data:
+                        break
+                    parts.append(data)
+                    size += len(data)
+        except TimeoutError as exc:
+            raise LLMTimeoutError(detail="timed out reading the response body") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise LLMConnectionError(detail=f"body read failed: {type(exc).__name__}") from exc
+        return b"".join(parts)
+
+    async def _events(
+        self, response: aiohttp.ClientResponse, model: str
+    ) -> AsyncGenerator[StreamEvent, None]:
+        """Decode one 2xx response into events, ending with the `Completion`."""
+        accumulator = StreamAccumulator()
+        content_type = response.headers.get("Content-Type", "")
+        if content_type.startswith("application/json"):
+            # Some servers ignore `stream` (or report errors with 200): one JSON document.
+            raw = await self._read_body(response, self._first_byte_timeout)
+            for event in accumulator.feed(self._whole_json(raw)):
+                yield event
+            yield accumulator.finish()
+            return
+        decoder = SSEDecoder()
+        content = response.content
+        loads = json.loads
+        loop = asyncio.get_running_loop()
+        first_deadline = loop.time() + self._first_byte_timeout
+        idle = self._idle_timeout
+        first = True
+        done = False
+        while not done:
+            try:
+                if first:
+                    async with asyncio.timeout_at(first_deadline):
+                        data = await content.readany()
+                    first = False
+                else:
+                    async with asyncio.timeout(idle):
+                        data = await content.readany()
+            except TimeoutError as exc:
+                phase = "first byte" if first else f"idle {idle:g}s"
+                raise LLMTimeoutError(detail=f"stream timed out ({phase})") from exc
+            except (aiohttp.ClientError, OSError) as exc:
+                raise LLMConnectionError(
+                    detail=f"stream cut after {accumulator.chunks} chunks: {type(exc).__name__}"
+                ) from exc
+            payloads = decoder.feed(data) if data else decoder.flush()
+            for payload in payloads:
+                if payload == _DONE:
+                    done = True
+                    break
+                try:
+                    chunk = loads(payload)
+                except ValueError as exc:
+                    raise LLMBadResponseError(detail="a stream event is not valid JSON") from exc
+                if chunk.__class__ is not dict:
+                    raise LLMBadResponseError(detail="a stream event is not a JSON object")
+                if chunk.get("error"):
+                    raise error_from_stream(chunk["error"], self._api_key)
+                for event in accumulator.feed(chunk):
+                    yield event
+            if not data:
+                break
+        if not done:
+            if not accumulator.chunks:
+                raise LLMBadResponseError(detail="the stream ended without any event")
+            if accumulator.finish_reason is None:
+                log.warning("LLM stream for %s ended without [DONE] or finish_reason", model)
+        yield accumulator.finish()
+
+    def _whole_json(self, raw: bytes) -> dict[str, Any]:
+        try:
+            document = json.loads(raw)
+        except ValueError as exc:
+            raise LLMBadResponseError(detail="the response is not valid JSON") from exc
+        if not isinstance(document, dict):
+            raise LLMBadResponseError(detail="the response is not a JSON object")
+        if document.get("error"):
+            raise error_from_stream(document["error"], self._api_key)
+        # A non-streamed completion: present its message as the delta of a single chunk.
+        choices = document.get("choices")
+        if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+            choice = dict(choices[0])
+            choice["delta"] = choice.pop("message", None) or choice.get("delta")
+            document = {**document, "choices": [choice]}
+        return document
+
+    def _backoff(self, attempt: int, exc: LLMError) -> float:
+        if isinstance(exc, LLMRateLimitedError) and exc.retry_after is not None:
+            return min(max(exc.retry_after, 0.0), self._backoff_max)
+        ceiling = min(self._backoff_max, self._backoff_base * (2.0**attempt))
+        # "Equal jitter": at least half the exponential step, so retries still spread out.
+        return ceiling / 2 + self._rng.random() * ceiling / 2
+
+
+def _parse_models(raw: bytes) -> list[ModelInfo]:
+    try:
+        document = json.loads(raw)
+    except ValueError as exc:
+        raise LLMBadResponseError(detail="the model list is not valid JSON") from exc
+    entries: Any = document
+    if isinstance(document, dict):
+        entries = document.get("data", document.get("models"))
+    if not isinstance(entries, list):
+        raise LLMBadResponseError(detail="the model list has no `data` array")
+    models: list[ModelInfo] = []
+    for entry in entries:
+        if isinstance(entry, str):
+            models.append(ModelInfo(id=entry))
+        elif isinstance(entry, dict) and isinstance(entry.get("id"), str):
+            owner = entry.get("owned_by")
+            extra = {k: v for k, v in entry.items() if k not in ("id", "owned_by", "object")}
+            models.append(
+                ModelInfo(
+                    id=entry["id"], owned_by=owner if isinstance(owner, str) else None, extra=extra
+                )
+            )
+    return models
+
+
+# --- errors: provider answers → typed, safe exceptions -------------------------------------
+
+_CONTEXT = re.compile(
+    r"context.length|context window|maximum context|too many tokens|prompt is too long"
+    r"|reduce the length|input is too long|exceeds the (?:model'?s? )?(?:max|context)",
+    re.IGNORECASE,
+)
+_MODEL_MISSING = re.compile(
+    r"model\b.{0,80}\b(?:not found|does not exist|doesn't exist|not exist|is not supported"
+    r"|not available|unknown)|no endpoints found|unknown model|invalid model",
+    re.IGNORECASE,
+)
+_SECRETS = re.compile(r"\b(?:sk|rk|pk|key|gsk|xai)-[A-Za-z0-9_\-]{6,}|Bearer\s+\S+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+_MAX_DETAIL = 300
+
+
+def _sanitize(text: str, api_key: str) -> str:
+    if api_key:
+        text = text.replace(api_key, "***")
+    text = _CONTROL.sub(" ", _SECRETS.sub("***", text)).strip()
+    return text if len(text) <= _MAX_DETAIL else text[: _MAX_DETAIL - 1] + "…"
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
+    """`retry-after-ms`, or `Retry-After` as seconds or an HTTP date; None when absent."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        with contextlib.suppress(ValueError):
+            return max(float(millis) / 1000, 0.0)
+    value = headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(when.timestamp() - now, 0.0)
+
+
+def _fields(error: Any) -> tuple[str, str, Any]:
+    """(message, type, code) of an OpenAI-style error value, tolerant of other shapes."""
+    if isinstance(error, dict):
+        message = error.get("message") or error.get("detail") or error.get("error") or ""
+        if isinstance(message, dict):
+            return _fields(message)
+        kind = error.get("type") or error.get("status") or ""
+        return str(message), str(kind), error.get("code")
+    if isinstance(error, str):
+        return error, "", None
+    return "", "", None
+
+
+def _classify(
+    status: int | None, message: str, kind: str, code: Any, retry_after: float | None, detail: str
+) -> LLMError:
+    code_text = "" if code is None else str(code).lower()
+    names = f"{kind} {code_text}".lower()
+    if status is None and isinstance(code, int) and not isinstance(code, bool) and code >= 400:
+        status = code  # OpenRouter puts the HTTP status in `error.code` mid-stream
+    if "insufficient_quota" in names or status == 402 or "credit balance" in message.lower():
+        return LLMQuotaExhaustedError(detail=detail, status=status)
+    if status in (401, 403) or "authentication" in names or "invalid_api_key" in names:
+        return LLMAuthError(detail=detail, status=status)
+    if "context_length" in names or _CONTEXT.search(message):
+        return LLMContextTooLongError(detail=detail, status=status)
+    if "model_not_found" in names or _MODEL_MISSING.search(message):
+        return LLMModelNotFoundError(detail=detail, status=status)
+    if status == 429 or "rate_limit" in names:
+        return LLMRateLimitedError(detail=detail, status=status, retry_after=retry_after)
+    if status == 408:
+        return LLMTimeoutError(detail=detail, status=status)
+    if status == 404:
+        return LLMBadRequestError(
+            "The model endpoint URL looks wrong; an admin must check LLM_BASE_URL.",
+            detail=detail,
+            status=status,
+        )
+    if (status is not None and status >= 500) or "server_error" in names or "overloaded" in names:
+        return LLMServerError(detail=detail, status=status)
+    if status is not None and status >= 400:
+        return LLMBadRequestError(detail=detail, status=status)
+    return LLMBadResponseError(detail=detail, status=status)
+
+
+def error_from_response(
+    status: int, content_type: str, raw: bytes, api_key: str, retry_after: float | None
+) -> LLMError:
+    """A non-2xx HTTP answer → typed error, with a short sanitized provider message."""
+    message = kind = ""
+    code: Any = None
+    try:
+        document = json.loads(raw) if raw else None
+    except ValueError:
+        document = None
+    if isinstance(document, dict):
+        message, kind, code = _fields(document.get("error") or document)
+    elif raw and "html" not in content_type and not raw.lstrip().startswith(b"<"):
+        # A proxy's plain-text answer ("Bad Gateway"): keep a short line of it.
+        message = raw[:200].decode("utf-8", "replace")
+    text = _sanitize(message, api_key)
+    detail = f"HTTP {status}" + (f" {kind}/{code}" if kind or code is not None else "")
+    return _classify(status, text, kind, code, retry_after, f"{detail}: {text}" if text else detail)
+
+
+def error_from_stream(error: Any, api_key: str) -> LLMError:
+    """An `{"error": {...}}` object inside a 200 stream → typed error."""
+    message, kind, code = _fields(error)
+    text = _sanitize(message, api_key)
+    detail = f"error in stream {kind}/{code}: {text}"
+    return _classify(None, text, kind, code, None, detail)

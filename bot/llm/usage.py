@@ -1,0 +1,154 @@
+"""Token usage: provider shapes normalised into `Usage`, and estimates when none was sent.
+
+`Usage` follows OpenAI's inclusive convention: cached tokens are a part of prompt tokens and
+reasoning tokens a part of completion tokens. Shapes understood by `parse_usage`:
+
+- OpenAI / OpenRouter / Groq / Mistral: `prompt_tokens`, `completion_tokens`,
+  `prompt_tokens_details.cached_tokens`, `completion_tokens_details.reasoning_tokens`;
+  OpenRouter adds `cost` (dollars) → `provider_cost_usd`.
+- DeepSeek: `prompt_cache_hit_tokens` / `prompt_cache_miss_tokens` (hits are the cached part).
+- Anthropic-compatible: `input_tokens` excludes cache reads and writes, so they are added back.
+- Gemini native (`promptTokenCount`, `candidatesTokenCount` excluding `thoughtsTokenCount`).
+
+A provider that reports a sub-count larger than its total is using the exclusive convention;
+the total is then widened so nothing is billed twice or negative.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from bot.llm.types import ChatRequest, ToolCall, Usage
+
+__all__ = ["estimate_tokens", "estimate_usage", "parse_usage"]
+
+# Scripts where one character is roughly one token (CJK ideographs, kana, hangul).
+_DENSE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+# Chat-format framing each message costs beyond its text (OpenAI documents ~3-4).
+_PER_MESSAGE = 4
+_PER_REQUEST = 3
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return max(value, 0)
+    if isinstance(value, float) and math.isfinite(value):
+        return max(int(value), 0)
+    if isinstance(value, str):
+        try:
+            return max(int(float(value)), 0)
+        except ValueError:
+            return 0
+    return 0
+
+
+def _sub(obj: Mapping[str, Any], key: str, field: str) -> int:
+    details = obj.get(key)
+    return _int(details.get(field)) if isinstance(details, Mapping) else 0
+
+
+def _cost(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float) and math.isfinite(value) and value >= 0:
+        return float(value)
+    if isinstance(value, str):
+        try:
+            parsed = float(value)
+        except ValueError:
+            return None
+        return parsed if math.isfinite(parsed) and parsed >= 0 else None
+    return None
+
+
+def parse_usage(obj: Mapping[str, Any]) -> Usage:
+    """Normalise any supported usage object; unknown shapes give zero counts."""
+    if "promptTokenCount" in obj or "candidatesTokenCount" in obj:
+        thoughts = _int(obj.get("thoughtsTokenCount"))
+        return _usage(
+            _int(obj.get("promptTokenCount")),
+            _int(obj.get("candidatesTokenCount")) + thoughts,
+            _int(obj.get("cachedContentTokenCount")),
+            thoughts,
+            None,
+        )
+    if "prompt_tokens" not in obj and "input_tokens" in obj:
+        cache_read = _int(obj.get("cache_read_input_tokens"))
+        cache_write = _int(obj.get("cache_creation_input_tokens"))
+        return _usage(
+            _int(obj.get("input_tokens")) + cache_read + cache_write,
+            _int(obj.get("output_tokens")),
+            cache_read,
+            _sub(obj, "output_tokens_details", "reasoning_tokens"),
+            _cost(obj.get("cost")),
+        )
+    prompt = _int(obj.get("prompt_tokens"))
+    cached = _sub(obj, "prompt_tokens_details", "cached_tokens")
+    if "prompt_cache_hit_tokens" in obj:  # DeepSeek
+        hit = _int(obj.get("prompt_cache_hit_tokens"))
+        cached = max(cached, hit)
+        if not prompt:
+            prompt = hit + _int(obj.get("prompt_cache_miss_tokens"))
+    completion = _int(obj.get("completion_tokens"))
+    reasoning = _sub(obj, "completion_tokens_details", "reasoning_tokens")
+    if not reasoning:
+        reasoning = _int(obj.get("reasoning_tokens"))
+    if not prompt and not completion and "total_tokens" in obj:
+        prompt = _int(obj.get("total_tokens"))
+    return _usage(prompt, completion, cached, reasoning, _cost(obj.get("cost")))
+
+
+def _usage(prompt: int, completion: int, cached: int, reasoning: int, cost: float | None) -> Usage:
+    # A sub-count above its total means the provider counted it separately: widen the total.
+    if cached > prompt:
+        prompt += cached
+    if reasoning > completion:
+        completion += reasoning
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        cached_tokens=cached,
+        reasoning_tokens=reasoning,
+        provider_cost_usd=cost,
+    )
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap deterministic token estimate: ~4 characters a token, 1 per CJK character."""
+    if not text:
+        return 0
+    dense = len(_DENSE.findall(text)) if not text.isascii() else 0
+    return max(1, dense + math.ceil((len(text) - dense) / 4))
+
+
+def estimate_usage(
+    request: ChatRequest,
+    completion_text: str,
+    reasoning: str,
+    tool_calls: Iterable[ToolCall] = (),
+) -> Usage:
+    """Usage of a call the provider did not report (stopped stream, provider omits it)."""
+    prompt = _PER_REQUEST
+    for message in request.messages:
+        prompt += _PER_MESSAGE + estimate_tokens(message.content or "")
+        for call in message.tool_calls:
+            prompt += _PER_MESSAGE + estimate_tokens(call.name) + estimate_tokens(call.arguments)
+    for tool in request.tools:
+        prompt += _PER_MESSAGE + estimate_tokens(tool.name) + estimate_tokens(tool.description)
+        prompt += estimate_tokens(json.dumps(dict(tool.parameters), default=str))
+    reasoning_tokens = estimate_tokens(reasoning)
+    completion = estimate_tokens(completion_text) + reasoning_tokens
+    for call in tool_calls:
+        completion += _PER_MESSAGE + estimate_tokens(call.name) + estimate_tokens(call.arguments)
+    return Usage(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        reasoning_tokens=reasoning_tokens,
+        estimated=True,
+    )

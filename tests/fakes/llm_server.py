@@ -1,0 +1,305 @@
+"""A fake OpenAI-compatible endpoint on 127.0.0.1 for tests, end-to-end runs and benchmarks.
+
+    async with FakeLLMServer() as llm:          # binds 127.0.0.1 on a free port
+        client = LLMClient(session, llm.base_url)  # "http://127.0.0.1:PORT/v1"
+        llm.enqueue(text_reply("hi"), http_error(429, retry_after=0))
+        ...
+        llm.requests[0].json["messages"]      # every request is recorded
+
+Routes: `POST /v1/chat/completions` answers with the next queued `Scripted` (FIFO), else with
+`responder(body)` when set, else with a short default text stream, so nothing ever hangs.
+`GET /v1/models` lists `models`. With `api_key` set, a wrong or missing bearer gets 401.
+
+With `strict` (the default) each chat request is first validated like a strict provider and
+answered 400 in OpenAI's error shape when: the body is not an object, `model` is missing,
+`messages` is empty, a role is unknown, `stream` is not true, two assistant messages follow
+each other, tool pairing is broken (an assistant `tool_calls` entry without exactly one `tool`
+message with its id right after it, a `tool` message answering no call, anything else between a
+call and its results), a `tools` entry is malformed, or `tool_choice` comes without `tools`.
+Rejected requests are recorded too (`RecordedRequest.rejected` holds the reason).
+
+`disconnects` counts streams the client closed before the server finished writing, and
+`disconnected` (an asyncio.Event) is set on the first one.
+The builders of scripted answers live in `tests.fakes.llm_scripts`. No pytest imports here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.llm_scripts import Scripted, error_body, text_reply
+
+__all__ = ["FakeLLMServer", "RecordedRequest", "validate_chat_request"]
+
+_ROLES = {"system", "developer", "user", "assistant", "tool"}
+_TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    json: Any = None
+    rejected: str | None = None
+
+
+@dataclass
+class FakeLLMServer:
+    strict: bool = True
+    models: list[str] = field(default_factory=lambda: ["fake-model", "fake-model-large"])
+    api_key: str | None = None
+    responder: Callable[[dict[str, Any]], Scripted] | None = None
+    requests: list[RecordedRequest] = field(default_factory=list)
+    disconnects: int = 0
+
+    def __post_init__(self) -> None:
+        self._queue: deque[Scripted] = deque()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+        self._closing = False
+        self.disconnected = asyncio.Event()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def chat_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path.endswith("/chat/completions")]
+
+    def enqueue(self, *responses: Scripted) -> None:
+        self._queue.extend(responses)
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/v1/chat/completions", self._chat)
+        app.router.add_get("/v1/models", self._models)
+        # handler_cancellation: a client that hangs up cancels its handler (ends stalls), and
+        # a short shutdown_timeout keeps a stalled stream from holding up close().
+        self._runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
+        )
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            self._closing = True
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeLLMServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # --- handlers -------------------------------------------------------------------------
+
+    def _unauthorized(self, request: web.Request) -> web.Response | None:
+        if self.api_key is None or request.headers.get("Authorization") == f"Bearer {self.api_key}":
+            return None
+        body = error_body("Incorrect API key provided.", code="invalid_api_key")
+        return web.Response(status=401, body=body, content_type="application/json")
+
+    async def _models(self, request: web.Request) -> web.StreamResponse:
+        self.requests.append(RecordedRequest("GET", request.path, dict(request.headers)))
+        denied = self._unauthorized(request)
+        if denied is not None:
+            return denied
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models]
+        return web.json_response({"object": "list", "data": data})
+
+    async def _chat(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body: Any = json.loads(raw)
+        except ValueError:
+            body = None
+        record = RecordedRequest("POST", request.path, dict(request.headers), body)
+        self.requests.append(record)
+        denied = self._unauthorized(request)
+        if denied is not None:
+            return denied
+        if self.strict:
+            problem = validate_chat_request(body)
+            if problem is not None:
+                record.rejected = problem
+                return web.Response(
+                    status=400, body=error_body(problem), content_type="application/json"
+                )
+        if self._queue:
+            script = self._queue.popleft()
+        elif self.responder is not None:
+            script = self.responder(body)
+        else:
+            script = text_reply()
+        return await self._play(request, script)
+
+    async def _play(self, request: web.Request, script: Scripted) -> web.StreamResponse:
+        if script.headers_delay:
+            await asyncio.sleep(script.headers_delay)
+        if script.body is not None or script.status >= 300:
+            return web.Response(
+                status=script.status,
+                body=script.body or b"",
+                headers=script.headers,
+                content_type=script.content_type,
+            )
+        response = web.StreamResponse(status=script.status, headers=script.headers)
+        response.content_type = script.content_type
+        response.headers["Cache-Control"] = "no-cache"
+        await response.prepare(request)
+        try:
+            for n, data in enumerate(script.writes):
+                if script.cut_after is not None and n >= script.cut_after:
+                    _cut(request)
+                    return response
+                if script.stall_after is not None and n == script.stall_after:
+                    await asyncio.sleep(script.stall_seconds)
+                if script.delay:
+                    await asyncio.sleep(script.delay)
+                await response.write(data)
+            if script.cut_after is not None:
+                _cut(request)
+                return response
+            if script.stall_after is not None and script.stall_after >= len(script.writes):
+                await asyncio.sleep(script.stall_seconds)
+            await response.write_eof()
+        except (ConnectionError, asyncio.CancelledError):
+            self._client_left()
+            raise
+        return response
+
+    def _client_left(self) -> None:
+        if self._closing:
+            return
+        self.disconnects += 1
+        self.disconnected.set()
+
+
+def _cut(request: web.Request) -> None:
+    """Drop the TCP connection without ending the chunked body (a provider crash)."""
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+
+
+def validate_chat_request(body: Any) -> str | None:
+    """Why a strict provider would reject this chat request, or None when it is valid."""
+    if not isinstance(body, dict):
+        return "The request body must be a JSON object."
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return "you must provide a model parameter"
+    if body.get("stream") is not True:
+        return "This fake only streams: 'stream' must be true."
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "'messages' must be a non-empty array."
+    problem = _check_tools(body)
+    if problem is not None:
+        return problem
+    pending: list[str] = []  # ids of the last tool-call message still waiting for results
+    previous_role = None
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            return f"messages[{i}] must be an object."
+        role = message.get("role")
+        if role not in _ROLES:
+            return f"Invalid value for messages[{i}].role: {role!r}."
+        if pending and role != "tool":
+            return (
+                f"An assistant message with 'tool_calls' must be followed by tool messages "
+                f"responding to each 'tool_call_id'. Missing: {', '.join(pending)}."
+            )
+        if role == "tool":
+            call_id = message.get("tool_call_id")
+            if call_id not in pending:
+                return (
+                    f"messages[{i}]: a 'tool' message must answer a preceding 'tool_calls' "
+                    f"entry; {call_id!r} matches none."
+                )
+            pending.remove(call_id)
+            if not isinstance(message.get("content"), str | list):
+                return f"messages[{i}].content must be a string."
+        elif role == "assistant":
+            if previous_role == "assistant":
+                return f"messages[{i}]: two assistant messages in a row."
+            calls = message.get("tool_calls")
+            if calls is not None:
+                problem = _check_calls(i, calls)
+                if problem is not None:
+                    return problem
+                pending = [c["id"] for c in calls]
+            elif not isinstance(message.get("content"), str | list):
+                return f"messages[{i}]: an assistant message needs content or tool_calls."
+        elif not isinstance(message.get("content"), str | list):
+            return f"messages[{i}].content must be a string or an array of parts."
+        previous_role = role
+    if pending:
+        return f"Tool calls without results: {', '.join(pending)}."
+    return None
+
+
+def _check_calls(i: int, calls: Any) -> str | None:
+    if not isinstance(calls, list) or not calls:
+        return f"messages[{i}].tool_calls must be a non-empty array."
+    ids = set()
+    for call in calls:
+        if not isinstance(call, dict) or call.get("type") != "function":
+            return f"messages[{i}].tool_calls entries must have type 'function'."
+        function = call.get("function")
+        if not isinstance(call.get("id"), str) or not call["id"] or call["id"] in ids:
+            return f"messages[{i}].tool_calls entries need distinct non-empty ids."
+        ids.add(call["id"])
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            return f"messages[{i}].tool_calls[].function.name must be a string."
+        if not isinstance(function.get("arguments"), str):
+            return f"messages[{i}].tool_calls[].function.arguments must be a string."
+    return None
+
+
+def _check_tools(body: dict[str, Any]) -> str | None:
+    tools = body.get("tools")
+    if tools is None:
+        if "tool_choice" in body:
+            return "'tool_choice' is only allowed when 'tools' are specified."
+        return None
+    if not isinstance(tools, list) or not tools:
+        return "'tools' must be a non-empty array."
+    for j, tool in enumerate(tools):
+        if not isinstance(tool, dict) or tool.get("type") != "function":
+            return f"tools[{j}].type must be 'function'."
+        function = tool.get("function")
+        if not isinstance(function, dict):
+            return f"tools[{j}].function must be an object."
+        name = function.get("name")
+        if not isinstance(name, str) or not _TOOL_NAME.match(name):
+            return f"tools[{j}].function.name must match ^[a-zA-Z0-9_-]{{1,64}}$."
+        if "description" in function and not isinstance(function["description"], str):
+            return f"tools[{j}].function.description must be a string."
+        params = function.get("parameters")
+        if params is not None and (not isinstance(params, dict) or params.get("type") != "object"):
+            return f"tools[{j}].function.parameters must be a JSON schema of type 'object'."
+    return None
