@@ -7,7 +7,7 @@ import contextlib
 import logging
 import sys
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 # discord.py imports the stdlib `audioop`, deprecated in 3.11; the suite runs with warnings as
@@ -62,6 +62,23 @@ class RecordingBot(commands.Bot):
         self.seen: list[discord.Message] = []
         self.events: list[str] = []
         self.tree.on_error = self._tree_error  # type: ignore[method-assign]
+        self._changed: asyncio.Event | None = None
+
+    def note(self, event: str | None = None, message: discord.Message | None = None) -> None:
+        """Record something the bot saw and wake `until` waiters."""
+        if event is not None:
+            self.events.append(event)
+        if message is not None:
+            self.seen.append(message)
+        if self._changed is not None:
+            self._changed.set()
+
+    async def until(self, predicate: Callable[[], bool], within: float = 5.0) -> None:
+        """Await a bot-side condition, re-checked whenever `note` records something."""
+        async with asyncio.timeout(within):
+            while not predicate():
+                self._changed = asyncio.Event()
+                await self._changed.wait()
 
     async def _tree_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -74,13 +91,13 @@ class RecordingBot(commands.Bot):
             self.errors.append(exc)
 
     async def on_ready(self) -> None:
-        self.events.append("ready")
+        self.note("ready")
 
     async def on_resumed(self) -> None:
-        self.events.append("resumed")
+        self.note("resumed")
 
     async def on_thread_create(self, thread: discord.Thread) -> None:
-        self.events.append(f"thread_create:{thread.id}")
+        self.note(f"thread_create:{thread.id}")
 
 
 @contextlib.asynccontextmanager
