@@ -1,0 +1,70 @@
+"""What the edit pacer does when a send fails: classify the exception, duck-typed.
+
+The pacer never imports discord, so exceptions are read by their attributes:
+`discord.HTTPException` has `.status` (and `.response.headers`), `discord.RateLimited` has
+`.retry_after` and no status. Anything else is a connection problem (retry) or a bug (give up).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+
+class Verdict(enum.Enum):
+    RATE_LIMITED = "rate_limited"  # wait `retry_after`, then send the latest state again
+    TRANSIENT = "transient"  # 5xx or connection trouble: retry with backoff, bounded
+    PERMANENT = "permanent"  # 4xx (message deleted, no access, invalid) or a bug: give up
+
+
+@dataclass(frozen=True)
+class Failure:
+    verdict: Verdict
+    retry_after: float | None = None
+    is_global: bool = False
+    status: int | None = None
+
+
+# Connection-level failures worth retrying. aiohttp is only named for isinstance checks.
+TRANSIENT_TYPES: tuple[type[BaseException], ...] = (OSError, TimeoutError, aiohttp.ClientError)
+
+
+def _headers(exc: BaseException) -> Any:
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    return headers if hasattr(headers, "get") else None
+
+
+def _float(value: object) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int | float | str):
+        try:
+            parsed = float(value)
+        except ValueError:
+            return None
+        return parsed if parsed >= 0 else None
+    return None
+
+
+def classify(exc: BaseException) -> Failure:
+    status = getattr(exc, "status", None)
+    status = status if isinstance(status, int) and not isinstance(status, bool) else None
+    retry_after = _float(getattr(exc, "retry_after", None))
+    if status == 429 or (status is None and retry_after is not None):
+        headers = _headers(exc)
+        is_global = bool(getattr(exc, "is_global", False))
+        if headers is not None:
+            if retry_after is None:
+                retry_after = _float(headers.get("Retry-After"))
+            is_global = is_global or str(headers.get("X-RateLimit-Global", "")).lower() == "true"
+            is_global = is_global or headers.get("X-RateLimit-Scope") == "global"
+        return Failure(Verdict.RATE_LIMITED, retry_after, is_global, status)
+    if status is not None:
+        verdict = Verdict.TRANSIENT if status >= 500 else Verdict.PERMANENT
+        return Failure(verdict, status=status)
+    if isinstance(exc, TRANSIENT_TYPES):
+        return Failure(Verdict.TRANSIENT)
+    return Failure(Verdict.PERMANENT)
