@@ -17,7 +17,7 @@ import re
 import socket
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 from yarl import URL
@@ -188,7 +188,7 @@ class _Fetcher:
         return addresses
 
     @staticmethod
-    def _refuse(url: URL, reason: str) -> None:
+    def _refuse(url: URL, reason: str) -> NoReturn:
         log.info("fetch_url refused host %s: %s", url.host, reason)
         raise ToolError(
             f"refused to fetch {_display(url)}: {reason}. fetch_url only reaches public "
@@ -237,6 +237,7 @@ class _Fetcher:
                 "(only HTML, JSON, XML and plain text)"
             )
         body, truncated = await self._read_limited(url, response)
+        log.debug("fetch_url read %d bytes from %s (truncated=%s)", len(body), url.host, truncated)
         kind = _content_kind(content_type, body[:512])
         if kind is None:
             raise ToolError(f"{url.host} sent binary data without a content type")

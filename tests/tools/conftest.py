@@ -126,6 +126,14 @@ def _app(stop: asyncio.Event) -> web.Application:
             body=body, content_type="text/plain", headers={"Content-Encoding": "gzip"}
         )
 
+    @routes.get("/bomb")
+    async def bomb(_r: web.Request) -> web.Response:
+        # ~20 KB on the wire, 20 MB once inflated.
+        body = gzip.compress(bytes(20_000_000), compresslevel=9)
+        return web.Response(
+            body=body, content_type="text/plain", headers={"Content-Encoding": "gzip"}
+        )
+
     @routes.get("/big")
     async def big(_r: web.Request) -> web.Response:
         return web.Response(text="x" * 50_000)

@@ -133,6 +133,18 @@ async def test_fetch_url_connects_to_vetted_address_without_second_lookup(
     assert seen.attempts == ["127.0.0.1"]
 
 
+async def test_fetch_url_tries_the_next_vetted_address_when_one_refuses(
+    server: LocalServer, traffic: tuple[aiohttp.ClientSession, Traffic]
+) -> None:
+    session, seen = traffic
+    # Nothing listens on [::1]:port (the server is on 127.0.0.1 only).
+    resolver = fake_resolver({"dual.test": ["::1", "127.0.0.1"]})
+    t = tool(session, allowlist=("dual.test",), resolver=resolver)
+    result = await fetch(t, f"http://dual.test:{server.port}/text")
+    assert result.endswith("kept as is")
+    assert seen.attempts == ["::1", "127.0.0.1"]
+
+
 async def test_fetch_url_allowlisted_hostname_is_served(
     server: LocalServer, traffic: tuple[aiohttp.ClientSession, Traffic]
 ) -> None:
@@ -241,6 +253,13 @@ async def test_fetch_url_stops_reading_an_endless_body(
     result = await fetch(t, server.url("/endless"))
     assert "truncated" in result
     assert result.split("\n\n", 1)[1] == "y" * 100_000
+
+
+async def test_fetch_url_cuts_a_decompression_bomb_at_max_bytes(
+    server: LocalServer, traffic: tuple[aiohttp.ClientSession, Traffic]
+) -> None:
+    result = await fetch(tool(traffic[0], max_bytes=10_000), server.url("/bomb"))
+    assert "only the first 10,000 bytes were read" in result
 
 
 async def test_fetch_url_limits_characters_shown(
