@@ -15,6 +15,7 @@ so a crash mid-migration leaves the previous version intact.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import re
@@ -34,6 +35,12 @@ log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5_000
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+# The hold (see Database._locked) the current task is inside, if any. A context variable, so
+# tasks started inside a transaction (gather, wait_for) count as inside it too.
+_current_hold: contextvars.ContextVar[object | None] = contextvars.ContextVar(
+    "switchboard_db_hold", default=None
+)
 
 
 class DatabaseTooNewError(ConfigurationError):
@@ -82,7 +89,9 @@ class Database:
         # BEGIN would fail with "cannot start a transaction within a transaction". Reads take
         # the lock too, so they never see another task's uncommitted rows.
         self._lock = asyncio.Lock()
-        self._owner: asyncio.Task[object] | None = None
+        # A fresh token per lock acquisition; the holder's context carries it. Comparing the
+        # two tells "inside the current hold" apart from a stale context of an older one.
+        self._hold: object | None = None
 
     @classmethod
     @asynccontextmanager
@@ -126,15 +135,9 @@ class Database:
         """
         async with self._locked():
             conn = self._conn
-            await conn.execute("BEGIN IMMEDIATE")
             try:
+                await conn.execute("BEGIN IMMEDIATE")
                 yield conn
-            except BaseException:
-                # aiosqlite runs statements in order on its worker thread, so even if this
-                # await is cancelled the ROLLBACK still executes before anyone else's BEGIN.
-                await _rollback(conn)
-                raise
-            try:
                 await conn.execute("COMMIT")
             except BaseException:
                 await _rollback(conn)
@@ -153,6 +156,8 @@ class Database:
                 yield own
             return
         self._check_joinable(conn)
+        if not conn.in_transaction:
+            raise RuntimeError("conn= comes from reading(); writes need db.transaction()")
         yield conn
 
     @asynccontextmanager
@@ -175,41 +180,59 @@ class Database:
         uncommitted rows, and it doesn't stall the main connection's queue.
         """
         dest = Path(dest_path)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        partial = dest.with_name(dest.name + ".partial")
-        partial.unlink(missing_ok=True)
-        source_uri = self.path.resolve().as_uri() + "?mode=ro"
-        async with (
-            aiosqlite.connect(source_uri, uri=True) as source,
-            aiosqlite.connect(partial) as target,
-        ):
-            await source.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            await source.backup(target)
-            # A backup should be one self-contained file, not a database plus a -wal file.
-            await target.execute("PRAGMA journal_mode = DELETE")
-        os.replace(partial, dest)
+        partial, source_uri = await asyncio.to_thread(_prepare_backup, self.path, dest)
+        try:
+            async with (
+                aiosqlite.connect(source_uri, uri=True) as source,
+                aiosqlite.connect(partial) as target,
+            ):
+                await source.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+                await source.backup(target)
+                # A backup should be one self-contained file, not a database plus a -wal.
+                await target.execute("PRAGMA journal_mode = DELETE")
+            await asyncio.to_thread(os.replace, partial, dest)
+        except BaseException:
+            await asyncio.to_thread(partial.unlink, missing_ok=True)
+            raise
         log.info("database backed up to %s", dest)
 
     @asynccontextmanager
     async def _locked(self) -> AsyncIterator[None]:
-        task = asyncio.current_task()
-        if task is not None and task is self._owner:
+        if self._holding():
+            # Waiting here would wait for ourselves forever.
             raise RuntimeError(
                 "this task already holds the database (nested transaction or read without "
                 "conn=); pass the transaction's connection as conn= to join it"
             )
         async with self._lock:
-            self._owner = task
+            hold = self._hold = object()
+            reset = _current_hold.set(hold)
             try:
                 yield
             finally:
-                self._owner = None
+                self._hold = None
+                _current_hold.reset(reset)
+
+    def _holding(self) -> bool:
+        return self._hold is not None and _current_hold.get() is self._hold
 
     def _check_joinable(self, conn: aiosqlite.Connection) -> None:
         if conn is not self._conn:
             raise ValueError("conn= must be the connection yielded by this Database")
-        if not conn.in_transaction:
-            raise RuntimeError("conn= was given but no transaction is open on it")
+        if not self._holding():
+            # Every conn= is the same connection object, so a stale one would otherwise slip
+            # its statements into whichever task's transaction happens to be open.
+            raise RuntimeError("conn= was given outside the transaction that yielded it")
+
+
+def _prepare_backup(source: Path, dest: Path) -> tuple[Path, str]:
+    """Check and prepare the paths of a backup; returns the temporary file and source URI."""
+    if dest.resolve() == source.resolve():
+        raise ValueError("a backup can't overwrite the live database")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    partial = dest.with_name(dest.name + ".partial")
+    partial.unlink(missing_ok=True)
+    return partial, source.resolve().as_uri() + "?mode=ro"
 
 
 async def _fetchone(conn: aiosqlite.Connection, sql: str) -> sqlite3.Row:
@@ -220,8 +243,19 @@ async def _fetchone(conn: aiosqlite.Connection, sql: str) -> sqlite3.Row:
 
 
 async def _rollback(conn: aiosqlite.Connection) -> None:
-    if conn.in_transaction:
+    """Roll back whatever is open, even a BEGIN that is still queued.
+
+    aiosqlite runs statements one after another on its worker thread, in the order they were
+    queued, and a statement is queued before its await can be cancelled. So if we were
+    cancelled while our BEGIN waited for another process's lock, this ROLLBACK still runs right
+    after that BEGIN, before the next holder's statements; checking `in_transaction` now would
+    see "no transaction" and leave the late BEGIN open for the next holder.
+    """
+    try:
         await conn.execute("ROLLBACK")
+    except sqlite3.OperationalError as exc:
+        if "no transaction is active" not in str(exc):
+            raise
 
 
 async def _user_version(conn: aiosqlite.Connection) -> int:

@@ -52,6 +52,8 @@ class NewStep:
     duration_ms: int | None = None
 
 
+# Both column lists are in their dataclass's field order, so rows map positionally (fast:
+# history builds tens of thousands of these).
 _MESSAGE_COLUMNS = (
     "m.id, m.conversation_id, m.role, m.content, m.author_id, m.author_name,"
     " m.discord_message_id, m.status, m.model, m.created_at"
@@ -62,40 +64,19 @@ _STEP_COLUMNS = (
 )
 
 
-def _step(row: sqlite3.Row) -> Step:
-    return Step(
-        seq=row["seq"],
-        round=row["round"],
-        kind=row["kind"],
-        content=row["content"],
-        tool_call_id=row["tool_call_id"],
-        tool_name=row["tool_name"],
-        tool_arguments=row["tool_arguments"],
-        tool_status=row["tool_status"],
-        duration_ms=row["duration_ms"],
-    )
-
-
 def _message(row: sqlite3.Row, steps: Sequence[Step] = ()) -> StoredMessage:
+    id_, conversation_id, role, content, author_id, author_name, discord_id, status, model = row[:9]
     return StoredMessage(
-        id=row["id"],
-        conversation_id=row["conversation_id"],
-        role=row["role"],
-        content=row["content"],
-        author_id=row["author_id"],
-        author_name=row["author_name"],
-        discord_message_id=row["discord_message_id"],
-        status=row["status"],
-        model=row["model"],
-        created_at=from_ms(row["created_at"]),
-        steps=tuple(steps),
-    )
+        id_, conversation_id, role, content, author_id, author_name, discord_id, status, model,
+        from_ms(row[9]), tuple(steps),
+    )  # fmt: skip
 
 
 def _group_steps(rows: Iterable[sqlite3.Row]) -> dict[int, list[Step]]:
+    """Steps by message id; `rows` are `_STEP_COLUMNS` ordered by (message, seq)."""
     grouped: dict[int, list[Step]] = defaultdict(list)
-    for row in rows:  # rows come ordered by (message_id, seq)
-        grouped[row["message_id"]].append(_step(row))
+    for row in rows:
+        grouped[row[0]].append(Step(*row[1:]))
     return grouped
 
 
@@ -257,8 +238,8 @@ class MessageRepository:
             row = await cursor.fetchone()
         if row is None:
             return None
-        steps = await conn.execute_fetchall(self._STEPS_OF, (message_id,))
-        return _message(row, [_step(s) for s in steps])
+        steps = _group_steps(await conn.execute_fetchall(self._STEPS_OF, (message_id,)))
+        return _message(row, steps.get(message_id, ()))
 
     _HISTORY = f"""
         SELECT {_MESSAGE_COLUMNS} FROM messages m
@@ -291,11 +272,9 @@ class MessageRepository:
             if not rows:
                 return []
             rows.reverse()
-            step_rows = await c.execute_fetchall(
-                self._HISTORY_STEPS, (conversation_id, rows[0]["id"])
-            )
+            step_rows = await c.execute_fetchall(self._HISTORY_STEPS, (conversation_id, rows[0][0]))
         steps = _group_steps(step_rows)
-        return [_message(row, steps.get(row["id"], ())) for row in rows]
+        return [_message(row, steps.get(row[0], ())) for row in rows]
 
     _ADD_DISCORD_MESSAGE = """
         INSERT INTO answer_discord_messages (message_id, position, channel_id, discord_message_id)
@@ -347,7 +326,9 @@ class MessageRepository:
                 row = await cur.fetchone()
             return None if row is None else await self._get(c, row[0])
 
-    _STREAMING = f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE m.status = 'streaming'"
+    _STREAMING = f"""
+        SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE m.status = 'streaming' ORDER BY m.id
+    """
     _INTERRUPT = """
         UPDATE messages SET status = 'interrupted', finished_at = ?
         WHERE status = 'streaming'
@@ -370,8 +351,7 @@ class MessageRepository:
             await c.execute(self._INTERRUPT, (now_ms(),))
         # The rows were read before the update; report them as they are now.
         interrupted = [
-            replace(_message(row, steps.get(row["id"], ())), status="interrupted")
-            for row in sorted(rows, key=lambda r: r["id"])
+            replace(_message(row, steps.get(row[0], ())), status="interrupted") for row in rows
         ]
         log.warning("marked %d answers left streaming as interrupted", len(interrupted))
         return interrupted

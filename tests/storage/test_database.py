@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import aiosqlite
 import pytest
 
 from bot.storage.database import (
@@ -249,9 +250,64 @@ async def test_database_maybe_transaction_joins_the_callers_transaction(db: Data
 async def test_database_conn_outside_a_transaction_is_refused(db: Database) -> None:
     async with db.reading() as conn:
         pass
-    with pytest.raises(RuntimeError, match="no transaction"):
+    with pytest.raises(RuntimeError, match="outside the transaction"):
         async with db.maybe_transaction(conn):
             pass
+    async with db.reading() as conn:
+        with pytest.raises(RuntimeError, match="writes need"):
+            async with db.maybe_transaction(conn):
+                pass
+
+
+async def test_database_stale_conn_cannot_join_another_tasks_transaction(
+    db: Database,
+) -> None:
+    async with db.transaction() as conn:
+        pass
+    stale = conn
+    inside = asyncio.Event()
+    release = asyncio.Event()
+
+    async def other_task() -> None:
+        async with db.transaction():
+            inside.set()
+            await release.wait()
+
+    task = asyncio.create_task(other_task())
+    await inside.wait()
+    try:
+        with pytest.raises(RuntimeError, match="outside the transaction"):
+            async with db.maybe_transaction(stale):
+                pass
+    finally:
+        release.set()
+        await task
+
+
+async def test_database_child_tasks_join_with_conn(db: Database) -> None:
+    async def insert(conn: aiosqlite.Connection, channel_id: int) -> None:
+        async with db.maybe_transaction(conn) as joined:
+            await joined.execute(
+                "INSERT INTO channel_settings (channel_id, updated_at) VALUES (?, 0)",
+                (channel_id,),
+            )
+
+    async def read_without_conn() -> None:
+        async with db.reading():
+            pass
+
+    async with db.transaction() as conn:
+        await asyncio.gather(insert(conn, 1), insert(conn, 2))
+        with pytest.raises(RuntimeError, match="conn="):  # a child forgetting conn= fails fast
+            await asyncio.wait_for(read_without_conn(), timeout=5)
+    async with db.reading() as conn:
+        rows = await conn.execute_fetchall("SELECT channel_id FROM channel_settings")
+    assert sorted(r[0] for r in rows) == [1, 2]
+
+
+async def test_database_backup_refuses_to_overwrite_itself(db: Database) -> None:
+    with pytest.raises(ValueError, match="live database"):
+        await db.backup(db.path)
 
 
 async def test_database_backup_is_readable_while_a_writer_is_active(
@@ -294,3 +350,32 @@ async def test_database_backup_is_readable_while_a_writer_is_active(
         count = copy.execute("SELECT count(*) FROM ticks").fetchone()[0]
     assert 2000 <= count < 2000 + written
     assert not dest.with_name("copy.db.partial").exists()
+
+
+async def test_database_cancelled_while_waiting_for_begin_leaves_no_transaction_open(
+    db: Database,
+) -> None:
+    other_process = sqlite3.connect(db.path, isolation_level=None)
+    try:
+        other_process.execute("BEGIN IMMEDIATE")  # BEGIN IMMEDIATE of ours now waits (busy)
+        entered = False
+
+        async def writer() -> None:
+            nonlocal entered
+            async with db.transaction():
+                entered = True
+
+        task = asyncio.create_task(writer())
+        await asyncio.sleep(0.05)
+        task.cancel()
+        await asyncio.sleep(0.01)
+        other_process.execute("ROLLBACK")  # now our late BEGIN goes through
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    finally:
+        other_process.close()
+    assert not entered
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO channel_settings (channel_id, updated_at) VALUES (9, 0)")
+    async with db.reading() as conn:
+        assert len(list(await conn.execute_fetchall("SELECT * FROM channel_settings"))) == 1
