@@ -98,10 +98,20 @@ class LLMClient:
         yielded = False
         while True:
             try:
-                response = await self._send("POST", url, body)
+                loop = asyncio.get_running_loop()
+                started = loop.time()
+                headers_by = started + self._connect_timeout + self._first_byte_timeout
+                response = await self._send("POST", url, body, headers_by)
+                # The first body bytes are due `first_byte_timeout` after sending; only a slow
+                # connect (headers past that point) extends it up to the headers deadline.
+                first_by = started + self._first_byte_timeout
+                if loop.time() >= first_by:
+                    first_by = headers_by
                 finished = False
                 try:
-                    async with contextlib.aclosing(self._events(response, request.model)) as events:
+                    async with contextlib.aclosing(
+                        self._events(response, request.model, first_by)
+                    ) as events:
                         async for event in events:
                             yielded = True
                             yield event
@@ -136,7 +146,10 @@ class LLMClient:
         attempt = 0
         while True:
             try:
-                response = await self._send("GET", url, None)
+                deadline = asyncio.get_running_loop().time() + (
+                    self._connect_timeout + self._first_byte_timeout
+                )
+                response = await self._send("GET", url, None, deadline)
                 try:
                     raw = await self._read_body(response, self._first_byte_timeout)
                 finally:
@@ -150,15 +163,18 @@ class LLMClient:
 
     # --- one attempt ----------------------------------------------------------------------
 
-    async def _send(self, method: str, url: str, body: bytes | None) -> aiohttp.ClientResponse:
+    async def _send(
+        self, method: str, url: str, body: bytes | None, deadline: float
+    ) -> aiohttp.ClientResponse:
         """Send and wait for headers; non-2xx statuses become typed errors."""
         try:
-            async with asyncio.timeout(self._connect_timeout + self._first_byte_timeout):
+            async with asyncio.timeout_at(deadline):
                 response = await self._session.request(
                     method, url, data=body, headers=self._headers, timeout=self._http_timeout
                 )
         except TimeoutError as exc:  # also aiohttp's connect timeouts
-            raise LLMTimeoutError(detail=f"no response headers ({type(exc).__name__})") from exc
+            phase = "connect" if isinstance(exc, aiohttp.ConnectionTimeoutError) else "headers"
+            raise LLMTimeoutError(detail=f"timed out waiting for {phase}") from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise LLMConnectionError(detail=f"{method} failed: {type(exc).__name__}") from exc
         if response.status < 300:
@@ -198,7 +214,7 @@ class LLMClient:
         return b"".join(parts)
 
     async def _events(
-        self, response: aiohttp.ClientResponse, model: str
+        self, response: aiohttp.ClientResponse, model: str, first_deadline: float
     ) -> AsyncGenerator[StreamEvent, None]:
         """Decode one 2xx response into events, ending with the `Completion`."""
         accumulator = StreamAccumulator()
@@ -213,8 +229,6 @@ class LLMClient:
         decoder = SSEDecoder()
         content = response.content
         loads = json.loads
-        loop = asyncio.get_running_loop()
-        first_deadline = loop.time() + self._first_byte_timeout
         idle = self._idle_timeout
         first = True
         done = False

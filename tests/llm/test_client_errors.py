@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import socket
 import time
@@ -233,3 +234,26 @@ async def test_client_rate_limited_error_carries_retry_after(
     with pytest.raises(LLMRateLimitedError) as caught:
         await collect(make_client(max_retries=0))
     assert caught.value.retry_after == 12
+
+
+async def test_client_connect_timeout(http: aiohttp.ClientSession) -> None:
+    # A listener whose accept queue is full drops new SYNs, so connecting hangs.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = [socket.socket() for _ in range(3)]
+        try:
+            for filler in fillers:
+                filler.setblocking(False)
+                with contextlib.suppress(BlockingIOError):
+                    filler.connect(("127.0.0.1", port))
+            client = LLMClient(
+                http, f"http://127.0.0.1:{port}/v1", connect_timeout=0.2, max_retries=0
+            )
+            with pytest.raises(LLMTimeoutError) as caught:
+                await collect(client)
+        finally:
+            for filler in fillers:
+                filler.close()
+    assert caught.value.detail == "timed out waiting for connect"
