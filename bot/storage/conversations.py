@@ -81,7 +81,8 @@ class ConversationRepository:
             try:
                 cursor = await c.execute(self._CREATE, (*params, created_at))
             except sqlite3.IntegrityError as exc:
-                if await self._open_row(c, channel_id) is not None:
+                unique = "UNIQUE" in str(exc)
+                if unique and await self._open_row(c, channel_id) is not None:
                     raise ConversationAlreadyOpenError(channel_id) from exc
                 raise
             conversation_id = cursor.lastrowid

@@ -4,8 +4,10 @@
         async with db.transaction() as conn:   # BEGIN IMMEDIATE … COMMIT / ROLLBACK
             await conn.execute(...)
 
-Repositories take the Database. Their write methods accept `conn=` to join a transaction the
-caller already holds (RoboDanny's MaybeAcquire idea); without it they open their own.
+Repositories take the Database. Their methods accept `conn=` to join a transaction the caller
+already holds (RoboDanny's MaybeAcquire idea); without it, writes open their own transaction
+and reads take the lock for their statements. Inside a transaction, always pass `conn=`: a
+repository call without it raises at once (it would otherwise wait for itself forever).
 
 Migrations are the files `bot/storage/migrations/NNNN_name.sql`, numbered from 0001 without
 gaps. Each is applied in one transaction that also sets `PRAGMA user_version` to its number,
