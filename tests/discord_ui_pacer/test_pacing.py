@@ -4,6 +4,7 @@ fairly, with first text and final states picked first."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 from bot.discord_ui.lanes import Lane
@@ -81,7 +82,7 @@ async def test_pacer_shares_the_global_budget_fairly_across_200_answers(
     for target, _ in targets:
         times = [started] + [s.at for s in sim.sends_to(target) if s.at <= stream_end]
         assert len(times) >= 3, target  # everyone got updates while streaming
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         # Round robin: no answer waits much longer than everyone else's turn.
         assert max(gaps) < 3 * fair_share_s + 0.3, (target, max(gaps))
     counts = [len(sim.sends_to(t)) for t, _ in targets]

@@ -1,0 +1,73 @@
+"""Lane timing, the global token bucket and error classification, as plain arithmetic."""
+
+from __future__ import annotations
+
+import math
+from types import SimpleNamespace
+
+import discord
+import pytest
+
+from bot.discord_ui.lanes import GlobalBudget, Lane, LaneClock
+from bot.discord_ui.send_errors import Verdict, classify
+
+
+def test_lane_defaults_keep_one_request_in_reserve() -> None:
+    channel = Lane.channel(1)
+    interaction = Lane.interaction(2)
+    assert (channel.cap, channel.spacing_s, channel.uses_global) == (4, 1.25, True)
+    assert (interaction.cap, interaction.spacing_s, interaction.uses_global) == (4, 0.5, False)
+    with pytest.raises(ValueError):
+        Lane("x", limit=1)
+
+
+def test_lane_clock_spaces_sends_and_caps_each_window() -> None:
+    clock = LaneClock(Lane("x", limit=5, window_s=5.0))
+    assert clock.earliest_start(urgent=False) == -math.inf  # idle: go at once
+    clock.record_start(0.0)
+    assert clock.earliest_start(urgent=False) == 1.25
+    assert clock.earliest_start(urgent=True) <= 0.0  # urgent skips the spacing
+    for at in (0.1, 0.2, 0.3):
+        clock.record_start(at)
+    # Four started within the window: even urgent sends wait for the oldest to leave it.
+    assert clock.earliest_start(urgent=True) == 5.0
+    clock.block(7.0)
+    assert clock.earliest_start(urgent=True) == 7.0
+
+
+def test_global_budget_refills_at_its_rate_and_pauses() -> None:
+    budget = GlobalBudget(per_second=10.0, burst=2, now=0.0)
+    assert budget.try_take(0.0)
+    assert budget.try_take(0.0)
+    assert not budget.try_take(0.0)
+    assert budget.next_available(0.0) == pytest.approx(0.1)
+    assert budget.try_take(0.1)
+    budget.pause(5.0)
+    assert not budget.try_take(4.9)
+    assert budget.next_available(4.9) == 5.0
+
+
+def _response(status: int, headers: dict[str, str] | None = None) -> SimpleNamespace:
+    return SimpleNamespace(status=status, reason="", headers=headers or {})
+
+
+def test_classify_reads_discord_exceptions() -> None:
+    limited = classify(discord.RateLimited(2.5))
+    assert (limited.verdict, limited.retry_after) == (Verdict.RATE_LIMITED, 2.5)
+
+    body = {"message": "You are being rate limited.", "retry_after": 1.0, "global": True}
+    too_many = discord.HTTPException(
+        _response(429, {"Retry-After": "3", "X-RateLimit-Global": "true"}), body
+    )
+    failure = classify(too_many)
+    assert (failure.verdict, failure.retry_after, failure.is_global) == (
+        Verdict.RATE_LIMITED,
+        3.0,
+        True,
+    )
+    assert classify(discord.NotFound(_response(404), "Unknown Message")).verdict is (
+        Verdict.PERMANENT
+    )
+    assert classify(discord.DiscordServerError(_response(503), "")).verdict is Verdict.TRANSIENT
+    assert classify(ConnectionResetError()).verdict is Verdict.TRANSIENT
+    assert classify(ValueError()).verdict is Verdict.PERMANENT
