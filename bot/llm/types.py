@@ -212,7 +212,7 @@ class RoundFinished:
     finish_reason: FinishReason
 
 
-StopReason = Literal["complete", "max_rounds", "length", "content_filter"]
+StopReason = Literal["complete", "stopped", "max_rounds", "length", "content_filter"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from bot.storage.models import (
     StoredMessage,
     ToolResultStatus,
 )
-from bot.storage.timeutil import from_ms, now_ms, to_ms, utc_now
+from bot.storage.timeutil import from_ms, from_ms_or_none, now_ms, to_ms, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,8 @@ class NewStep:
 # history builds tens of thousands of these).
 _MESSAGE_COLUMNS = (
     "m.id, m.conversation_id, m.role, m.content, m.author_id, m.author_name,"
-    " m.discord_message_id, m.status, m.model, m.created_at"
+    " m.discord_message_id, m.status, m.model, m.created_at, m.error_text,"
+    " m.reply_to_message_id, m.finished_at"
 )
 _STEP_COLUMNS = (
     "s.message_id, s.seq, s.round, s.kind, s.content, s.tool_call_id, s.tool_name,"
@@ -68,7 +69,7 @@ def _message(row: sqlite3.Row, steps: Sequence[Step] = ()) -> StoredMessage:
     id_, conversation_id, role, content, author_id, author_name, discord_id, status, model = row[:9]
     return StoredMessage(
         id_, conversation_id, role, content, author_id, author_name, discord_id, status, model,
-        from_ms(row[9]), tuple(steps),
+        from_ms(row[9]), tuple(steps), row[10], row[11], from_ms_or_none(row[12]),
     )  # fmt: skip
 
 
@@ -146,6 +147,7 @@ class MessageRepository:
             model=model,
             created_at=utc_now(),
         )
+        message = replace(message, reply_to_message_id=reply_to_message_id)
         return await self._insert(message, reply_to_message_id, conn)
 
     async def _insert(
@@ -348,10 +350,16 @@ class MessageRepository:
             if not rows:
                 return []
             steps = _group_steps(await c.execute_fetchall(self._STEPS_OF_STREAMING))
-            await c.execute(self._INTERRUPT, (now_ms(),))
+            finished = now_ms()
+            await c.execute(self._INTERRUPT, (finished,))
         # The rows were read before the update; report them as they are now.
         interrupted = [
-            replace(_message(row, steps.get(row[0], ())), status="interrupted") for row in rows
+            replace(
+                _message(row, steps.get(row[0], ())),
+                status="interrupted",
+                finished_at=from_ms(finished),
+            )
+            for row in rows
         ]
         log.warning("marked %d answers left streaming as interrupted", len(interrupted))
         return interrupted

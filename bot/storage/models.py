@@ -60,6 +60,9 @@ class StoredMessage:
     model: str | None
     created_at: datetime
     steps: tuple[Step, ...] = ()
+    error_text: str | None = None  # why an answer ended in "error" (safe to show)
+    reply_to_message_id: int | None = None  # the member message an answer replies to
+    finished_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
