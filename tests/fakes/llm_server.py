@@ -4,7 +4,8 @@
         client = LLMClient(session, llm.base_url)  # "http://127.0.0.1:PORT/v1"
         llm.enqueue(text_reply("hi"), http_error(429, retry_after=0))
         ...
-        llm.requests[0].json["messages"]      # every request is recorded
+        llm.requests[0].json["messages"]      # every request is recorded (headers too)
+        llm.chat_requests                     # only the POST /chat/completions ones
 
 Routes: `POST /v1/chat/completions` answers with the next queued `Scripted` (FIFO), else with
 `responder(body)` when set, else with a short default text stream, so nothing ever hangs.

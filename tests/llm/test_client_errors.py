@@ -24,7 +24,7 @@ from bot.errors import (
     LLMTimeoutError,
 )
 from bot.llm.client import LLMClient, retry_after_seconds
-from bot.llm.types import Completion
+from bot.llm.types import ChatMessage, ChatRequest, Completion, ToolCall
 from tests.fakes.llm_scripts import cut_after, http_error, raw_sse, stall, text_reply
 from tests.fakes.llm_server import FakeLLMServer
 from tests.llm.conftest import MakeClient, collect, complete, request
@@ -257,3 +257,29 @@ async def test_client_connect_timeout(http: aiohttp.ClientSession) -> None:
             for filler in fillers:
                 filler.close()
     assert caught.value.detail == "timed out waiting for connect"
+
+
+async def test_client_strict_server_rejection_is_bad_request(
+    llm: FakeLLMServer, client: LLMClient
+) -> None:
+    broken = ChatRequest(
+        model="fake-model",
+        messages=[
+            ChatMessage("user", "1+1?"),
+            ChatMessage("assistant", None, (ToolCall("c1", "calculator", "{}"),)),
+            ChatMessage("user", "well?"),
+        ],
+    )
+    with pytest.raises(LLMBadRequestError) as caught:
+        await collect(client, broken)
+    assert caught.value.status == 400
+    assert len(llm.chat_requests) == 1
+
+
+async def test_client_retry_after_http_date_in_past_retries_at_once(
+    llm: FakeLLMServer, client: LLMClient
+) -> None:
+    past = email.utils.formatdate(time.time() - 60, usegmt=True)
+    llm.enqueue(http_error(429, retry_after=past), text_reply("ok"))
+    assert (await complete(client)).text == "ok"
+    assert len(llm.chat_requests) == 2
