@@ -1,23 +1,29 @@
 """Rebuilding, from storage, the messages the model sees (SPEC §2).
 
-Owns `build_model_messages`: a pure, linear-time function from stored messages and answer
-steps to a chat-completions `messages` list that strict providers accept:
+Owns `build_model_messages`: a pure function from stored messages and answer steps to a
+chat-completions `messages` list that strict providers accept:
 
 - member messages become `user` messages; when more than one member takes part each is
   prefixed `[Name]: ` (the `name` field is rejected by many providers, so it is not used);
-  consecutive member messages are merged into one, a blank line apart;
+  consecutive member messages are merged into one, a blank line apart, each keeping its
+  prefix (some templates reject two user messages in a row);
 - an answer is replayed round by round from its steps: one `assistant` message per round
   (the round's text, or None, plus its tool calls), then exactly one `tool` message per call,
   in call order. Reasoning is never replayed. A call without a result gets a synthetic
-  result saying why; results without a call and repeated results are dropped. Tool call ids
-  are made unique across the whole history (some providers reuse `call_0` every round);
+  result saying why; results without a call and repeated results are dropped (the first
+  wins); arguments that are not a JSON object are replayed as `{}`; tool call ids are made
+  unique among the messages sent (some providers reuse `call_0` in every round);
 - an answer that did not complete (`stopped`, `interrupted`, `error`, or `streaming` left by
-  a crash) keeps what it wrote and ends with a short marker such as `[stopped by the member]`,
-  so the model does not take a cut answer for a finished one. An answer whose steps hold
-  nothing replayable falls back to its stored content; one with nothing at all is skipped;
+  a crash) keeps what it wrote and ends with a short marker such as `[stopped by the member]`
+  (after its text, or as a last assistant message when it ended on tool results), so the
+  model does not take a cut answer for a finished one and knows why the member may repeat
+  themselves. An answer whose steps hold nothing replayable falls back to its stored content;
+  one with nothing at all is skipped;
 - two assistant messages never follow each other (their texts are merged), and the
-  conversation part always starts with a `user` message;
-- trimming to the token budget is done by `bot.services.trim` in whole turns.
+  conversation part always starts with a `user` message (earlier answers are left out);
+- trimming to the token budget is done in whole turns by `bot.services.trim`, which builds
+  turns newest first and stops at the first that cannot fit: the cost is linear in what is
+  sent (plus one cheap scan of the whole history), not in the length of the conversation.
 """
 
 from __future__ import annotations
@@ -29,7 +35,15 @@ from dataclasses import dataclass
 from operator import attrgetter
 
 from bot.llm.types import ChatMessage, ToolCall
-from bot.services.trim import TokenCounter, Turn, estimate_tokens, fit_turns, message_tokens
+from bot.services.trim import (
+    Draft,
+    DraftCall,
+    TokenCounter,
+    Turn,
+    draft_tokens,
+    estimate_tokens,
+    fit_turns,
+)
 from bot.storage.models import AnswerStatus, Step, StoredMessage
 
 log = logging.getLogger(__name__)
@@ -77,48 +91,109 @@ def build_model_messages(
 
     `multi_member=None` detects it: more than one distinct author among member messages
     (over the whole history, so prefixes do not change as old turns are trimmed away).
+    `count_tokens` counts the tokens of a text; message framing is added on top.
     """
     if multi_member is None:
         multi_member = len({m.author_id for m in history if m.role == "user"}) > 1
-    turns = _build_turns(history, multi_member)
+    starts = _turn_starts(history)
+    ends = [*starts[1:], len(history)]
 
-    head: list[ChatMessage] = []
-    if system_prompt:
-        head.append(ChatMessage(role="system", content=system_prompt))
-    fixed = sum(message_tokens(m, count_tokens) for m in head)
-    fit = fit_turns(turns, fixed_tokens=fixed, budget=token_budget, count=count_tokens)
+    def build_turn(index: int) -> Turn:
+        return _build_turn(history, starts[index], ends[index], multi_member)
 
-    messages = head
-    for turn in turns[fit.start :]:
-        messages.extend(turn.messages)
-    if fit.start:
-        log.debug("history trimmed: %d oldest turns left out", fit.start)
+    head: list[Draft] = [("system", system_prompt, (), None)] if system_prompt else []
+    fit = fit_turns(
+        len(starts),
+        build_turn,
+        fixed_tokens=sum(draft_tokens(d, count_tokens) for d in head),
+        budget=token_budget,
+        count=count_tokens,
+    )
+    if fit.omitted:
+        log.debug("history trimmed: %d oldest turns left out", fit.omitted)
     return ModelHistory(
-        messages=messages,
-        omitted_turns=fit.start,
+        messages=_to_messages([head, *(turn.drafts for turn in fit.turns)]),
+        omitted_turns=fit.omitted,
         estimated_tokens=fit.tokens,
         shortened_tool_results=fit.shortened,
     )
 
 
-def _build_turns(history: Sequence[StoredMessage], multi_member: bool) -> list[Turn]:
-    turns: list[Turn] = []
-    current: Turn | None = None  # None until the first member message
-    ids = _IdAllocator()
-    for stored in history:
+def _turn_starts(history: Sequence[StoredMessage]) -> list[int]:
+    """Where each turn begins: a member message after a replayable answer (or the first).
+
+    Answers before the first member message belong to no turn: the conversation part must
+    start with a user message. A member message after answers with nothing to replay joins
+    the turn before it, as there will be no assistant message between them.
+    """
+    starts: list[int] = []
+    answered = True
+    for i, stored in enumerate(history):
         if stored.role == "user":
-            user = ChatMessage("user", _member_text(stored, multi_member))
-            if current is not None and len(current.messages) == 1:
-                # Nothing answered the previous member message: one user message, not two.
-                current.messages[0] = _merge(current.messages[0], user)
+            if answered:
+                starts.append(i)
+                answered = False
+        elif not answered and _replayable(stored):
+            answered = True
+    return starts
+
+
+def _replayable(answer: StoredMessage) -> bool:
+    """Whether `_append_answer` will produce anything for this answer."""
+    content = answer.content
+    if content and not content.isspace():
+        return True
+    for step in answer.steps:
+        kind = step.kind
+        if kind == "tool_call":
+            return True
+        if kind == "text" and step.content and not step.content.isspace():
+            return True
+    return False
+
+
+def _build_turn(history: Sequence[StoredMessage], start: int, end: int, multi_member: bool) -> Turn:
+    turn = Turn(("user", _member_text(history[start], multi_member), (), None))
+    drafts = turn.drafts
+    for i in range(start + 1, end):
+        stored = history[i]
+        if stored.role != "user":
+            _append_answer(drafts, stored)
+        elif len(drafts) == 1:
+            # Nothing answered the previous member message: one user message, not two.
+            text = _member_text(stored, multi_member)
+            drafts[0] = ("user", f"{drafts[0][1]}\n\n{text}", (), None)
+        else:  # not reached when _replayable agrees with _append_answer; still valid
+            drafts.append(("user", _member_text(stored, multi_member), (), None))
+    return turn
+
+
+def _to_messages(parts: list[list[Draft]]) -> list[ChatMessage]:
+    """The kept drafts as messages, tool call ids made unique oldest first."""
+    ids = _IdAllocator()
+    used = ids.used
+    renamed: dict[str, str] = {}  # raw → sent id, for the calls of the last assistant message
+    messages: list[ChatMessage] = []
+    append = messages.append
+    message = ChatMessage  # a local name: this loop runs once per message sent
+    for drafts in parts:
+        for role, content, calls, call_id in drafts:
+            if call_id is not None:
+                append(message(role, content, (), renamed.get(call_id, call_id)))
+            elif not calls:
+                append(message(role, content))
             else:
-                current = Turn(user)
-                turns.append(current)
-        elif current is not None:
-            # Answers before any member message are left out: the conversation part must
-            # start with a user message.
-            _append_answer(current.messages, stored, ids)
-    return turns
+                renamed = {}
+                tool_calls: list[ToolCall] = []
+                for raw, name, arguments in calls:
+                    if raw in used:
+                        sent = renamed[raw] = ids.claim(raw)
+                    else:
+                        used.add(raw)
+                        sent = raw
+                    tool_calls.append(ToolCall(sent, name, arguments))
+                append(message(role, content, tuple(tool_calls)))
+    return messages
 
 
 def _member_text(stored: StoredMessage, multi_member: bool) -> str:
@@ -148,7 +223,11 @@ _Round = tuple[list[str], list[_Call]]
 
 
 class _IdAllocator:
-    """Keeps tool call ids unique across the history (some providers repeat `call_0`)."""
+    """Keeps tool call ids unique across the history (some providers repeat `call_0`).
+
+    Ids are claimed oldest first over what is sent, so they do not change as newer messages
+    arrive: the prompt prefix stays cacheable until trimming moves its start anyway.
+    """
 
     __slots__ = ("suffix", "used")
 
@@ -169,26 +248,26 @@ class _IdAllocator:
         return call_id
 
 
-def _append_answer(out: list[ChatMessage], answer: StoredMessage, ids: _IdAllocator) -> None:
-    """Append the replay of one answer to `out` (a turn's messages)."""
+def _append_answer(out: list[Draft], answer: StoredMessage) -> None:
+    """Append the replay of one answer to `out` (a turn's drafts)."""
     emitted = bool(answer.steps) and _append_rounds(
-        out, _rounds(answer, answer.steps), MISSING_RESULTS[answer.status], ids
+        out, _rounds(answer, answer.steps), MISSING_RESULTS[answer.status]
     )
     if not emitted:
         content = answer.content
         if not content or content.isspace():
             return  # nothing at all: skipped
         # Legacy answer without steps, or steps with nothing replayable (reasoning only).
-        _push(out, ChatMessage(role="assistant", content=content))
+        _push_assistant(out, content, ())
     marker = END_MARKERS.get(answer.status)
     if marker is None:
         return
-    last = out[-1]
-    if last.role == "assistant" and last.content is not None and not last.tool_calls:
-        out[-1] = ChatMessage(role="assistant", content=f"{last.content}\n\n{marker}")
+    role, text, calls, _ = out[-1]
+    if role == "assistant" and text is not None and not calls:
+        out[-1] = ("assistant", f"{text}\n\n{marker}", (), None)
     else:
         # The answer ended on tool results: say so, so the model knows it never answered.
-        _push(out, ChatMessage(role="assistant", content=marker))
+        _push_assistant(out, marker, ())
 
 
 def _rounds(answer: StoredMessage, steps: Sequence[Step]) -> list[_Round]:
@@ -233,12 +312,9 @@ def _rounds(answer: StoredMessage, steps: Sequence[Step]) -> list[_Round]:
     return [by_round[r] for r in sorted(by_round)]
 
 
-def _append_rounds(
-    out: list[ChatMessage], rounds: list[_Round], missing: str, ids: _IdAllocator
-) -> bool:
-    """Append the rounds' messages; whether there was anything to append."""
+def _append_rounds(out: list[Draft], rounds: list[_Round], missing: str) -> bool:
+    """Append the rounds' drafts; whether there was anything to append."""
     emitted = False
-    used = ids.used
     for texts, calls in rounds:
         if not texts:
             content = None
@@ -247,21 +323,15 @@ def _append_rounds(
             content = text if text and not text.isspace() else None
         if not calls:
             if content is not None:
-                _push(out, ChatMessage("assistant", content))
+                _push_assistant(out, content, ())
                 emitted = True
             continue
         emitted = True
-        tool_calls: list[ToolCall] = []
-        for c in calls:
-            if c.id in used:
-                c.id = ids.claim(c.id)
-            else:
-                used.add(c.id)
-            tool_calls.append(ToolCall(c.id, c.name, _json_object(c.arguments)))
-        _push(out, ChatMessage("assistant", content, tuple(tool_calls)))
+        drafted = tuple([(c.id, c.name, _json_object(c.arguments)) for c in calls])
+        _push_assistant(out, content, drafted)
         for c in calls:
             result = missing if c.result is None else (c.result or EMPTY_TOOL_RESULT)
-            out.append(ChatMessage("tool", result, (), c.id))
+            out.append(("tool", result, (), c.id))
     return emitted
 
 
@@ -285,20 +355,14 @@ def _json_object(arguments: str) -> str:
     return text if end == len(text) else "{}"
 
 
-def _push(out: list[ChatMessage], message: ChatMessage) -> None:
-    """Append an assistant message, merging it into a preceding assistant text message."""
+def _push_assistant(out: list[Draft], content: str | None, calls: tuple[DraftCall, ...]) -> None:
+    """Append an assistant draft, merged into a preceding assistant text if there is one."""
     if out:
-        last = out[-1]
-        if last.role == "assistant" and not last.tool_calls and message.role == "assistant":
-            out[-1] = _merge(last, message)
+        role, previous, previous_calls, _ = out[-1]
+        if role == "assistant" and not previous_calls:
+            # Two assistant messages in a row are rejected: one message, texts a blank line
+            # apart, carrying the second one's tool calls.
+            merged = f"{previous}\n\n{content}" if previous and content else previous or content
+            out[-1] = ("assistant", merged, calls, None)
             return
-    out.append(message)
-
-
-def _merge(first: ChatMessage, second: ChatMessage) -> ChatMessage:
-    """One message of the same role from two: texts a blank line apart, second's tool calls."""
-    if first.content and second.content:
-        content: str | None = f"{first.content}\n\n{second.content}"
-    else:
-        content = first.content or second.content
-    return ChatMessage(role=second.role, content=content, tool_calls=second.tool_calls)
+    out.append(("assistant", content, calls, None))

@@ -1,23 +1,25 @@
 """Fitting a rebuilt conversation into the model's context budget.
 
-Owns the token estimate of chat messages and the trimming policy used by
-`bot.services.history.build_model_messages`. The unit of trimming is a *turn*: one member
-message (consecutive member messages already merged) plus every answer message that follows
-it, so a tool call can never be separated from its result.
+Owns the token estimate of chat messages, the trimming policy used by
+`bot.services.history.build_model_messages`, and the light `Draft` form messages take until
+trimming has decided which to keep (a plain tuple is several times cheaper to build than a
+`ChatMessage`, and most of a long conversation is left out).
 
-Policy, applied only while the estimate exceeds the budget, each stage stopping as soon as it
-fits:
+The unit of trimming is a *turn*: one member message (consecutive member messages already
+merged) plus every answer message that follows it, so a tool call is never separated from its
+result. The policy:
 
-1. Tool results longer than `SHORTENED_TOOL_RESULT_CHARS` in turns *older than the newest* are
-   cut to that length with a marker, oldest first. Old tool output (a fetched page, a long
-   search listing) is usually the bulk of the context and the least valuable part of it;
-   keeping the conversation itself beats keeping a full copy of an old page.
-2. Whole turns are left out, oldest first, never the newest turn.
-3. Long tool results of the newest turn are shortened the same way (last resort before the
-   request would be rejected as too long).
+1. Keep as many of the newest turns as fit, counting the long tool results of every turn but
+   the newest as if shortened to `SHORTENED_TOOL_RESULT_CHARS` (with a marker). Shortening an
+   old page or listing costs less than losing whole turns: the answer that used it is kept.
+   The newest turn is always kept, even when it alone exceeds the budget.
+2. Shorten those old results for real, oldest first, only until the kept turns fit.
+3. Last resort: shorten long tool results of the newest turn the same way.
 
-The newest turn is always kept, even when it alone exceeds the budget: the caller compares
-`estimated_tokens` with the budget to tell the member the context is too long.
+Turns are built newest first and building stops at the first turn that cannot fit, so a
+long conversation costs in proportion to what is sent, not to its whole length. When even
+the newest turn does not fit, `Fit.tokens` exceeds the budget: the caller tells the member
+the context is too long.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.llm.types import ChatMessage
+from bot.llm.types import ChatMessage, Role
 
 # Per-message framing (role, separators) that the chat template adds around the text.
 MESSAGE_OVERHEAD_TOKENS = 4
@@ -35,6 +37,10 @@ TOOL_CALL_OVERHEAD_TOKENS = 8
 SHORTENED_TOOL_RESULT_CHARS = 1000
 
 TokenCounter = Callable[[str], int]
+# A tool call before it becomes a `ToolCall`: (id, name, arguments).
+DraftCall = tuple[str, str, str]
+# A message before it becomes a `ChatMessage`: (role, content, tool calls, tool_call_id).
+Draft = tuple[Role, str | None, tuple[DraftCall, ...], str | None]
 
 
 def estimate_tokens(text: str) -> int:
@@ -56,6 +62,15 @@ def message_tokens(message: ChatMessage, count: TokenCounter) -> int:
     return tokens
 
 
+def draft_tokens(draft: Draft, count: TokenCounter) -> int:
+    """`message_tokens` of the message the draft becomes."""
+    _, content, calls, _ = draft
+    tokens = MESSAGE_OVERHEAD_TOKENS + count(content) if content else MESSAGE_OVERHEAD_TOKENS
+    for _, name, arguments in calls:
+        tokens += TOOL_CALL_OVERHEAD_TOKENS + count(name) + count(arguments)
+    return tokens
+
+
 def shorten_tool_result(content: str, keep_chars: int = SHORTENED_TOOL_RESULT_CHARS) -> str:
     """The first `keep_chars` characters of a tool result and a marker saying what was cut."""
     if len(content) <= keep_chars:
@@ -65,66 +80,100 @@ def shorten_tool_result(content: str, keep_chars: int = SHORTENED_TOOL_RESULT_CH
 
 
 class Turn:
-    """A member message and the answer messages after it, with their token estimate."""
+    """A member message and the answer drafts after it, with their token estimates."""
 
-    __slots__ = ("messages", "tokens")
+    __slots__ = ("cuts", "drafts", "short_tokens", "tokens")
 
-    def __init__(self, first: ChatMessage) -> None:
-        self.messages: list[ChatMessage] = [first]
-        self.tokens = 0
+    def __init__(self, first: Draft) -> None:
+        self.drafts: list[Draft] = [first]
+        self.tokens = 0  # as the drafts stand
+        self.short_tokens = 0  # with every cut applied
+        # Possible shortenings, in order: (draft index, shortened draft, tokens saved).
+        self.cuts: list[tuple[int, Draft, int]] = []
+
+    def measure(self, count: TokenCounter) -> None:
+        # Inlined `draft_tokens`: this runs for every message of every turn considered.
+        tokens = 0
+        saved = 0
+        for i, draft in enumerate(self.drafts):
+            role, content, calls, call_id = draft
+            n = MESSAGE_OVERHEAD_TOKENS + count(content) if content else MESSAGE_OVERHEAD_TOKENS
+            if calls:
+                for _, name, arguments in calls:
+                    n += TOOL_CALL_OVERHEAD_TOKENS + count(name) + count(arguments)
+            elif role == "tool" and content and len(content) > SHORTENED_TOOL_RESULT_CHARS:
+                short: Draft = ("tool", shorten_tool_result(content), (), call_id)
+                cut = n - draft_tokens(short, count)
+                if cut > 0:
+                    self.cuts.append((i, short, cut))
+                    saved += cut
+            tokens += n
+        self.tokens = tokens
+        self.short_tokens = tokens - saved
 
 
 @dataclass(frozen=True, slots=True)
 class Fit:
-    start: int  # index of the first kept turn; turns before it are left out
-    tokens: int  # estimate of everything kept, fixed part included
-    shortened: int  # how many tool results were shortened
+    turns: list[Turn]  # the kept turns, oldest first
+    omitted: int  # how many older turns were left out
+    tokens: int  # estimate of everything kept, the fixed part included
+    shortened: int  # how many kept tool results were shortened
 
 
-def fit_turns(turns: list[Turn], *, fixed_tokens: int, budget: int, count: TokenCounter) -> Fit:
-    """Trim `turns` in place (shortened tool results) and choose the first turn to keep.
+def fit_turns(
+    count_turns: int,
+    build_turn: Callable[[int], Turn],
+    *,
+    fixed_tokens: int,
+    budget: int,
+    count: TokenCounter,
+) -> Fit:
+    """Choose and trim the turns to send; `build_turn(i)` builds turn i (0 = oldest).
 
-    `fixed_tokens` is what is always sent (the system prompt). Every `Turn.tokens` is filled in.
-    Linear in the size of the turns.
+    `fixed_tokens` is what is always sent (the system prompt). Turns older than the first
+    that cannot fit are never built.
     """
-    total = fixed_tokens
-    for turn in turns:
-        turn.tokens = sum(message_tokens(m, count) for m in turn.messages)
-        total += turn.tokens
+    if count_turns == 0:
+        return Fit(turns=[], omitted=0, tokens=fixed_tokens, shortened=0)
+    newest = build_turn(count_turns - 1)
+    newest.measure(count)
+    kept = [newest]  # newest first until reversed below
+    full = fixed_tokens + newest.tokens
+    if_shortened = full
+    index = count_turns - 2
+    while index >= 0:
+        turn = build_turn(index)
+        turn.measure(count)
+        if if_shortened + turn.short_tokens > budget:
+            break
+        if_shortened += turn.short_tokens
+        full += turn.tokens
+        kept.append(turn)
+        index -= 1
+    kept.reverse()
+
+    total = full
     shortened = 0
-    if total > budget and len(turns) > 1:
-        for turn in turns[:-1]:
-            total, n = _shorten_turn(turn, total, budget, count)
+    if total > budget:
+        for turn in kept[:-1]:
+            total, n = _shorten(turn, total, budget)
             shortened += n
             if total <= budget:
                 break
-    start = 0
-    last = len(turns) - 1
-    while total > budget and start < last:
-        total -= turns[start].tokens
-        start += 1
-    if total > budget and turns:
-        total, n = _shorten_turn(turns[last], total, budget, count)
+    if total > budget:
+        total, n = _shorten(kept[-1], total, budget)
         shortened += n
-    return Fit(start=start, tokens=total, shortened=shortened)
+    return Fit(turns=kept, omitted=index + 1, tokens=total, shortened=shortened)
 
 
-def _shorten_turn(turn: Turn, total: int, budget: int, count: TokenCounter) -> tuple[int, int]:
-    """Shorten the turn's long tool results in order until the total fits; new total, count."""
-    shortened = 0
-    messages = turn.messages
-    for i, message in enumerate(messages):
-        content = message.content
-        if message.role != "tool" or content is None or len(content) <= SHORTENED_TOOL_RESULT_CHARS:
-            continue
-        short = ChatMessage(
-            role="tool", content=shorten_tool_result(content), tool_call_id=message.tool_call_id
-        )
-        saved = message_tokens(message, count) - message_tokens(short, count)
-        messages[i] = short
+def _shorten(turn: Turn, total: int, budget: int) -> tuple[int, int]:
+    """Apply the turn's cuts in order until the total fits; the new total and cuts applied."""
+    applied = 0
+    for i, short, saved in turn.cuts:
+        turn.drafts[i] = short
         turn.tokens -= saved
         total -= saved
-        shortened += 1
+        applied += 1
         if total <= budget:
             break
-    return total, shortened
+    return total, applied

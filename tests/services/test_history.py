@@ -444,6 +444,52 @@ def test_build_never_splits_a_call_from_its_result(history: HistoryBuilder) -> N
         )
 
 
+def test_build_never_builds_turns_older_than_the_first_that_cannot_fit(
+    history: HistoryBuilder,
+) -> None:
+    for i in range(1000):
+        history.user(f"question-{i}").answer(text(f"answer-{i} " + "x" * 400))
+    seen: list[str] = []
+
+    def counting(text: str) -> int:
+        seen.append(text)
+        return estimate_tokens(text)
+
+    built = build_model_messages(
+        history.messages, system_prompt=None, token_budget=1000, count_tokens=counting
+    )
+    assert_valid_for_strict_provider(built.messages)
+    kept = len(built.messages) // 2
+    assert 0 < kept < 10 and built.omitted_turns == 1000 - kept
+    # The kept turns and the one that did not fit were measured, nothing older.
+    oldest_built = 1000 - kept - 1
+    measured = {int(t.split("-")[1]) for t in seen if t.startswith("question-")}
+    assert measured == set(range(oldest_built, 1000))
+    assert len(seen) == 2 * (kept + 1)
+
+
+def test_build_call_ids_are_unique_among_kept_messages_only(history: HistoryBuilder) -> None:
+    history.user("a" * 4000).answer(call("call_0"), result("call_0"), text("x", round=1))
+    history.user("b").answer(call("call_0"), result("call_0"), text("y", round=1))
+    full = build(history)
+    assert [c.id for m in full.messages for c in m.tool_calls] == ["call_0", "call_0_2"]
+    trimmed = build(history, token_budget=200)
+    assert trimmed.omitted_turns == 1
+    # Once the older turn is gone, the newer call keeps its own id.
+    assert [c.id for m in trimmed.messages for c in m.tool_calls] == ["call_0"]
+    assert trimmed.messages[2] == tool("call_0", "ok")
+
+
+def test_build_member_message_after_skipped_answer_stays_in_the_same_turn(
+    history: HistoryBuilder,
+) -> None:
+    history.user("old " * 500).answer(text("old answer"))
+    history.user("first").answer(reasoning("r"), status="interrupted").user("second")
+    built = build(history, token_budget=60)
+    assert built.omitted_turns == 1
+    assert built.messages == [user("first\n\nsecond")]
+
+
 # --- randomized ---------------------------------------------------------------------------
 
 
@@ -517,15 +563,16 @@ def test_build_random_histories_are_valid_for_strict_providers(seed: int) -> Non
     # The newest member message is always sent.
     last_member = members[-1].content if members[-1].content.strip() else "(empty message)"
     assert any(m.role == "user" and (m.content or "").endswith(last_member) for m in conversation)
-    assert (
-        built.estimated_tokens <= budget or built.omitted_turns == _turn_count(built, builder) - 1
-    )
+    turns = _turn_count(builder)
+    sent_turns = sum(1 for m in conversation if m.role == "user")
+    assert built.omitted_turns + sent_turns == turns
+    assert built.estimated_tokens <= budget or sent_turns == 1
     for m in built.messages:
         for c in m.tool_calls:
             assert isinstance(json.loads(c.arguments), dict)
 
 
-def _turn_count(built: ModelHistory, builder: HistoryBuilder) -> int:
+def _turn_count(builder: HistoryBuilder) -> int:
     """Turns of the untrimmed history: user messages in a big-budget rebuild."""
     full = build_model_messages(builder.messages, system_prompt=None, token_budget=BIG)
     return sum(1 for m in full.messages if m.role == "user")
