@@ -10,7 +10,7 @@ import discord
 from discord import app_commands
 
 from tests.discord_fake.conftest import RecordingBot, running
-from tests.fakes.discord_server import FLAG_EPHEMERAL, FakeDiscord
+from tests.fakes.discord_server import FLAG_EPHEMERAL, FakeDiscord, OptionValue
 
 
 class SlashBot(RecordingBot):
@@ -82,7 +82,14 @@ class SlashBot(RecordingBot):
             await interaction.response.send_message(f"model={name}")
             self.finished("settings model").set()
 
-        for command in (ask, toolong, slow, secret, group):
+        commands: list[app_commands.Command[Any, Any, Any] | app_commands.Group] = [
+            ask,
+            toolong,
+            slow,
+            secret,
+            group,
+        ]
+        for command in commands:
             self.tree.add_command(command, guild=guild)
         await self.tree.sync(guild=guild)
 
@@ -103,7 +110,13 @@ async def test_interactions_slash_defer_followup_edit(fake: FakeDiscord) -> None
     bot = SlashBot(fake)
     async with running(fake, bot):
         assert fake.user is not None and fake.guild is not None
-        options = {"prompt": "hi", "count": 3, "loud": True, "ratio": 0.5, "who": fake.user}
+        options: dict[str, OptionValue] = {
+            "prompt": "hi",
+            "count": 3,
+            "loud": True,
+            "ratio": 0.5,
+            "who": fake.user,
+        }
         interaction = await fake.invoke_slash_command("ask", options)
         await wait(bot.finished("ask"))
         assert bot.received["ask"] == ("hi", 3, True, 0.5, fake.user.id, fake.guild.id)

@@ -1,5 +1,6 @@
 """Public API of the fake Discord server; the implementation lives in tests/fakes/discord/."""
 
+from tests.fakes.discord.control import OptionValue
 from tests.fakes.discord.gateway import GatewayRecord
 from tests.fakes.discord.models import (
     FLAG_EPHEMERAL,
@@ -36,5 +37,6 @@ __all__ = [
     "FakeUser",
     "GatewayRecord",
     "MessageRevision",
+    "OptionValue",
     "RateLimitConfig",
 ]

@@ -65,6 +65,7 @@ class _Connection:
         self.ws = ws
         self.queue: asyncio.Queue[str | None] = asyncio.Queue()
         self.session: GatewaySession | None = None
+        self.closed_by_server = False
 
     async def writer(self) -> None:
         while (frame := await self.queue.get()) is not None:
@@ -158,6 +159,7 @@ class Gateway:
     async def disconnect(self, code: int = 4000) -> None:
         """Close every connection from the server side; sessions stay resumable unless told."""
         for conn in list(self.connections):
+            conn.closed_by_server = True
             conn.queue.put_nowait(None)
             await conn.ws.close(code=code, message=b"closed by fake")
 
@@ -182,7 +184,7 @@ class Gateway:
             session = conn.session
             if session is not None and session.connection is conn:
                 session.connection = None
-                if ws.close_code in _FINAL_CLOSE_CODES:
+                if not conn.closed_by_server and ws.close_code in _FINAL_CLOSE_CODES:
                     session.invalid = True
             log.debug("gateway connection closed with %s", ws.close_code)
             self.world.notify()
