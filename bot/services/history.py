@@ -277,6 +277,8 @@ def _rounds(answer: StoredMessage, steps: Sequence[Step]) -> list[_Round]:
     open_calls: dict[str, _Call] = {}
     previous_seq = -1
     round_no: int | None = None
+    highest = -1  # the highest round seen so far
+    in_order = True  # rounds first seen in increasing order (always, in practice)
     texts: list[str] = []
     calls: list[_Call] = []
     for step in steps:
@@ -293,10 +295,13 @@ def _rounds(answer: StoredMessage, steps: Sequence[Step]) -> list[_Round]:
                 call.result = step.content
             continue
         if step.round != round_no:
-            round_no = step.round
-            rnd = by_round.get(round_no)
+            rnd = by_round.get(step.round)
             if rnd is None:
-                rnd = by_round[round_no] = ([], [])
+                if step.round < highest:
+                    in_order = False
+                highest = max(highest, step.round)
+                rnd = by_round[step.round] = ([], [])
+            round_no = step.round
             texts, calls = rnd
         if kind == "text":
             texts.append(step.content)
@@ -307,7 +312,7 @@ def _rounds(answer: StoredMessage, steps: Sequence[Step]) -> list[_Round]:
             call = _Call(call_id, step.tool_name or "unknown_tool", step.tool_arguments or "")
             calls.append(call)
             open_calls[call_id] = call
-    if len(by_round) == 1:
+    if in_order:
         return list(by_round.values())
     return [by_round[r] for r in sorted(by_round)]
 

@@ -169,6 +169,13 @@ def test_build_sorts_steps_by_seq(history: HistoryBuilder) -> None:
     ]
 
 
+def test_build_orders_rounds_by_number(history: HistoryBuilder) -> None:
+    history.user("q").answer(
+        text("zero", round=0), text("two", round=2), text("zero again", round=0), text("one", 1)
+    )
+    assert build(history).messages[1] == assistant("zerozero again\n\none\n\ntwo")
+
+
 def test_build_legacy_answer_without_steps_uses_content(history: HistoryBuilder) -> None:
     history.user("q").answer(content="an old answer")
     assert build(history).messages == [user("q"), assistant("an old answer")]
