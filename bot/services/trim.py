@@ -76,7 +76,7 @@ def shorten_tool_result(content: str, keep_chars: int = SHORTENED_TOOL_RESULT_CH
     if len(content) <= keep_chars:
         return content
     cut = len(content) - keep_chars
-    return f"{content[:keep_chars]}\n[… {cut} more characters of this old tool result omitted]"
+    return f"{content[:keep_chars]}\n[… {cut} more characters of this tool result left out]"
 
 
 class Turn:
