@@ -24,6 +24,11 @@ class _HasEndpoints(Protocol):
     def gateway_url(self) -> str: ...
 
 
+def env_for(fake: _HasEndpoints) -> dict[str, str]:
+    """Settings environment for running the real bot against `fake` (SPEC §8)."""
+    return {"DISCORD_API_BASE": fake.api_base, "DISCORD_GATEWAY_URL": fake.gateway_url}
+
+
 @contextmanager
 def pointed_at(fake: _HasEndpoints) -> Iterator[None]:
     """Route every discord.py REST call and gateway connection to `fake` while inside."""

@@ -80,6 +80,7 @@ class BotRoutes:
                 major="guild_id",
             ),
             Route("POST", "/users/@me/channels", self.create_dm),
+            Route("GET", "/users/{user_id}", self.get_user),
             Route("GET", "/guilds/{guild_id}/members/{user_id}", self.get_member, major="guild_id"),
             Route("GET", "/channels/{channel_id}", self.get_channel, major=ch),
             Route("GET", "/channels/{channel_id}/messages", self.get_messages, major=ch),
@@ -227,6 +228,12 @@ class BotRoutes:
         dm = FakeChannel(id=w.ids.next(), type=CHANNEL_DM, name="", recipient_ids=[recipient])
         w.channels[dm.id] = dm
         return 200, payloads.channel(dm, w.users)
+
+    async def get_user(self, req: Req) -> Resp:
+        found = self.world.users.get(req.int_param("user_id"))
+        if found is None:
+            raise DiscordHTTPError(404, 10013, "Unknown User")
+        return 200, payloads.user(found)
 
     async def get_member(self, req: Req) -> Resp:
         member = self.world.member(req.int_param("guild_id"), req.int_param("user_id"))
