@@ -19,15 +19,16 @@ Rules it keeps:
   once, and urgent updates (first visible text, final state) skip the spacing but not the cap.
 - Global budget: lanes with `uses_global` share a token bucket (45/s by default, under
   Discord's 50/s, which discord.py does not enforce before sending).
-- Fairness: when more lanes are ready than the budget allows, the pick goes to updates that
-  have waited longer than `promote_after_s`, then first visible text, then final states, then
-  the update that has waited longest. With N busy answers each is refreshed about every N/45 s.
+- Fairness (`bot.discord_ui.schedule`): when more lanes are ready than the budget allows, the
+  pick goes to updates that have waited longer than `promote_after_s`, then first visible
+  text, then final states, then the update that has waited longest. With N busy answers each
+  is refreshed about every N/45 s.
 - Never blocks the producer: `submit` is synchronous and O(1); one background task schedules,
   and every send runs as its own task, so a send that sleeps inside discord.py (a drained
   bucket, a 429 retry) holds only its own lane.
 - Errors (`bot.discord_ui.send_errors`): 429 → the lane (or every global lane, for a global
   429) waits `retry_after`, then the latest state is sent; 5xx / connection errors → retried
-  with backoff (`max_attempts` for updates, `final_max_attempts` for final states); other
+  with backoff (`RetryPolicy`: a few attempts for updates, more for final states); other
   errors (404 message deleted, 403, 400) → the target is given up, logged once at WARNING.
 - `close(flush_timeout)` drops pending non-final updates, waits (bounded) for finals to land,
   then cancels what is left.
@@ -56,7 +57,8 @@ from bot.discord_ui.pacer_targets import (
     Target,
     Update,
 )
-from bot.discord_ui.send_errors import Failure, Verdict, classify
+from bot.discord_ui.schedule import choose
+from bot.discord_ui.send_errors import DEFAULT_RETRY, Action, RetryPolicy, Verdict, classify
 from bot.tasks import spawn
 
 log = logging.getLogger(__name__)
@@ -80,17 +82,13 @@ class EditPacer:
         global_per_second: float = GLOBAL_PER_SECOND,
         global_burst: int = GLOBAL_BURST,
         promote_after_s: float = 10.0,
-        retry_base_s: float = 0.5,
-        retry_max_s: float = 30.0,
-        max_attempts: int = 3,
-        final_max_attempts: int = 10,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        send_timeout_s: float = 120.0,
     ) -> None:
         self._global = GlobalBudget(global_per_second, global_burst, time.monotonic())
         self._promote_after_s = promote_after_s
-        self._retry_base_s = retry_base_s
-        self._retry_max_s = retry_max_s
-        self._max_attempts = max_attempts
-        self._final_max_attempts = final_max_attempts
+        self._retry = retry
+        self._send_timeout_s = send_timeout_s
         self._targets: dict[Hashable, Target] = {}
         self._lanes: dict[str, LaneState] = {}
         self._ready: dict[str, LaneState] = {}  # lanes with at least one waiting target
@@ -260,53 +258,10 @@ class EditPacer:
         """Start every send allowed now, best first; return seconds until the next chance."""
         if now >= self._next_sweep:
             self._sweep(now)
-        wake_at = math.inf
-        candidates: list[tuple[tuple[int, float], LaneState, Target]] = []
-        for state in self._ready.values():
-            if state.clock.busy:
-                continue  # its send finishing wakes the scheduler
-            best, at = self._pick(state, now)
-            if best is None:
-                wake_at = min(wake_at, at)
-            else:
-                assert best.pending is not None
-                candidates.append((self._rank(best.pending, now), state, best))
-        candidates.sort(key=lambda candidate: candidate[0])
-        starved = False
-        for _, state, target in candidates:
-            if state.clock.lane.uses_global and (starved or not self._global.try_take(now)):
-                starved = True
-                continue
+        chosen, wake_at = choose(self._ready.values(), self._global, now, self._promote_after_s)
+        for state, target in chosen:
             self._start(state, target, now)
-        if starved:
-            wake_at = min(wake_at, self._global.next_available(now))
         return None if wake_at == math.inf else max(0.0, wake_at - now)
-
-    def _pick(self, state: LaneState, now: float) -> tuple[Target | None, float]:
-        """The lane's best target if the lane may send now, else None and when it may."""
-        normal_at = state.clock.earliest_start(urgent=False)
-        if now >= normal_at:
-            return min(state.waiting.values(), key=lambda t: self._rank_target(t, now)), now
-        urgent = [t for t in state.waiting.values() if t.pending is not None and t.pending.urgent]
-        urgent_at = state.clock.earliest_start(urgent=True)
-        if urgent and now >= urgent_at:
-            return min(urgent, key=lambda t: self._rank_target(t, now)), now
-        return None, urgent_at if urgent else normal_at
-
-    def _rank(self, update: Update, now: float) -> tuple[int, float]:
-        if now - update.since >= self._promote_after_s:
-            kind = 0  # waited too long: nothing may starve it
-        elif update.first_visible:
-            kind = 1
-        elif update.final:
-            kind = 2
-        else:
-            kind = 3
-        return kind, update.since
-
-    def _rank_target(self, target: Target, now: float) -> tuple[int, float]:
-        assert target.pending is not None
-        return self._rank(target.pending, now)
 
     def _start(self, state: LaneState, target: Target, now: float) -> None:
         update = target.pending
@@ -324,7 +279,10 @@ class EditPacer:
     async def _send(self, state: LaneState, target: Target, update: Update) -> None:
         error: Exception | None = None
         try:
-            await update.send()
+            # A send stuck for minutes (a long retry_after slept inside discord.py, a dead
+            # connection) would hold its lane forever; cut it and retry as a transient error.
+            async with asyncio.timeout(self._send_timeout_s):
+                await update.send()
         except asyncio.CancelledError:
             state.clock.busy = False
             target.in_flight = None
@@ -359,48 +317,51 @@ class EditPacer:
         now = time.monotonic()
         failure = classify(error)
         lane = state.clock.lane
-        if failure.verdict is Verdict.RATE_LIMITED:
-            self.stats.rate_limited += 1
-            wait = failure.retry_after if failure.retry_after is not None else lane.window_s
-            state.clock.block(now + wait)
-            if failure.is_global and lane.uses_global:
-                self._global.pause(now + wait)
-            log.warning(
-                "Discord rate limit%s in %s: sending again in %.2f s",
-                " (global)" if failure.is_global else "",
-                lane.key,
-                wait,
-            )
-            self._requeue(target, update)
-            return
         final = update.final or (target.pending is not None and target.pending.final)
         if failure.verdict is Verdict.TRANSIENT:
             target.attempts += 1
-            if target.attempts < (self._final_max_attempts if final else self._max_attempts):
-                backoff = min(self._retry_max_s, self._retry_base_s * 2 ** (target.attempts - 1))
-                state.clock.block(now + backoff)
-                log.info("send in %s failed (%s), retrying in %.1f s", lane.key, error, backoff)
-                self._requeue(target, update)
-                return
-            if not final:
-                # Give up on this update only; the next one (at the latest the final) retries.
-                target.attempts = 0
-                self.stats.dropped += 1
-                log.warning("dropped an update in %s after repeated errors: %s", lane.key, error)
-                return
-        self._give_up(target, error, failure)
-
-    def _give_up(self, target: Target, error: Exception, failure: Failure) -> None:
-        self.stats.failed += 1
-        lane_key = target.lane.clock.lane.key
-        if failure.status is not None:
-            log.warning(
-                "giving up on %r in %s: HTTP %d: %s", target.key, lane_key, failure.status, error
-            )
+        decision = self._retry.decide(
+            failure, attempts=target.attempts, final=final, window_s=lane.window_s
+        )
+        if decision.action is Action.RETRY:
+            state.clock.block(now + decision.delay_s)
+            if failure.verdict is Verdict.RATE_LIMITED:
+                self.stats.rate_limited += 1
+                if decision.pause_global and lane.uses_global:
+                    self._global.pause(now + decision.delay_s)
+                scope = " (global)" if decision.pause_global else ""
+                log.warning(
+                    "rate limited%s in %s: sending again in %.2f s",
+                    scope,
+                    lane.key,
+                    decision.delay_s,
+                )
+            else:
+                log.info(
+                    "send in %s failed (%r), retrying in %.2f s", lane.key, error, decision.delay_s
+                )
+            self._requeue(target, update)
+        elif decision.action is Action.DROP_UPDATE:
+            # Only this update is lost; the target's next one (at the latest its final) retries.
+            target.attempts = 0
+            self.stats.dropped += 1
+            log.warning("dropped an update in %s after repeated errors: %r", lane.key, error)
         else:
-            log.warning("giving up on %r in %s", target.key, lane_key, exc_info=error)
-        self._drop_pending(target)
-        self._retire(target, failed=True, error=error)
+            self.stats.failed += 1
+            if failure.status is not None:
+                log.warning(
+                    "giving up on %r in %s: HTTP %d: %s",
+                    target.key,
+                    lane.key,
+                    failure.status,
+                    error,
+                )
+            else:
+                log.warning(
+                    "giving up on %r in %s: %r", target.key, lane.key, error, exc_info=error
+                )
+            self._drop_pending(target)
+            self._retire(target, failed=True, error=error)
 
     # ---- bookkeeping -----------------------------------------------------------------------
 

@@ -68,3 +68,42 @@ def classify(exc: BaseException) -> Failure:
     if isinstance(exc, TRANSIENT_TYPES):
         return Failure(Verdict.TRANSIENT)
     return Failure(Verdict.PERMANENT)
+
+
+class Action(enum.Enum):
+    RETRY = "retry"  # send the target's latest state again after `delay_s`
+    DROP_UPDATE = "drop_update"  # forget this update; the target's next one will try again
+    GIVE_UP = "give_up"  # the target is lost (message deleted, no access, retries exhausted)
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: Action
+    delay_s: float = 0.0
+    pause_global: bool = False  # a global 429: every lane counting toward it waits too
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How hard to try. Final states get more attempts: the last state must land."""
+
+    base_s: float = 0.5  # first backoff after a 5xx / connection error, doubled each time
+    max_s: float = 30.0
+    max_attempts: int = 3
+    final_max_attempts: int = 10
+
+    def decide(self, failure: Failure, *, attempts: int, final: bool, window_s: float) -> Decision:
+        """`attempts`: consecutive transient failures of this target, this one included.
+        `window_s`: the lane's window, the wait when a 429 does not say how long."""
+        if failure.verdict is Verdict.RATE_LIMITED:
+            # Honoured every time, without an attempt limit: Discord said exactly when.
+            wait = failure.retry_after if failure.retry_after is not None else window_s
+            return Decision(Action.RETRY, wait, pause_global=failure.is_global)
+        if failure.verdict is Verdict.PERMANENT:
+            return Decision(Action.GIVE_UP)
+        if attempts < (self.final_max_attempts if final else self.max_attempts):
+            return Decision(Action.RETRY, min(self.max_s, self.base_s * 2 ** (attempts - 1)))
+        return Decision(Action.GIVE_UP if final else Action.DROP_UPDATE)
+
+
+DEFAULT_RETRY = RetryPolicy()

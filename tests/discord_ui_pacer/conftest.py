@@ -16,6 +16,7 @@ with warnings.catch_warnings():
 import pytest
 
 from bot.discord_ui.pacer import EditPacer
+from bot.discord_ui.send_errors import RetryPolicy
 from tests.discord_ui_pacer.sim import SimDiscord
 from tests.fakes.discord_client import pointed_at
 from tests.fakes.discord_server import FakeDiscord
@@ -35,8 +36,7 @@ async def pacer() -> AsyncIterator[EditPacer]:
     pacer = EditPacer(
         global_per_second=GLOBAL_PER_SECOND,
         promote_after_s=1.0,
-        retry_base_s=0.02,
-        retry_max_s=0.1,
+        retry=RetryPolicy(base_s=0.02, max_s=0.1),
     )
     await pacer.start()
     yield pacer
