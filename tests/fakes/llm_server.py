@@ -79,6 +79,11 @@ class FakeLLMServer:
     def chat_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
 
+    def reset(self) -> None:
+        """Forget queued answers and recorded requests (between scenarios of one test)."""
+        self._queue.clear()
+        self.requests.clear()
+
     def enqueue(self, *responses: Scripted) -> None:
         self._queue.extend(responses)
 

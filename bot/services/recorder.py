@@ -1,0 +1,141 @@
+"""Persisting an answer as it happens: loop events in, ordered steps and a final status out.
+
+Steps are written per round, not per delta: reasoning and text of a round when the round
+finishes, each tool call with it, each tool result the moment it arrives. So at any instant
+the stored answer is one of: rounds fully recorded, plus (while tools run) calls whose results
+are still missing. History rebuilding closes such calls, so a crash at any point leaves a
+record the model can continue from.
+
+A Stop reaches us as `Done(reason="stopped")`; a hard cancellation (shutdown) as
+`abandon()`, which saves the partial round and marks the answer interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.llm.types import (
+    Done,
+    LoopError,
+    LoopEvent,
+    ReasoningDelta,
+    RoundFinished,
+    RoundStarted,
+    TextDelta,
+    ToolFinished,
+)
+from bot.storage.messages import MessageRepository, NewStep
+from bot.storage.models import AnswerStatus
+
+log = logging.getLogger(__name__)
+
+
+class AnswerRecorder:
+    def __init__(self, messages: MessageRepository, answer_id: int) -> None:
+        self._messages = messages
+        self._answer_id = answer_id
+        self._round = 0
+        self._round_text: list[str] = []
+        self._round_reasoning: list[str] = []
+        self._round_recorded = True
+        self._texts: list[str] = []  # visible text of each recorded round
+        self.finished: AnswerStatus | None = None
+        self._finishing: asyncio.Future[None] | None = None
+
+    @property
+    def answer_id(self) -> int:
+        return self._answer_id
+
+    @property
+    def visible_text(self) -> str:
+        """The answer as a member reads it: every round's text, in order."""
+        parts = [*self._texts]
+        if not self._round_recorded and self._round_text:
+            parts.append("".join(self._round_text))
+        return "\n\n".join(p for p in parts if p.strip())
+
+    async def on_event(self, event: LoopEvent) -> None:
+        if isinstance(event, TextDelta):
+            self._round_text.append(event.text)
+        elif isinstance(event, ReasoningDelta):
+            self._round_reasoning.append(event.text)
+        elif isinstance(event, RoundStarted):
+            self._round = event.round
+            self._round_text, self._round_reasoning = [], []
+            self._round_recorded = False
+        elif isinstance(event, RoundFinished):
+            await self._record_round(event)
+        elif isinstance(event, ToolFinished):
+            step = NewStep(
+                round=event.round,
+                kind="tool_result",
+                content=event.result,
+                tool_call_id=event.call.id,
+                tool_name=event.call.name,
+                tool_status=event.status,
+                duration_ms=round(event.duration_s * 1000),
+            )
+            await self._messages.append_steps(self._answer_id, [step])
+        elif isinstance(event, Done):
+            status: AnswerStatus = "stopped" if event.reason == "stopped" else "complete"
+            await self._finish(status, None)
+        elif isinstance(event, LoopError):
+            await self._finish("error", getattr(event.error, "user_message", str(event.error)))
+
+    async def _record_round(self, event: RoundFinished) -> None:
+        steps: list[NewStep] = []
+        if event.reasoning:
+            steps.append(NewStep(round=event.round, kind="reasoning", content=event.reasoning))
+        if event.text:
+            steps.append(NewStep(round=event.round, kind="text", content=event.text))
+        steps.extend(
+            NewStep(
+                round=event.round,
+                kind="tool_call",
+                content="",
+                tool_call_id=call.id,
+                tool_name=call.name,
+                tool_arguments=call.arguments,
+            )
+            for call in event.tool_calls
+        )
+        if steps:
+            await self._messages.append_steps(self._answer_id, steps)
+        self._texts.append(event.text)
+        self._round_recorded = True
+
+    async def _finish(self, status: AnswerStatus, error_text: str | None) -> None:
+        if self._finishing is not None:
+            return
+        # The final write runs as its own task: a cancellation arriving meanwhile must not
+        # leave the answer half-closed, and `abandon()` then waits for it instead of racing it.
+        self.finished = status
+        self._finishing = asyncio.ensure_future(
+            self._messages.finish_answer(
+                self._answer_id, status, self.visible_text, error_text=error_text
+            )
+        )
+        await asyncio.shield(self._finishing)
+
+    async def abandon(self, status: AnswerStatus = "interrupted") -> None:
+        """Save what the current round produced and close the answer. Safe to call from an
+        `except CancelledError` block: the writes are shielded from further cancellation."""
+        if self._finishing is not None:
+            await asyncio.shield(self._finishing)
+            return
+        await asyncio.shield(self._abandon(status))
+
+    async def _abandon(self, status: AnswerStatus) -> None:
+        if not self._round_recorded:
+            steps = []
+            reasoning, text = "".join(self._round_reasoning), "".join(self._round_text)
+            if reasoning:
+                steps.append(NewStep(round=self._round, kind="reasoning", content=reasoning))
+            if text:
+                steps.append(NewStep(round=self._round, kind="text", content=text))
+            if steps:
+                await self._messages.append_steps(self._answer_id, steps)
+            self._texts.append(text)
+            self._round_recorded = True
+        await self._finish(status, None)
