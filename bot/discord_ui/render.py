@@ -1,0 +1,351 @@
+"""Pure rendering: an `AnswerState` in, the Discord messages that show it out.
+
+`render(state, reasoning_mode=…, now=…)` returns one `MessagePayload` per Discord message,
+in order. It does no I/O and imports no discord: a thin adapter turns payloads into
+discord.py kwargs (and must send every message with `allowed_mentions=AllowedMentions.none()`,
+which is why model text is kept faithful here: `@everyone` is shown, never pinged).
+
+Why plain content: it is copyable, renders fenced code with highlighting, quotes, lists and
+subtext the same on every client, and edits cheaply. Embeds cap a description at 4096 but
+render code blocks poorly on mobile, cannot be copied as text easily and look like a card
+rather than a reply; Components V2 raises the cap to 4000 but is not understood by older
+clients or most bridges/log tools. 2000 characters per message is the price; `split.py`
+pays it.
+
+Layout of a working answer (the header goes on the first message, the trailer on the last):
+
+    💭 Thinking… (7 s)                       show/summary; collapsed once reasoning stops
+    -# …the last ~200 characters of reasoning show only, while reasoning
+    ✅ 🔧 calculator · 2*21 → 42 · 0.1 s       one line per tool call, ⏳ while running
+    (blank line)
+    the answer, or ⏳ Working… when nothing at all is visible yet
+    (blank line)
+    ⏹️ Stopped / ⚠️ <error> / (i) <note>…       trailer: status, notes, then when done
+    -# gpt-4o-mini · 1,234 in / 567 out · $0.0012
+
+When done, reasoning collapses to `💭 Thought for 12 s` (show and summary; nothing in hide).
+
+Stability rule. Message i only changes when its own content changes: the answer is split
+with budgets that do not depend on how the header looks at the moment. The header is charged
+at its widest form (a live excerpt's full room once reasoning has been seen in show mode;
+a finished tool line's room for a running one), and every part keeps `FOOTER_ROOM` free so
+the final footer lands in the last message without moving any cut. So while text streams,
+full earlier messages stay byte-identical; at the end, only the first message (header
+collapse) and the last (footer) are edited. Cuts move only when a new tool line or the first
+reasoning appears after the answer already spans several messages, or when a very long note
+needs more than `FOOTER_ROOM`. The Stop button sits on the last message, so when a new
+message starts the previous one is edited once to drop it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.discord_ui.split import MESSAGE_LIMIT, is_grapheme_boundary, measure, split_markdown
+from bot.discord_ui.state import AnswerState, ToolLine
+
+ReasoningMode = Literal["show", "summary", "hide"]
+ButtonStyle = Literal["primary", "secondary", "success", "danger"]
+
+STOP_PREFIX = "switchboard:stop:"
+RETRY_PREFIX = "switchboard:retry:"
+INFO = "\u2139\ufe0f"  # information source emoji
+PLACEHOLDER = "⏳ Working…"
+EMPTY_ANSWER = "*(The model returned an empty answer.)*"
+
+FOOTER_ROOM = 200  # kept free in every part so the final footer never moves a cut
+HEADER_MAX = 900  # tool lines beyond this collapse into one "… earlier" line
+EXCERPT_CHARS = 200
+EXCERPT_MAX = 240  # measured after escaping
+FIELD_CHARS = 60  # tool argument label / result preview
+FIELD_MAX = 90  # measured after escaping
+REASONING_LINE_ROOM = 32
+NOTE_MAX = 200
+ERROR_MAX = 300
+TRAILER_MAX = 800  # notes shrink past this, so header + trailer always leave room for text
+_RESULT_ROOM = len(" → ") + FIELD_MAX + len(" · 59 min 59 s") + 2
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonSpec:
+    custom_id: str
+    label: str
+    style: ButtonStyle
+    emoji: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePayload:
+    """One Discord message's content and buttons; `final` once the answer has ended."""
+
+    content: str
+    components: tuple[ButtonSpec, ...] = ()
+    final: bool = False
+
+
+def stop_button(answer_id: str) -> ButtonSpec:
+    return ButtonSpec(STOP_PREFIX + answer_id, "Stop", "secondary", "⏹️")
+
+
+def retry_button(answer_id: str) -> ButtonSpec:
+    return ButtonSpec(RETRY_PREFIX + answer_id, "Retry", "primary", "🔄")
+
+
+def render(
+    state: AnswerState, *, reasoning_mode: ReasoningMode, now: float
+) -> list[MessagePayload]:
+    final = state.is_final
+    header_lines, header_room = _header(state, reasoning_mode, now)
+    header = "\n".join(header_lines)
+    trailer = "\n".join(_trailer(state))
+
+    answer = state.answer_text
+    if not answer and final and state.status == "complete":
+        answer = EMPTY_ANSWER
+    budget = MESSAGE_LIMIT - FOOTER_ROOM
+    first_budget = budget - (max(header_room, measure(header)) + 2 if header else 0)
+    last_extra = max(0, measure(trailer) + 2 - FOOTER_ROOM) if trailer else 0
+    parts = split_markdown(answer, budget, first_budget=first_budget, last_extra=last_extra)
+    chunks = [c for c in (p.content.strip() for p in parts) if c] or [""]
+    if not chunks[0] and not header and not trailer:
+        chunks[0] = PLACEHOLDER
+
+    contents = list(chunks)
+    contents[0] = _join(header, contents[0])
+    contents[-1] = _join(contents[-1], trailer)
+    buttons: tuple[ButtonSpec, ...] = ()
+    if state.answer_id:
+        if not final:
+            buttons = (stop_button(state.answer_id),)
+        elif state.status in ("error", "interrupted"):
+            buttons = (retry_button(state.answer_id),)
+    last = len(contents) - 1
+    return [
+        MessagePayload(_clamp(c), buttons if i == last else (), final)
+        for i, c in enumerate(contents)
+    ]
+
+
+def _join(a: str, b: str) -> str:
+    return f"{a}\n\n{b}" if a and b else a or b
+
+
+def _clamp(content: str) -> str:
+    # Budgets guarantee this never triggers; it is the last guard against a 400 from Discord.
+    while measure(content) > MESSAGE_LIMIT:
+        content = shorten(content, len(content) - (measure(content) - MESSAGE_LIMIT) - 1)
+    return content
+
+
+# --- header ------------------------------------------------------------------------------------
+
+
+def _header(state: AnswerState, mode: ReasoningMode, now: float) -> tuple[list[str], int]:
+    """The lines above the answer and the room they are charged (see the stability rule)."""
+    lines: list[str] = []
+    room = 0
+    if mode != "hide" and state.reasoning_seen:
+        room += REASONING_LINE_ROOM
+        seconds = state.reasoning_seconds(now)
+        if state.reasoning_active and not state.is_final:
+            lines.append(f"💭 Thinking… ({int(seconds)} s)")
+            excerpt = reasoning_excerpt(state.reasoning_excerpt) if mode == "show" else ""
+            if excerpt:
+                lines.append(f"-# {excerpt}")
+        else:
+            lines.append(f"💭 Thought for {_whole_seconds(seconds)}")
+        if mode == "show":
+            room += 1 + len("-# ") + EXCERPT_MAX
+    tool_lines: list[str] = []
+    tool_room = 0
+    shown = 0
+    for tool in reversed(state.tools):
+        line = tool_line(tool)
+        cost = measure(line) + 1 + (0 if tool.finished else _RESULT_ROOM)
+        if room + tool_room + cost + 60 > HEADER_MAX and shown:
+            break
+        tool_lines.append(line)
+        tool_room += cost
+        shown += 1
+    hidden = len(state.tools) - shown
+    if hidden:
+        more = f"🔧 … {hidden} earlier tool call{'s' if hidden > 1 else ''}"
+        tool_lines.append(more)
+        tool_room += measure(more) + 1
+    lines.extend(reversed(tool_lines))
+    return lines, room + tool_room
+
+
+_ICONS = {
+    "pending": "⏳",
+    "running": "⏳",
+    "ok": "✅",
+    "error": "❌",
+    "timeout": "❌",
+    "refused": "❌",
+    "cancelled": "⏹️",
+}
+_EMPTY_RESULT = {"timeout": "timed out", "refused": "refused", "cancelled": "cancelled"}
+
+
+def tool_line(tool: ToolLine) -> str:
+    """`✅ 🔧 name · args → result · 1.2 s`; args and result are one escaped short line."""
+    line = f"{_ICONS[tool.status]} 🔧 {escape_inline(shorten(tool.name, 40))}"
+    label = field_text(tool.label)
+    if label:
+        line += f" · {label}"
+    if tool.finished:
+        result = field_text(tool.result) or _EMPTY_RESULT.get(tool.status, "")
+        if result:
+            line += f" → {result}"
+        if tool.duration_s is not None:
+            line += f" · {format_duration(tool.duration_s)}"
+    return line
+
+
+def field_text(raw: str) -> str:
+    """A tool argument or result as a short, single, markdown-inert line."""
+    text = shorten(flatten(raw), FIELD_CHARS)
+    escaped = escape_inline(text)
+    width = FIELD_CHARS
+    while measure(escaped) > FIELD_MAX and width > 10:
+        width -= 10
+        escaped = escape_inline(shorten(text, width))
+    return escaped
+
+
+_EMPHASIS = re.compile(r"\*{2,}|_{2,}|~~|\|\||`+")
+
+
+def reasoning_excerpt(reasoning: str) -> str:
+    """The end of the reasoning: one line, emphasis markers dropped, starting at a word."""
+    flat = flatten(_EMPHASIS.sub("", reasoning))
+    if not flat:
+        return ""
+    cut = len(flat) > EXCERPT_CHARS
+    tail = flat[-EXCERPT_CHARS:]
+    while True:
+        if cut:
+            space = tail.find(" ", 0, 40)
+            tail = tail[space + 1 :] if space >= 0 else _grapheme_tail(tail)
+        escaped = ("…" if cut else "") + escape_inline(tail)
+        if measure(escaped) <= EXCERPT_MAX or len(tail) < 20:
+            return escaped
+        tail, cut = tail[20:], True
+
+
+def _grapheme_tail(text: str) -> str:
+    start = 0
+    while start < len(text) and not is_grapheme_boundary(text, start):
+        start += 1
+    return text[start:]
+
+
+# --- trailer -----------------------------------------------------------------------------------
+
+
+def _trailer(state: AnswerState) -> list[str]:
+    lines = _trailer_lines(state, NOTE_MAX)
+    if measure("\n".join(lines)) > TRAILER_MAX:
+        lines = _trailer_lines(state, 60)
+    return lines
+
+
+def _trailer_lines(state: AnswerState, note_max: int) -> list[str]:
+    lines: list[str] = []
+    if state.status == "stopped":
+        lines.append("⏹️ Stopped")
+    elif state.status == "interrupted":
+        lines.append("⚠️ Interrupted by a restart")
+    elif state.status == "error":
+        text = shorten(flatten(state.error_text or "Something went wrong."), ERROR_MAX)
+        if state.error_id:
+            text += f" (error id `{escape_code(shorten(state.error_id, 40))}`)"
+        lines.append(f"⚠️ {text}")
+    lines.extend(f"{INFO} {shorten(flatten(note), note_max)}" for note in state.notes[-3:])
+    if state.history_note:
+        lines.append(f"-# {INFO} {shorten(flatten(state.history_note), note_max)}")
+    if state.is_final:
+        footer = footer_line(state)
+        if footer:
+            lines.append(footer)
+    return lines
+
+
+def footer_line(state: AnswerState) -> str:
+    """`-# model · 1,234 in / 567 out · $0.0012`; `≈` marks estimated numbers."""
+    bits: list[str] = []
+    if state.model:
+        bits.append(escape_inline(shorten(state.model, 60)))
+    approx = "≈" if state.estimated else ""
+    if state.calls_reported:
+        bits.append(f"{approx}{state.tokens_in:,} in / {approx}{state.tokens_out:,} out")
+        if state.cost_micros is not None:
+            bits.append(approx + format_cost(state.cost_micros))
+    return "-# " + " · ".join(bits) if bits else ""
+
+
+# --- small formatting helpers --------------------------------------------------------------------
+
+
+def format_cost(micros: int) -> str:
+    """Micro-dollars as `$0.0012` below a dollar, `$1.23` above, `<$0.0001` for crumbs."""
+    if micros <= 0:
+        return "$0"
+    if micros < 100:
+        return "<$0.0001"
+    if micros < 1_000_000:
+        return f"${micros / 1_000_000:.4f}"
+    return f"${micros / 1_000_000:,.2f}"
+
+
+def format_duration(seconds: float) -> str:
+    """Tool time: `0.4 s`, `12 s`, `2 min 5 s`."""
+    if seconds < 9.95:
+        return f"{max(seconds, 0.0):.1f} s"
+    return _whole_seconds(seconds)
+
+
+def _whole_seconds(seconds: float) -> str:
+    if seconds < 1:
+        return "<1 s"
+    whole = int(seconds + 0.5)
+    if whole < 60:
+        return f"{whole} s"
+    return f"{whole // 60} min {whole % 60} s"
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+_MD_SPECIAL = re.compile(r"([\\*_~`|<>\[\]#])")
+
+
+def flatten(text: str) -> str:
+    """One line: whitespace runs become one space; control and bidi-override characters go."""
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def escape_inline(text: str) -> str:
+    """Backslash-escape what Discord markdown would act on; break autolinks (no embeds)."""
+    escaped = _MD_SPECIAL.sub(r"\\\1", text).replace("://", "\\://")
+    if escaped[:1] in ("-", "+"):
+        escaped = "\\" + escaped
+    return escaped
+
+
+def escape_code(text: str) -> str:
+    return text.replace("`", "\u02cb")  # modifier grave: looks alike, cannot close the span
+
+
+def shorten(text: str, width: int) -> str:
+    """At most `width` characters; cut at a space near the end when there is one, add `…`."""
+    if len(text) <= width:
+        return text
+    cut = width - 1
+    while cut > 0 and not is_grapheme_boundary(text, cut):
+        cut -= 1
+    space = text.rfind(" ", max(0, cut - 15), cut + 1)
+    if space > 0:
+        cut = space
+    return text[:cut].rstrip() + "…"

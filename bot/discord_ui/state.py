@@ -1,0 +1,348 @@
+"""The state of one answer as it streams, built by folding the tool loop's events.
+
+`AnswerState.apply(event, now)` is the only way loop events get in; `render.render` reads the
+result. The state holds plain facts (texts, times, counts) and no Discord formatting, so the
+same state can be rendered in any reasoning mode at any moment.
+
+Answer text: every round's text is kept, in round order, and `answer_text` joins the non-empty
+ones with a blank line. Models often say "Let me check…" in round 1 and answer in round 2;
+dropping round 1 would make the message jump backwards while it streams, and keeping it reads
+naturally because the tool lines are shown above the whole answer.
+
+Reasoning time is the sum of the intervals during which reasoning deltas were arriving: an
+interval opens on the first reasoning delta and closes on the first event of another kind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from bot.errors import UserFacingError
+from bot.llm.types import (
+    Done,
+    LoopError,
+    LoopEvent,
+    ReasoningDelta,
+    RoundFinished,
+    RoundStarted,
+    TextDelta,
+    ToolCall,
+    ToolCallProgress,
+    ToolFinished,
+    ToolStarted,
+    Usage,
+    UsageReported,
+)
+
+log = logging.getLogger(__name__)
+
+AnswerStatus = Literal["streaming", "complete", "stopped", "interrupted", "error"]
+ToolLineStatus = Literal["pending", "running", "ok", "error", "timeout", "refused", "cancelled"]
+
+Summarizer = Callable[[Mapping[str, Any]], str]
+# Prices one call: (model, usage) → micro-dollars, or None when the model has no known price.
+Pricer = Callable[[str, Usage], int | None]
+
+GENERIC_ERROR = "Something went wrong while answering."
+# Only the end of the reasoning is ever shown; keep a bounded tail, not the whole text.
+_REASONING_TAIL = 2000
+_RESULT_KEEP = 500
+
+_DONE_NOTES: dict[str, str] = {
+    "max_rounds": "Stopped after the maximum number of tool rounds.",
+    "length": "The answer was cut off at the model's length limit.",
+    "content_filter": "The provider's content filter stopped the answer.",
+}
+
+
+@dataclass
+class ToolLine:
+    """One tool call as shown above the answer. `label` is the short argument text."""
+
+    round: int
+    name: str
+    call_id: str | None = None
+    label: str = ""
+    result: str = ""
+    status: ToolLineStatus = "pending"
+    started_at: float | None = None
+    duration_s: float | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in ("pending", "running")
+
+
+@dataclass
+class AnswerState:
+    """Everything needed to draw one answer; mutated only through its methods."""
+
+    answer_id: str = ""
+    model: str | None = None
+    summarize: Mapping[str, Summarizer] = field(default_factory=dict)
+    pricer: Pricer | None = None
+
+    status: AnswerStatus = "streaming"
+    error_text: str | None = None
+    error_id: str | None = None
+    notes: list[str] = field(default_factory=list)
+    history_note: str | None = None
+
+    tools: list[ToolLine] = field(default_factory=list)
+
+    reasoning_seen: bool = False
+    reasoning_excerpt: str = ""  # tail of the current round's reasoning
+    reasoning_started_at: float | None = None  # open interval, None when closed
+    reasoning_ended_at: float | None = None
+    _reasoning_closed_s: float = 0.0
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_micros: int | None = None
+    estimated: bool = False
+    calls_reported: int = 0
+    _unpriced: bool = False
+
+    rounds: int = 0
+    _round: int = 0
+    _texts: dict[int, str] = field(default_factory=dict)
+    _streamed: dict[tuple[int, int], ToolLine] = field(default_factory=dict)
+    _last_now: float = 0.0
+
+    # --- reading ---------------------------------------------------------------------------
+
+    @property
+    def is_final(self) -> bool:
+        return self.status != "streaming"
+
+    @property
+    def reasoning_active(self) -> bool:
+        return self.reasoning_started_at is not None
+
+    def reasoning_seconds(self, now: float) -> float:
+        """Total time spent reasoning, counting an open interval up to `now`."""
+        total = self._reasoning_closed_s
+        if self.reasoning_started_at is not None:
+            total += max(0.0, now - self.reasoning_started_at)
+        return total
+
+    @property
+    def answer_text(self) -> str:
+        """All rounds' text in order, blank-line separated, outer blank lines trimmed."""
+        pieces = (_clean(self._texts[r]) for r in sorted(self._texts))
+        return "\n\n".join(p for p in pieces if p)
+
+    # --- folding events --------------------------------------------------------------------
+
+    def apply(self, event: LoopEvent, now: float) -> None:
+        self._last_now = now
+        if isinstance(event, ReasoningDelta):
+            self._on_reasoning(event.text, now)
+            return
+        # Any other event means the model stopped thinking (for now).
+        self._close_reasoning(now)
+        if isinstance(event, TextDelta):
+            self._texts[self._round] = self._texts.get(self._round, "") + event.text
+        elif isinstance(event, ToolCallProgress):
+            self._on_progress(event.index, event.name)
+        elif isinstance(event, RoundStarted):
+            self._round = event.round
+            self.rounds += 1
+            self.reasoning_excerpt = ""
+            if self.model is None:
+                self.model = event.request.model
+        elif isinstance(event, RoundFinished):
+            self._on_round_finished(event)
+        elif isinstance(event, ToolStarted):
+            line = self._line_for(event.round, event.call)
+            line.status = "running"
+            line.started_at = now
+        elif isinstance(event, ToolFinished):
+            line = self._line_for(event.round, event.call)
+            line.status = event.status
+            line.result = event.result[:_RESULT_KEEP]
+            line.duration_s = event.duration_s
+        elif isinstance(event, UsageReported):
+            self._on_usage(event)
+        elif isinstance(event, Done):
+            self._on_done(event, now)
+        elif isinstance(event, LoopError):
+            if not self.is_final:
+                self.status = "error"
+                self.error_text = _user_text(event.error)
+            self._finish(now)
+
+    def mark_stopped(self, now: float) -> None:
+        """The member pressed Stop (or ran /stop): keep what came, mark it stopped."""
+        self._last_now = max(self._last_now, now)
+        if not self.is_final:
+            self.status = "stopped"
+        self._finish(now)
+
+    def mark_interrupted(self) -> None:
+        """The bot restarted while this answer was streaming."""
+        if not self.is_final:
+            self.status = "interrupted"
+        self._finish(self._last_now)
+
+    def mark_error(self, user_message: str, error_id: str | None = None) -> None:
+        """Show `user_message` (safe text) and, for internal errors, the id that is in the log."""
+        self.status = "error"
+        self.error_text = user_message
+        self.error_id = error_id
+        self._finish(self._last_now)
+
+    def set_cost(self, cost_micros: int | None, *, estimated: bool | None = None) -> None:
+        """Replace the running cost with the billed figure (e.g. after settlement)."""
+        self.cost_micros = cost_micros
+        self._unpriced = cost_micros is None
+        if estimated is not None:
+            self.estimated = estimated
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _on_reasoning(self, text: str, now: float) -> None:
+        if not text:
+            return
+        if not self.reasoning_seen and not text.strip():
+            return  # some providers send whitespace before deciding not to reason
+        self.reasoning_seen = True
+        if self.reasoning_started_at is None:
+            self.reasoning_started_at = now
+        self.reasoning_excerpt = (self.reasoning_excerpt + text)[-_REASONING_TAIL:]
+
+    def _close_reasoning(self, now: float) -> None:
+        if self.reasoning_started_at is not None:
+            self._reasoning_closed_s += max(0.0, now - self.reasoning_started_at)
+            self.reasoning_started_at = None
+            self.reasoning_ended_at = now
+
+    def _round_lines(self, round_: int) -> list[ToolLine]:
+        return [line for line in self.tools if line.round == round_]
+
+    def _on_progress(self, index: int, name: str) -> None:
+        # Providers number streamed tool calls in their own way; the k-th distinct index of a
+        # round is the k-th call, which RoundFinished later confirms by position.
+        key = (self._round, index)
+        line = self._streamed.get(key)
+        if line is None:
+            line = ToolLine(round=self._round, name=name or "tool")
+            self._streamed[key] = line
+            self.tools.append(line)
+        elif name and line.call_id is None:
+            line.name = name
+
+    def _on_round_finished(self, event: RoundFinished) -> None:
+        if event.text and event.text != self._texts.get(event.round, ""):
+            self._texts[event.round] = event.text  # the assembled text is authoritative
+        if event.reasoning and not self.reasoning_seen and event.reasoning.strip():
+            self.reasoning_seen = True
+            self.reasoning_excerpt = event.reasoning[-_REASONING_TAIL:]
+        lines = self._round_lines(event.round)
+        for position, call in enumerate(event.tool_calls):
+            if position < len(lines):
+                line = lines[position]
+                line.call_id, line.name = call.id, call.name
+                line.label = self._label(call)
+            else:
+                self.tools.append(self._new_line(event.round, call))
+        # Streamed fragments that did not become calls were never real; drop them.
+        extra = lines[len(event.tool_calls) :]
+        if extra:
+            self.tools = [line for line in self.tools if all(line is not x for x in extra)]
+
+    def _line_for(self, round_: int, call: ToolCall) -> ToolLine:
+        lines = self._round_lines(round_)
+        for line in lines:
+            if line.call_id == call.id:
+                return line
+        for line in lines:
+            if line.call_id is None and line.name == call.name:
+                line.call_id = call.id
+                line.label = self._label(call)
+                return line
+        line = self._new_line(round_, call)
+        self.tools.append(line)
+        return line
+
+    def _new_line(self, round_: int, call: ToolCall) -> ToolLine:
+        return ToolLine(round=round_, name=call.name, call_id=call.id, label=self._label(call))
+
+    def _label(self, call: ToolCall) -> str:
+        try:
+            parsed = json.loads(call.arguments) if call.arguments.strip() else {}
+        except ValueError:
+            return call.arguments
+        summarize = self.summarize.get(call.name)
+        if summarize is not None and isinstance(parsed, Mapping):
+            try:
+                return summarize(parsed)
+            except Exception:
+                # A label is cosmetic: never let a tool's summarizer break the answer.
+                log.warning("summarize failed for tool %s", call.name, exc_info=True)
+        return _default_label(parsed)
+
+    def _on_usage(self, event: UsageReported) -> None:
+        usage = event.usage
+        self.model = event.model or self.model
+        self.tokens_in += usage.prompt_tokens
+        self.tokens_out += usage.completion_tokens
+        self.estimated = self.estimated or usage.estimated
+        self.calls_reported += 1
+        price = self.pricer(event.model, usage) if self.pricer is not None else None
+        if price is None:
+            self._unpriced = True
+            self.cost_micros = None
+        elif not self._unpriced:
+            self.cost_micros = (self.cost_micros or 0) + price
+
+    def _on_done(self, event: Done, now: float) -> None:
+        if not self._texts and event.text:
+            self._texts[self._round] = event.text
+        if not self.is_final:
+            self.status = "stopped" if event.reason == "stopped" else "complete"
+        note = event.note or _DONE_NOTES.get(event.reason)
+        if note and note not in self.notes:
+            self.notes.append(note)
+        self._finish(now)
+
+    def _finish(self, now: float) -> None:
+        self._close_reasoning(now)
+        for line in self.tools:
+            if not line.finished:
+                if line.started_at is not None:
+                    line.duration_s = max(0.0, now - line.started_at)
+                line.status = "cancelled"
+
+
+def _clean(text: str) -> str:
+    # Leading blank lines and trailing whitespace are invisible in Discord; indentation of
+    # the first line is kept.
+    return text.lstrip("\r\n").rstrip()
+
+
+def _user_text(error: Exception) -> str:
+    if isinstance(error, UserFacingError):
+        return error.user_message
+    return GENERIC_ERROR
+
+
+def _default_label(parsed: Any) -> str:
+    """`{"url": "x"}` → `x`; several arguments → `a=1, b=two`; anything else compact JSON."""
+    if isinstance(parsed, Mapping):
+        if not parsed:
+            return ""
+        if len(parsed) == 1:
+            return _scalar(next(iter(parsed.values())))
+        return ", ".join(f"{key}={_scalar(value)}" for key, value in parsed.items())
+    return _scalar(parsed)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
