@@ -8,6 +8,7 @@ import logging
 import pytest
 
 from bot.discord_ui.pacer import EditPacer
+from bot.discord_ui.send_errors import RetryPolicy
 from tests.discord_ui_pacer.sim import HTTPError, RateLimitedError, SimDiscord, lane
 
 
@@ -124,3 +125,21 @@ async def test_pacer_call_returns_the_result_and_raises_permanent_errors(
     with pytest.raises(HTTPError) as raised:
         await pacer.call(chan, forbidden)
     assert raised.value.status == 403
+
+
+async def test_pacer_cuts_a_stuck_send_and_retries_it(sim: SimDiscord) -> None:
+    chan = lane("chan")
+    calls: list[int] = []
+
+    async def send() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            await asyncio.Event().wait()  # a call that never returns
+        await sim.deliver("msg", chan, "done")
+
+    retry = RetryPolicy(base_s=0.01)
+    async with EditPacer(send_timeout_s=0.1, retry=retry) as pacer:
+        pacer.submit("msg", chan, 1, send, final=True)
+        assert await pacer.wait_landed("msg", 1)
+    assert len(calls) == 2
+    assert sim.shown["msg"] == "done"

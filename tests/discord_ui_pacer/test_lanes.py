@@ -9,7 +9,7 @@ import discord
 import pytest
 
 from bot.discord_ui.lanes import GlobalBudget, Lane, LaneClock
-from bot.discord_ui.send_errors import Verdict, classify
+from bot.discord_ui.send_errors import Action, Failure, RetryPolicy, Verdict, classify
 
 
 def test_lane_defaults_keep_one_request_in_reserve() -> None:
@@ -71,3 +71,22 @@ def test_classify_reads_discord_exceptions() -> None:
     assert classify(discord.DiscordServerError(_response(503), "")).verdict is Verdict.TRANSIENT
     assert classify(ConnectionResetError()).verdict is Verdict.TRANSIENT
     assert classify(ValueError()).verdict is Verdict.PERMANENT
+
+
+def test_retry_policy_backs_off_and_tries_finals_harder() -> None:
+    policy = RetryPolicy(base_s=0.5, max_s=2.0, max_attempts=3, final_max_attempts=5)
+    server_error = Failure(Verdict.TRANSIENT, status=503)
+    delays = [policy.decide(server_error, attempts=n, final=True, window_s=5.0) for n in (1, 2, 3)]
+    assert [d.delay_s for d in delays] == [0.5, 1.0, 2.0]
+    assert policy.decide(server_error, attempts=3, final=False, window_s=5.0).action is (
+        Action.DROP_UPDATE
+    )
+    assert policy.decide(server_error, attempts=4, final=True, window_s=5.0).action is Action.RETRY
+    assert policy.decide(server_error, attempts=5, final=True, window_s=5.0).action is (
+        Action.GIVE_UP
+    )
+    limited = Failure(Verdict.RATE_LIMITED, retry_after=None, is_global=True)
+    decision = policy.decide(limited, attempts=99, final=False, window_s=5.0)
+    assert (decision.action, decision.delay_s, decision.pause_global) == (Action.RETRY, 5.0, True)
+    gone = Failure(Verdict.PERMANENT, status=404)
+    assert policy.decide(gone, attempts=0, final=True, window_s=5.0).action is Action.GIVE_UP

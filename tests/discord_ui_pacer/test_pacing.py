@@ -90,12 +90,12 @@ async def test_pacer_shares_the_global_budget_fairly_across_200_answers(
 
 
 async def test_pacer_picks_first_text_then_finals_before_older_updates(sim: SimDiscord) -> None:
-    # A budget of 20/s with 30 lanes waiting: the order of picks is observable.
-    async with EditPacer(global_per_second=20.0, global_burst=1) as pacer:
+    # A budget of 40/s with 30 lanes waiting: the order of picks is observable.
+    async with EditPacer(global_per_second=40.0, global_burst=1) as pacer:
         for i in range(30):
             chan = lane(f"old{i}")
             pacer.submit(f"old{i}", chan, 1, sim.sender(f"old{i}", chan, 1))
-        await asyncio.sleep(0.12)
+        await asyncio.sleep(0.06)
         final_lane, new_lane = lane("final"), lane("new")
         pacer.submit("final", final_lane, 1, sim.sender("final", final_lane, 1), final=True)
         pacer.submit("new", new_lane, 1, sim.sender("new", new_lane, 1), first_visible=True)
@@ -115,4 +115,24 @@ async def test_pacer_interaction_lanes_do_not_use_the_global_budget(sim: SimDisc
         final = await _stream(pacer, sim, [("original", hook)], seconds=0.6)
         assert await pacer.wait_landed("original", final)
     assert len(sim.sent) >= 4
+    assert not sim.violations
+
+
+async def test_pacer_finals_land_while_other_answers_keep_streaming(
+    pacer: EditPacer, sim: SimDiscord
+) -> None:
+    # 40 answers share 4 channels: their lanes are saturated when half of them finish.
+    targets = [(f"answer{i}", lane(f"chan{i % 4}")) for i in range(40)]
+    finishing, streaming = targets[::2], targets[1::2]
+    busy = asyncio.create_task(_stream(pacer, sim, streaming, seconds=1.5))
+    await asyncio.sleep(0.3)
+    for target, target_lane in finishing:
+        pacer.submit(target, target_lane, 1, sim.sender(target, target_lane, "final"), final=True)
+    for target, _ in finishing:
+        assert await pacer.wait_landed(target, 1)
+    assert not busy.done()  # they landed during the burst, not after it
+    assert all(sim.shown[t] == "final" for t, _ in finishing)
+    final = await busy
+    for target, _ in streaming:
+        assert await pacer.wait_landed(target, final)
     assert not sim.violations
