@@ -23,7 +23,8 @@ from bot.errors import (
     LLMServerError,
     LLMTimeoutError,
 )
-from bot.llm.client import LLMClient, retry_after_seconds
+from bot.llm.client import LLMClient
+from bot.llm.http_errors import retry_after_seconds
 from bot.llm.types import ChatMessage, ChatRequest, Completion, ToolCall
 from tests.fakes.llm_scripts import cut_after, http_error, raw_sse, stall, text_reply
 from tests.fakes.llm_server import FakeLLMServer
