@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import discord
 import discord.gateway
 import discord.http
@@ -50,3 +52,23 @@ async def test_client_bad_token_fails_login(fake: FakeDiscord) -> None:
             raise AssertionError("login with a wrong token must fail")
         finally:
             await bot.close()
+
+
+async def test_client_autosharded_uses_gateway_bot(fake: FakeDiscord) -> None:
+    intents = discord.Intents.default()
+    bot = discord.AutoShardedClient(intents=intents, guild_ready_timeout=0.1)
+    ready = asyncio.Event()
+
+    async def on_ready() -> None:
+        ready.set()
+
+    bot.event(on_ready)
+    with pointed_at(fake):
+        task = asyncio.create_task(bot.start(fake.token))
+        try:
+            await asyncio.wait_for(ready.wait(), 5)
+            assert bot.shard_count == 1
+        finally:
+            await bot.close()
+            await task
+    assert [c.status for c in fake.calls_to("GET", "/gateway/bot")] == [200]

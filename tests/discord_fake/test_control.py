@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 
 import discord
@@ -63,3 +64,39 @@ async def test_control_files_reactions_and_dms(fake: FakeDiscord) -> None:
     assert dm.recipient_ids == [fake.user.id]
     assert [m.content for m in fake.messages(dm.id)] == ["hello in private"]
     assert fake.unknown_calls == []
+
+
+async def test_control_denied_channel_and_archived_thread(fake: FakeDiscord) -> None:
+    bot = RecordingBot(fake)
+    async with running(fake, bot):
+        assert fake.channel is not None
+        channel = bot.get_channel(fake.channel.id)
+        assert isinstance(channel, discord.TextChannel)
+        starter = await channel.send("starter")
+        thread = await starter.create_thread(name="t")
+        inside = await thread.send("inside")
+        fake.archive_thread(thread.id)
+        with pytest.raises(discord.HTTPException) as archived:
+            await inside.edit(content="edited")
+        assert archived.value.code == 50083
+        await thread.send("unarchives")
+        assert not fake.world.channels[thread.id].archived
+        fake.deny_channel(channel.id)
+        with pytest.raises(discord.Forbidden) as denied:
+            await channel.send("nope")
+        assert denied.value.code == 50013
+        fake.deny_channel(channel.id, denied=False)
+        await channel.send("allowed again")
+
+
+async def test_control_user_edit_reaches_client_blanked(fake: FakeDiscord) -> None:
+    bot = RecordingBot(fake, message_content=False)
+    async with running(fake, bot):
+        message = await fake.send_user_message(content="before")
+        waiter = asyncio.create_task(bot.wait_for("raw_message_edit", timeout=5))
+        await fake.edit_user_message(message.id, "after")
+        event = await waiter
+        assert event.message_id == message.id
+        assert event.data["content"] == ""  # no Message Content intent
+        assert fake.message(message.id).content == "after"
+        assert fake.message(message.id).edit_count == 1

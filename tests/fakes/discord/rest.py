@@ -10,7 +10,6 @@ from typing import Any
 from tests.fakes.discord import payloads
 from tests.fakes.discord.http import Req, Resp, RestConfig, Route
 from tests.fakes.discord.models import (
-    CHANNEL_DM,
     CHANNEL_GUILD_TEXT,
     CHANNEL_PRIVATE_THREAD,
     CHANNEL_PUBLIC_THREAD,
@@ -137,6 +136,13 @@ class BotRoutes:
             raise unknown_channel()
         return channel
 
+    def writable_channel(self, req: Req) -> FakeChannel:
+        """A channel the bot may write to; denied ones answer 403/50013 Missing Permissions."""
+        channel = self.channel(req)
+        if channel.id in self.world.denied_channels:
+            raise DiscordHTTPError(403, 50013, "Missing Permissions")
+        return channel
+
     def message(self, req: Req, channel: FakeChannel) -> FakeMessage:
         m = self.world.messages_by_id.get(req.int_param("message_id"))
         if m is None or m.deleted or m.channel_id != channel.id:
@@ -221,13 +227,7 @@ class BotRoutes:
         recipient = int(req.json.get("recipient_id") or 0)
         if recipient not in self.world.users:
             raise DiscordHTTPError(400, 50033, "Invalid Recipient(s)")
-        w = self.world
-        for c in w.channels.values():
-            if c.type == CHANNEL_DM and c.recipient_ids == [recipient]:
-                return 200, payloads.channel(c, w.users)
-        dm = FakeChannel(id=w.ids.next(), type=CHANNEL_DM, name="", recipient_ids=[recipient])
-        w.channels[dm.id] = dm
-        return 200, payloads.channel(dm, w.users)
+        return 200, payloads.channel(self.world.dm_channel(recipient), self.world.users)
 
     async def get_user(self, req: Req) -> Resp:
         found = self.world.users.get(req.int_param("user_id"))
@@ -262,7 +262,7 @@ class BotRoutes:
         return 200, self.world.message_json(self.message(req, channel))
 
     async def create_message(self, req: Req) -> Resp:
-        channel = self.channel(req)
+        channel = self.writable_channel(req)
         body = attachments_from_files(req, req.json, self.config.public_base)
         validate_message(body)
         if channel.is_thread and channel.archived:
@@ -273,7 +273,7 @@ class BotRoutes:
         return 200, self.world.message_json(m)
 
     async def edit_message(self, req: Req) -> Resp:
-        channel = self.channel(req)
+        channel = self.writable_channel(req)
         m = self.message(req, channel)
         if m.author.id != self.world.bot.id:
             raise DiscordHTTPError(403, 50005, "Cannot edit a message authored by another user")
@@ -285,24 +285,24 @@ class BotRoutes:
         return 200, self.world.message_json(m)
 
     async def delete_message(self, req: Req) -> Resp:
-        channel = self.channel(req)
+        channel = self.writable_channel(req)
         self.world.delete_message(self.message(req, channel))
         return 204, None
 
     async def typing(self, req: Req) -> Resp:
-        channel = self.channel(req)
+        channel = self.writable_channel(req)
         channel.typing_count += 1
         self.world.notify()
         return 204, None
 
     async def add_reaction(self, req: Req) -> Resp:
-        m = self.message(req, self.channel(req))
+        m = self.message(req, self.writable_channel(req))
         m.reactions.append(req.match["emoji"])
         self.world.notify()
         return 204, None
 
     async def remove_reaction(self, req: Req) -> Resp:
-        m = self.message(req, self.channel(req))
+        m = self.message(req, self.writable_channel(req))
         if req.match["emoji"] in m.reactions:
             m.reactions.remove(req.match["emoji"])
         self.world.notify()
@@ -326,7 +326,7 @@ class BotRoutes:
         return int(value)
 
     async def thread_from_message(self, req: Req) -> Resp:
-        channel = self.channel(req)
+        channel = self.writable_channel(req)
         m = self.message(req, channel)
         if m.thread_id is not None or m.id in self.world.channels:
             raise DiscordHTTPError(
@@ -348,7 +348,7 @@ class BotRoutes:
         return 201, payloads.thread(thread)
 
     async def thread_without_message(self, req: Req) -> Resp:
-        channel = self.channel(req)
+        channel = self.writable_channel(req)
         if channel.type not in (CHANNEL_GUILD_TEXT, 5):
             raise DiscordHTTPError(400, 50024, "Cannot execute action on this channel type")
         body = req.json

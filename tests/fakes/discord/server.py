@@ -20,21 +20,18 @@ from typing import Self, TypeVar
 from aiohttp import web
 
 from tests.fakes.discord import control, payloads
+from tests.fakes.discord.building import WorldBuilder
 from tests.fakes.discord.gateway import OP_INVALID_SESSION, OP_RECONNECT, Gateway, GatewayRecord
 from tests.fakes.discord.http import API_PREFIX, RestConfig, Router
 from tests.fakes.discord.interactions import InteractionRoutes
 from tests.fakes.discord.models import (
-    CHANNEL_DM,
-    CHANNEL_GUILD_TEXT,
     JSON,
     PRIVILEGED_INTENTS,
     CallRecord,
     FakeChannel,
     FakeGuild,
     FakeInteraction,
-    FakeMember,
     FakeMessage,
-    FakeRole,
     FakeUser,
 )
 from tests.fakes.discord.ratelimit import RateLimitConfig, RateLimiter
@@ -43,11 +40,9 @@ from tests.fakes.discord.state import World
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# Permissions of @everyone in the default guild: everything but administrator.
-_EVERYONE_PERMISSIONS = ((1 << 53) - 1) & ~(1 << 3)
 
 
-class FakeDiscord:
+class FakeDiscord(WorldBuilder):
     """A fake Discord on 127.0.0.1 that the unmodified discord.py client talks to."""
 
     def __init__(
@@ -141,75 +136,6 @@ class FakeDiscord:
     def application_id(self) -> int:
         return self.world.app_id
 
-    def add_user(self, username: str, *, bot: bool = False) -> FakeUser:
-        return self.world.add_user(username, bot=bot)
-
-    def add_guild(self, name: str, *, owner: FakeUser | None = None) -> FakeGuild:
-        w = self.world
-        guild_id = w.ids.next()
-        everyone = FakeRole(guild_id, "@everyone", permissions=_EVERYONE_PERMISSIONS)
-        guild = FakeGuild(guild_id, name, owner_id=(owner or w.owner).id, roles=[everyone])
-        guild.members[w.bot.id] = FakeMember(w.bot)
-        w.guilds[guild_id] = guild
-        if owner is not None:
-            guild.members[owner.id] = FakeMember(owner)
-        self._guild_changed(guild)
-        return guild
-
-    def _guild_changed(self, guild: FakeGuild) -> None:
-        # A guild added after READY reaches connected clients as GUILD_CREATE (a join).
-        channels = self.world.guild_channels(guild.id)
-        self.world.dispatch(
-            "GUILD_CREATE", payloads.guild(guild, channels, self.world.users), False
-        )
-
-    def add_role(self, guild_id: int, name: str, *, permissions: int = 0) -> FakeRole:
-        guild = self.world.guilds[guild_id]
-        role = FakeRole(
-            self.world.ids.next(), name, permissions=permissions, position=len(guild.roles)
-        )
-        guild.roles.append(role)
-        self._guild_changed(guild)
-        return role
-
-    def add_text_channel(
-        self, guild_id: int, name: str, *, topic: str | None = None
-    ) -> FakeChannel:
-        guild = self.world.guilds[guild_id]
-        position = len(guild.channel_ids)
-        channel = FakeChannel(
-            self.world.ids.next(),
-            CHANNEL_GUILD_TEXT,
-            name,
-            guild_id,
-            position=position,
-            topic=topic,
-        )
-        self.world.channels[channel.id] = channel
-        guild.channel_ids.append(channel.id)
-        self.world.dispatch("CHANNEL_CREATE", payloads.channel(channel, self.world.users), False)
-        return channel
-
-    def add_member(
-        self, guild_id: int, user: FakeUser | str, *, roles: list[FakeRole] | None = None
-    ) -> FakeMember:
-        if isinstance(user, str):
-            user = self.world.add_user(user)
-        self.world.users[user.id] = user
-        member = FakeMember(user, role_ids=[r.id for r in roles or []])
-        self.world.guilds[guild_id].members[user.id] = member
-        data = {**payloads.member(member), "guild_id": str(guild_id)}
-        self.world.dispatch("GUILD_MEMBER_ADD", data, False)
-        return member
-
-    def add_dm_channel(self, user: FakeUser) -> FakeChannel:
-        for c in self.world.channels.values():
-            if c.type == CHANNEL_DM and c.recipient_ids == [user.id]:
-                return c
-        channel = FakeChannel(self.world.ids.next(), CHANNEL_DM, "", recipient_ids=[user.id])
-        self.world.channels[channel.id] = channel
-        return channel
-
     # -- injecting events ------------------------------------------------------------------
 
     def _default_user(self, user: FakeUser | None) -> FakeUser:
@@ -290,6 +216,27 @@ class FakeDiscord:
             self.world, message, custom_id, user=self._default_user(user), values=values
         )
         return self._inject(interaction)
+
+    async def edit_user_message(self, message_id: int, content: str) -> FakeMessage:
+        """A user edits their message: stored as a revision, then MESSAGE_UPDATE."""
+        return self.world.edit_message(self.world.messages_by_id[message_id], {"content": content})
+
+    async def delete_user_message(self, message_id: int) -> None:
+        self.world.delete_message(self.world.messages_by_id[message_id])
+
+    def deny_channel(self, channel_id: int, *, denied: bool = True) -> None:
+        """Make the bot's writes to a channel fail with 403/50013 Missing Permissions."""
+        if denied:
+            self.world.denied_channels.add(channel_id)
+        else:
+            self.world.denied_channels.discard(channel_id)
+
+    def archive_thread(self, thread_id: int, *, locked: bool = False) -> None:
+        """Archive a thread (edits then fail with 50083; a send unarchives unless locked)."""
+        thread = self.world.channels[thread_id]
+        thread.archived = True
+        thread.locked = locked
+        self.world.dispatch("THREAD_UPDATE", payloads.thread(thread), False)
 
     def _inject(self, interaction: FakeInteraction) -> FakeInteraction:
         self.world.interactions[interaction.id] = interaction

@@ -51,6 +51,8 @@ class World:
         # Guild id (None = global) -> the command list the last PUT sent, as received.
         self.synced_commands: dict[int | None, list[JSON]] = {}
         self._command_ids: dict[tuple[int | None, str], int] = {}
+        # Channels where the bot lacks Send Messages (writes get 403/50013).
+        self.denied_channels: set[int] = set()
         self.dispatch: Dispatcher = lambda _event, _data, _blankable: None
         self._waiters: set[asyncio.Future[None]] = set()
 
@@ -95,6 +97,15 @@ class World:
 
     def guild_channels(self, guild_id: int) -> list[FakeChannel]:
         return [c for c in self.channels.values() if c.guild_id == guild_id]
+
+    def dm_channel(self, user_id: int) -> FakeChannel:
+        """The DM channel between the bot and a user, created on first use."""
+        for c in self.channels.values():
+            if c.type == CHANNEL_DM and c.recipient_ids == [user_id]:
+                return c
+        channel = FakeChannel(self.ids.next(), CHANNEL_DM, "", recipient_ids=[user_id])
+        self.channels[channel.id] = channel
+        return channel
 
     def command_id(self, guild_id: int | None, name: str) -> int:
         key = (guild_id, name)
