@@ -39,12 +39,15 @@ message starts the previous one is edited once to drop it.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Literal
 
 from bot.discord_ui.split import MESSAGE_LIMIT, is_grapheme_boundary, measure, split_markdown
 from bot.discord_ui.state import AnswerState, ToolLine
+
+log = logging.getLogger(__name__)
 
 ReasoningMode = Literal["show", "summary", "hide"]
 ButtonStyle = Literal["primary", "secondary", "success", "danger"]
@@ -65,6 +68,8 @@ REASONING_LINE_ROOM = 32
 NOTE_MAX = 200
 ERROR_MAX = 300
 TRAILER_MAX = 800  # notes shrink past this, so header + trailer always leave room for text
+# What a tool line may still grow by: its label (once the call is complete) and its result.
+_LABEL_ROOM = len(" · ") + FIELD_MAX
 _RESULT_ROOM = len(" → ") + FIELD_MAX + len(" · 59 min 59 s") + 2
 
 
@@ -134,6 +139,8 @@ def _join(a: str, b: str) -> str:
 
 def _clamp(content: str) -> str:
     # Budgets guarantee this never triggers; it is the last guard against a 400 from Discord.
+    if measure(content) > MESSAGE_LIMIT:
+        log.error("rendered message over the limit (%d units); truncating", measure(content))
     while measure(content) > MESSAGE_LIMIT:
         content = shorten(content, len(content) - (measure(content) - MESSAGE_LIMIT) - 1)
     return content
@@ -163,7 +170,9 @@ def _header(state: AnswerState, mode: ReasoningMode, now: float) -> tuple[list[s
     shown = 0
     for tool in reversed(state.tools):
         line = tool_line(tool)
-        cost = measure(line) + 1 + (0 if tool.finished else _RESULT_ROOM)
+        cost = measure(line) + 1
+        if not tool.finished:
+            cost += _RESULT_ROOM + (0 if tool.call_id else _LABEL_ROOM)
         if room + tool_room + cost + 60 > HEADER_MAX and shown:
             break
         tool_lines.append(line)
@@ -187,7 +196,7 @@ _ICONS = {
     "refused": "❌",
     "cancelled": "⏹️",
 }
-_EMPTY_RESULT = {"timeout": "timed out", "refused": "refused", "cancelled": "cancelled"}
+_EMPTY_RESULT = {"timeout": "timed out", "refused": "refused"}
 
 
 def tool_line(tool: ToolLine) -> str:
@@ -196,8 +205,12 @@ def tool_line(tool: ToolLine) -> str:
     label = field_text(tool.label)
     if label:
         line += f" · {label}"
+    if tool.status == "cancelled":
+        return line + " → cancelled"  # the loop's placeholder result says nothing more
     if tool.finished:
-        result = field_text(tool.result) or _EMPTY_RESULT.get(tool.status, "")
+        # ❌ already says it failed; the loop's "Error: " prefix would only take room.
+        raw = tool.result if tool.status == "ok" else tool.result.removeprefix("Error: ")
+        result = field_text(raw) or _EMPTY_RESULT.get(tool.status, "")
         if result:
             line += f" → {result}"
         if tool.duration_s is not None:

@@ -203,10 +203,13 @@ def split_markdown(
         reopen = fence.reopen if fence else ""
         avail = room - measure(reopen)
         close_end = doc.fence_end.close_after(text, n) if doc.fence_end else ""
-        if doc.width(start, n) + measure(close_end) <= avail - last_extra:
+        rest = doc.width(start, n) + measure(close_end)
+        if rest <= avail - last_extra:
             parts.append(Part(reopen + text[start:] + close_end, start, n, reopen, close_end))
             return parts
-        cut = _choose_cut(doc, start, avail, content_end)
+        # When only the footer does not fit, cut as if this were the last part, so the footer
+        # gets a real paragraph to sit under rather than a stray last word.
+        cut = _choose_cut(doc, start, avail - last_extra if rest <= avail else avail, content_end)
         end_fence = doc.fence_at(cut)
         close = end_fence.close_after(text, cut) if end_fence else ""
         parts.append(Part(reopen + text[start:cut] + close, start, cut, reopen, close))
@@ -298,7 +301,7 @@ def _choose_cut(doc: _Doc, start: int, avail: int, content_end: int) -> int:
         i += 1
     if best is not None:
         return -best[1]
-    return _hard_cut(doc, start, avail)
+    return _hard_cut(doc, start, avail, content_end)
 
 
 def _starts_fence(text: str, pos: int, ticks: int) -> bool:
@@ -307,10 +310,13 @@ def _starts_fence(text: str, pos: int, ticks: int) -> bool:
     return text.startswith("`" * ticks, pos)
 
 
-def _hard_cut(doc: _Doc, start: int, avail: int) -> int:
-    """No whitespace to cut at: the latest grapheme boundary that fits, outside fence lines."""
+def _hard_cut(doc: _Doc, start: int, avail: int, content_end: int) -> int:
+    """No whitespace to cut at: the latest grapheme boundary that fits, outside fence lines.
+
+    The cut leaves some text for the next part (the rest may fit, but not beside the footer).
+    """
     text = doc.text
-    top = doc.max_pos(start, avail)
+    top = min(doc.max_pos(start, avail), max(start + 1, content_end - 1))
     fallback = None
     for pos in range(top, start, -1):
         fence = doc.fence_at(pos)

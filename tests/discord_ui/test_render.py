@@ -172,6 +172,14 @@ def test_render_reasoning_excerpt_heavy_escaping_stays_bounded() -> None:
         ),
         (ToolLine(1, "fetch", "c", "x", "", "cancelled"), "⏹️ 🔧 fetch · x → cancelled"),
         (
+            ToolLine(1, "fetch", "c", "x", "[cancelled: the member stopped]", "cancelled", 0, 0),
+            "⏹️ 🔧 fetch · x → cancelled",
+        ),
+        (
+            ToolLine(1, "fetch", "c", "x", "Error: fetch timed out after 20 s.", "timeout", 0, 20),
+            "❌ 🔧 fetch · x → fetch timed out after 20 s. · 20 s",
+        ),
+        (
             ToolLine(1, "current_time", "c", "", "12:00", "ok", 0, 0.01),
             "✅ 🔧 current\\_time → 12:00 · 0.0 s",
         ),
@@ -452,7 +460,7 @@ def test_render_streaming_keeps_full_messages_stable() -> None:
     assert final[-1].content.startswith(streaming[-1].content)
 
 
-def test_render_many_tools_long_answer_and_long_notes_fit() -> None:
+def test_render_many_tools_long_answer_and_long_notes_fit(caplog: pytest.LogCaptureFixture) -> None:
     state = AnswerState(answer_id="a1")
     for i in range(30):
         c = call(str(i), "t" * 64, '{"q": "' + "*`" * 100 + '"}')
@@ -466,9 +474,10 @@ def test_render_many_tools_long_answer_and_long_notes_fit() -> None:
         payloads = render(state, reasoning_mode=mode, now=2)
         assert all(measure(p.content) <= MESSAGE_LIMIT for p in payloads)
         assert all(p.content.strip() for p in payloads)
+    assert "over the limit" not in caplog.text
 
 
-def test_render_random_states_never_exceed_limit() -> None:
+def test_render_random_states_never_exceed_limit(caplog: pytest.LogCaptureFixture) -> None:
     rng = random.Random(11)
     pieces = ["word ", "\n\n", "```py\n", "\n```\n", "👨‍👩‍👧 ", "長い", "**b** ", "x" * 50, "\r\n"]
     for _ in range(60):
@@ -506,6 +515,7 @@ def test_render_random_states_never_exceed_limit() -> None:
         for payload in render(state, reasoning_mode="show", now=now):
             assert 0 < measure(payload.content) <= MESSAGE_LIMIT
             assert open_fence_at_end(payload.content) is None
+    assert "over the limit" not in caplog.text  # budgets held; the last-resort clamp never ran
 
 
 # --- helpers ------------------------------------------------------------------------------------

@@ -215,6 +215,12 @@ def test_split_last_extra_moves_only_the_tail() -> None:
     assert len(squeezed) == len(plain) + 1
 
 
+def test_split_last_extra_without_spaces_leaves_text_for_the_last_part() -> None:
+    text = "x" * 1500
+    parts = split(text, 1800, last_extra=400)
+    assert [len(p.source) for p in parts] == [1400, 100]
+
+
 def test_split_whitespace_only_tail() -> None:
     text = "word " + " " * 1000
     parts = split(text)
