@@ -34,6 +34,8 @@ async def test_ratelimits_headers_and_429_shape(fake: FakeDiscord) -> None:
             assert r.status == 200 and all(h in r.headers for h in HEADERS)
         async with http.get(f"{messages}/1") as r:
             assert r.status == 404 and all(h in r.headers for h in HEADERS)
+        async with http.get(f"{fake.api_base}/no/such/route") as r:
+            assert r.status == 404 and all(h in r.headers for h in HEADERS)
         remaining = []
         for n in range(5):
             async with http.post(messages, json={"content": str(n)}) as r:

@@ -115,7 +115,11 @@ class Router:
         log.warning("fake discord: unknown route %s %s", request.method, request.path_qs)
         body = await _read_json(request)
         self._record(request, request.path, 404, body, None)
-        return json_response(404, payloads.error(0, "404: Not Found"), {})
+        # Rate-limit headers on every response, unknown routes included.
+        decision = self.limiter.check(
+            f"{request.method} (unknown)", "default", "default:unknown", "", global_exempt=True
+        )
+        return json_response(404, payloads.error(0, "404: Not Found"), decision.headers)
 
     def _wrap(self, route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handler(request: web.Request) -> web.StreamResponse:
@@ -123,9 +127,6 @@ class Router:
             match = dict(request.match_info)
             route_key = f"{route.method} {route.template}"
             bucket = f"{route.limit}:{route_key}" if route.limit == "default" else route.limit
-            if route.auth and request.headers.get("Authorization") != f"Bot {self.config.token}":
-                self._record(request, route.template, 401, body, bucket)
-                return json_response(401, payloads.error(0, "401: Unauthorized"), {})
             major = "+".join(match.get(p, "") for p in (route.major or "").split("+") if p)
             decision = self.limiter.check(
                 route_key, route.limit, bucket, major, global_exempt=route.global_exempt
@@ -134,6 +135,10 @@ class Router:
                 log.info("fake discord: 429 (%s) for %s", decision.scope, route_key)
                 self._record(request, route.template, 429, body, bucket)
                 return json_response(429, decision.refused, decision.headers)
+            if route.auth and request.headers.get("Authorization") != f"Bot {self.config.token}":
+                self._record(request, route.template, 401, body, bucket)
+                unauthorized = payloads.error(0, "401: Unauthorized")
+                return json_response(401, unauthorized, decision.headers)
             req = Req(route.method, match, dict(request.query), body, files)
             try:
                 status, out = await route.handler(req)
