@@ -28,7 +28,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -99,7 +99,7 @@ async def run_tool_loop(
     max_tool_rounds: int = DEFAULT_MAX_TOOL_ROUNDS,
     stop: asyncio.Event | None = None,
     clock: Callable[[], float] = time.monotonic,
-) -> AsyncIterator[LoopEvent]:
+) -> AsyncGenerator[LoopEvent, None]:
     """Run one answer. `request.messages` is the whole history; its `tools` are replaced by
     the registry's specs."""
     interrupter = Interrupter(stop)

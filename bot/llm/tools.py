@@ -28,6 +28,7 @@ class ToolContext:
     guild_id: int | None = None
     channel_id: int | None = None
     user_id: int | None = None
+    message_id: int | None = None  # the stored member message being answered
 
 
 class ToolHandler(Protocol):

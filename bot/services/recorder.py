@@ -118,15 +118,17 @@ class AnswerRecorder:
         )
         await asyncio.shield(self._finishing)
 
-    async def abandon(self, status: AnswerStatus = "interrupted") -> None:
+    async def abandon(
+        self, status: AnswerStatus = "interrupted", error_text: str | None = None
+    ) -> None:
         """Save what the current round produced and close the answer. Safe to call from an
         `except CancelledError` block: the writes are shielded from further cancellation."""
         if self._finishing is not None:
             await asyncio.shield(self._finishing)
             return
-        await asyncio.shield(self._abandon(status))
+        await asyncio.shield(self._abandon(status, error_text))
 
-    async def _abandon(self, status: AnswerStatus) -> None:
+    async def _abandon(self, status: AnswerStatus, error_text: str | None) -> None:
         if not self._round_recorded:
             steps = []
             reasoning, text = "".join(self._round_reasoning), "".join(self._round_text)
@@ -138,4 +140,4 @@ class AnswerRecorder:
                 await self._messages.append_steps(self._answer_id, steps)
             self._texts.append(text)
             self._round_recorded = True
-        await self._finish(status, None)
+        await self._finish(status, error_text)

@@ -35,7 +35,7 @@ class SearchHitLike(Protocol):
 
 class ConversationSearch(Protocol):
     async def search(
-        self, conversation_id: int, query: str, limit: int
+        self, conversation_id: int, query: str, limit: int, before_message_id: int | None = None
     ) -> Sequence[SearchHitLike]: ...
 
 
@@ -81,7 +81,8 @@ def make_search_conversation_tool(
         text = " ".join(query.split())
         if len(text) > MAX_QUERY_CHARS:
             raise ToolError(f"query is too long (over {MAX_QUERY_CHARS} characters)")
-        hits = await search.search(ctx.conversation_id, text, limit)
+        # The message being answered is already in the model's context: search before it.
+        hits = await search.search(ctx.conversation_id, text, limit, ctx.message_id)
         return format_hits(text, hits)
 
     return Tool(

@@ -13,7 +13,9 @@ from bot.tools.search_conversation import SearchHitLike
 
 
 class NoSearch:
-    async def search(self, conversation_id: int, query: str, limit: int) -> Sequence[SearchHitLike]:
+    async def search(
+        self, conversation_id: int, query: str, limit: int, before_message_id: int | None = None
+    ) -> Sequence[SearchHitLike]:
         return []
 
 

@@ -32,10 +32,12 @@ class Hit:
 @dataclass
 class FakeSearch:
     hits: list[Hit] = field(default_factory=list)
-    calls: list[tuple[int, str, int]] = field(default_factory=list)
+    calls: list[tuple[int, str, int, int | None]] = field(default_factory=list)
 
-    async def search(self, conversation_id: int, query: str, limit: int) -> Sequence[SearchHitLike]:
-        self.calls.append((conversation_id, query, limit))
+    async def search(
+        self, conversation_id: int, query: str, limit: int, before_message_id: int | None = None
+    ) -> Sequence[SearchHitLike]:
+        self.calls.append((conversation_id, query, limit, before_message_id))
         return self.hits
 
 
@@ -50,13 +52,15 @@ async def test_search_conversation_formats_hits_compactly() -> None:
         ]
     )
     tool = make_search_conversation_tool(backend, limit=5)
-    result = await tool.handler(ToolContext(conversation_id=7), query="  deploy\tfriday ")
+    ctx = ToolContext(conversation_id=7, message_id=99)
+    result = await tool.handler(ctx, query="  deploy\tfriday ")
     lines = result.splitlines()
     assert lines[0] == '2 matches for "deploy friday" in this conversation (best first):'
     assert lines[1] == "[#12 · 2026-03-14 15:09 UTC · alice] we **deploy** on friday after lunch"
     assert lines[2].startswith("[#15 · 2026-03-14 15:09 UTC · assistant (you)] **Deploy**")
     assert len(lines[2]) < 400 and lines[2].endswith("…")
-    assert backend.calls == [(7, "deploy friday", 5)]
+    # Only messages before the one being answered are searched.
+    assert backend.calls == [(7, "deploy friday", 5, 99)]
 
 
 async def test_search_conversation_says_when_nothing_matches() -> None:

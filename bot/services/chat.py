@@ -1,0 +1,356 @@
+"""One conversation turn, and the queue that runs turns one at a time per conversation.
+
+A turn: effective channel config → history for this turn → `run_tool_loop` → every event
+recorded (`AnswerRecorder`), metered (`CallMeter`) and shown (`AnswerPresenter`). The service
+knows nothing of Discord: the presenter is given by the caller (the Discord front end builds
+one per answer), so the same turn logic runs in tests and benchmarks.
+
+Messages that arrive while a conversation is answering are stored at once (nothing is lost
+on a crash) and their turns wait in that conversation's queue; each gets its own answer, in
+arrival order. A Stop ends only the running answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Protocol
+
+from bot.errors import LLMContextTooLongError, UserFacingError
+from bot.llm.loop import ChatStreamer, run_tool_loop
+from bot.llm.tools import ToolContext, ToolRegistry
+from bot.llm.types import ChatRequest, LoopEvent, RoundStarted, UsageReported
+from bot.llm.usage import estimate_tokens
+from bot.logs import log_context
+from bot.services.config import ChannelConfigService
+from bot.services.history import build_model_messages
+from bot.services.recorder import AnswerRecorder
+from bot.storage.messages import MessageRepository
+from bot.storage.models import Conversation, StoredMessage
+from bot.tasks import spawn
+
+log = logging.getLogger(__name__)
+
+GENERIC_FAILURE = "Sorry, something went wrong while answering."
+TOO_LONG = (
+    "This message is too long for the model's context window. "
+    "Shorten it, or start a new conversation."
+)
+
+
+def new_error_id() -> str:
+    """A short id a member can quote and an operator can find in the log."""
+    return secrets.token_hex(4)
+
+
+class AnswerPresenter(Protocol):
+    """Shows one answer to people (the Discord front end implements it)."""
+
+    def update(self, event: LoopEvent) -> None:
+        """Fold a loop event in; must not block (rendering and I/O happen elsewhere)."""
+
+    def note(self, text: str) -> None:
+        """An extra line for the member, e.g. that older turns were left out."""
+
+    def add_cost(self, cost_micros: int | None, *, estimated: bool) -> None:
+        """The cost of one call (None when the model has no known price)."""
+
+    async def fail(self, user_message: str, *, error_id: str | None = None) -> None:
+        """The answer failed outside the loop (budget, context, internal error)."""
+
+    async def interrupted(self) -> None:
+        """The bot is shutting down mid-answer."""
+
+    async def finish(self) -> None:
+        """Wait (bounded) until the final state is visible."""
+
+
+PresenterFactory = Callable[[StoredMessage], Awaitable[AnswerPresenter]]
+
+
+class CallMeter(Protocol):
+    """Billing around each model call (reserve → settle); see `bot.billing`."""
+
+    async def before_call(self, turn: TurnContext, request: ChatRequest) -> object:
+        """Reserve the worst case; raise `BudgetExceededError` to refuse the call."""
+
+    async def after_call(self, reservation: object, event: UsageReported) -> int | None:
+        """Settle to what was used; returns the cost in micro-dollars (None: unpriced)."""
+
+    async def release(self, reservation: object) -> None:
+        """Drop a reservation whose call never reported usage."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnContext:
+    conversation: Conversation
+    user_message: StoredMessage
+    answer_id: int
+    model: str
+
+
+@dataclass(slots=True)
+class TurnRequest:
+    conversation: Conversation
+    user_message: StoredMessage
+    presenter_factory: PresenterFactory
+    # Facts about the place for the system prompt, e.g. "Discord server Foo, channel #bar".
+    place: str | None = None
+    model: str | None = None  # overrides the conversation's and the channel's model
+
+
+@dataclass(frozen=True, slots=True)
+class EngineLimits:
+    max_tool_rounds: int = 8
+    context_tokens: int = 32_000
+    max_output_tokens: int = 4096
+
+
+@dataclass(slots=True)
+class _Running:
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    answer_id: int | None = None
+
+
+def history_for_turn(
+    stored: Sequence[StoredMessage], user_message_id: int, current_answer_id: int | None
+) -> list[StoredMessage]:
+    """What the model may see when answering `user_message_id`.
+
+    Queued messages make id order differ from conversation order (a message that arrived
+    while an earlier one was being answered has a smaller id than that answer), so each answer
+    is placed right after the message it replies to. Messages after the one being answered are
+    left out, as is any earlier answer to it (a retry replaces it) and the answer in progress.
+    Of several answers to one message (an error, then a retry), only the last one counts.
+    """
+    latest_answer: dict[int, StoredMessage] = {}
+    keyed: list[tuple[tuple[int, int, int], StoredMessage]] = []
+    for message in stored:
+        if message.role == "user":
+            if message.id <= user_message_id:
+                keyed.append(((message.id, 0, message.id), message))
+            continue
+        if message.id == current_answer_id:
+            continue
+        anchor = message.reply_to_message_id
+        if anchor is None:
+            if current_answer_id is None or message.id < current_answer_id:
+                keyed.append(((message.id, 1, message.id), message))
+        elif anchor < user_message_id:
+            latest_answer[anchor] = message
+    keyed.extend(((anchor, 1, m.id), m) for anchor, m in latest_answer.items())
+    keyed.sort(key=lambda item: item[0])
+    return [message for _, message in keyed]
+
+
+class ChatService:
+    def __init__(
+        self,
+        *,
+        messages: MessageRepository,
+        config: ChannelConfigService,
+        client: ChatStreamer,
+        tools: ToolRegistry,
+        limits: EngineLimits = EngineLimits(),
+        meter: CallMeter | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._messages = messages
+        self._config = config
+        self._client = client
+        self._tools = tools
+        self._limits = limits
+        self._meter = meter
+        self._clock = clock
+        self._queues: dict[int, deque[TurnRequest]] = {}
+        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._running: dict[int, _Running] = {}
+        self._accepting = True
+
+    # --- queue ----------------------------------------------------------------------------
+
+    def submit(self, turn: TurnRequest) -> int:
+        """Queue a turn; returns how many turns are ahead of it (0: it starts now)."""
+        if not self._accepting:
+            raise UserFacingError("The bot is shutting down; try again in a minute.")
+        conversation_id = turn.conversation.id
+        queue = self._queues.setdefault(conversation_id, deque())
+        ahead = len(queue) + (1 if conversation_id in self._running else 0)
+        queue.append(turn)
+        if conversation_id not in self._workers:
+            self._workers[conversation_id] = spawn(
+                self._work(conversation_id), name=f"conversation-{conversation_id}"
+            )
+        return ahead
+
+    def stop(self, conversation_id: int) -> bool:
+        """Stop the answer running in the conversation; False when none is running."""
+        running = self._running.get(conversation_id)
+        if running is None or running.stop.is_set():
+            return False
+        running.stop.set()
+        return True
+
+    def running_answer(self, conversation_id: int) -> int | None:
+        running = self._running.get(conversation_id)
+        return running.answer_id if running else None
+
+    @property
+    def answers_in_flight(self) -> int:
+        return len(self._running)
+
+    async def close(self, grace_s: float = 10.0) -> None:
+        """Stop taking turns, let running answers finish for `grace_s`, then interrupt them
+        (they are recorded as interrupted and say so)."""
+        self._accepting = False
+        for queue in self._queues.values():
+            queue.clear()
+        workers = list(self._workers.values())
+        if not workers:
+            return
+        _, pending = await asyncio.wait(workers, timeout=grace_s)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+
+    async def _work(self, conversation_id: int) -> None:
+        queue = self._queues[conversation_id]
+        try:
+            while queue:
+                turn = queue.popleft()
+                await self._run_turn(turn)
+        finally:
+            self._workers.pop(conversation_id, None)
+            if not queue:
+                self._queues.pop(conversation_id, None)
+
+    # --- one turn -------------------------------------------------------------------------
+
+    async def _run_turn(self, turn: TurnRequest) -> None:
+        conversation = turn.conversation
+        running = _Running()
+        self._running[conversation.id] = running
+        try:
+            with log_context(
+                guild_id=conversation.guild_id,
+                channel_id=conversation.channel_id,
+                conversation_id=conversation.id,
+            ):
+                await self._answer(turn, running)
+        finally:
+            self._running.pop(conversation.id, None)
+
+    async def _answer(self, turn: TurnRequest, running: _Running) -> None:
+        conversation = turn.conversation
+        config = await self._config.for_channel(
+            conversation.channel_id if conversation.kind != "dm" else None,
+            conversation.parent_channel_id,
+        )
+        model = turn.model or conversation.model or config.model
+        answer = await self._messages.start_answer(conversation.id, model, turn.user_message.id)
+        running.answer_id = answer.id
+        recorder = AnswerRecorder(self._messages, answer.id)
+        presenter = await turn.presenter_factory(answer)
+        context = TurnContext(conversation, turn.user_message, answer.id, model)
+        try:
+            request = await self._build_request(turn, answer, config.system_prompt, model)
+            tools = self._tools.only(config.enabled_tools)
+            omitted = request[1]
+            if omitted:
+                presenter.note(
+                    f"Older messages ({omitted} turns) were left out to fit the context."
+                )
+            await self._stream(turn, context, request[0], tools, running, recorder, presenter)
+        except UserFacingError as exc:
+            log.info("answer refused: %s", exc.detail or exc.user_message)
+            await recorder.abandon("error", exc.user_message)
+            await presenter.fail(exc.user_message)
+        except asyncio.CancelledError:
+            await recorder.abandon("interrupted")
+            await asyncio.shield(presenter.interrupted())
+            raise
+        except Exception:
+            error_id = new_error_id()
+            with log_context(error_id=error_id):
+                log.exception("answer failed")
+            await recorder.abandon("error", f"{GENERIC_FAILURE} (error {error_id})")
+            await presenter.fail(GENERIC_FAILURE, error_id=error_id)
+        await presenter.finish()
+
+    async def _build_request(
+        self, turn: TurnRequest, answer: StoredMessage, system_prompt: str, model: str
+    ) -> tuple[ChatRequest, int]:
+        conversation = turn.conversation
+        stored = await self._messages.history(conversation.id)
+        ordered = history_for_turn(stored, turn.user_message.id, answer.id)
+        prompt = self._system_prompt(system_prompt, turn.place)
+        tool_tokens = estimate_tokens(json.dumps([s.to_wire() for s in self._tools.specs()]))
+        budget = self._limits.context_tokens - self._limits.max_output_tokens - tool_tokens
+        built = build_model_messages(ordered, system_prompt=prompt, token_budget=budget)
+        if built.estimated_tokens > budget:
+            raise LLMContextTooLongError(
+                TOO_LONG, detail=f"{built.estimated_tokens} tokens > budget {budget}"
+            )
+        request = ChatRequest(model, built.messages, max_tokens=self._limits.max_output_tokens)
+        return request, built.omitted_turns
+
+    def _system_prompt(self, base: str, place: str | None) -> str:
+        now = self._clock()
+        facts = [f"Current date and time: {now:%A %Y-%m-%d %H:%M} UTC."]
+        if place:
+            facts.append(place)
+        return base + "\n\n" + " ".join(facts)
+
+    async def _stream(
+        self,
+        turn: TurnRequest,
+        context: TurnContext,
+        request: ChatRequest,
+        tools: ToolRegistry,
+        running: _Running,
+        recorder: AnswerRecorder,
+        presenter: AnswerPresenter,
+    ) -> None:
+        conversation = turn.conversation
+        tool_context = ToolContext(
+            conversation_id=conversation.id,
+            guild_id=conversation.guild_id,
+            channel_id=conversation.channel_id,
+            user_id=turn.user_message.author_id,
+            message_id=turn.user_message.id,
+        )
+        reservations: deque[object] = deque()
+        events = run_tool_loop(
+            self._client,
+            request,
+            tools,
+            tool_context,
+            max_tool_rounds=self._limits.max_tool_rounds,
+            stop=running.stop,
+        )
+        try:
+            async with aclosing(events):
+                async for event in events:
+                    if isinstance(event, RoundStarted) and self._meter is not None:
+                        reservations.append(await self._meter.before_call(context, event.request))
+                    if (
+                        isinstance(event, UsageReported)
+                        and self._meter is not None
+                        and reservations
+                    ):
+                        cost = await self._meter.after_call(reservations.popleft(), event)
+                        presenter.add_cost(cost, estimated=event.usage.estimated)
+                    await recorder.on_event(event)
+                    presenter.update(event)
+        finally:
+            # A call that never reported usage (shutdown mid-stream, refusal) frees its hold.
+            while reservations and self._meter is not None:
+                await asyncio.shield(self._meter.release(reservations.popleft()))
