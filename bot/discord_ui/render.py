@@ -5,12 +5,12 @@ in order. It does no I/O and imports no discord: a thin adapter turns payloads i
 discord.py kwargs (and must send every message with `allowed_mentions=AllowedMentions.none()`,
 which is why model text is kept faithful here: `@everyone` is shown, never pinged).
 
-Why plain content: it is copyable, renders fenced code with highlighting, quotes, lists and
-subtext the same on every client, and edits cheaply. Embeds cap a description at 4096 but
-render code blocks poorly on mobile, cannot be copied as text easily and look like a card
-rather than a reply; Components V2 raises the cap to 4000 but is not understood by older
-clients or most bridges/log tools. 2000 characters per message is the price; `split.py`
-pays it.
+Why plain content: it is copyable, searchable and quotable, renders fenced code with
+highlighting, lists, quotes and subtext the same on every client, and edits cheaply. Embeds
+allow 4096 characters per description but render as a card, wrap code blocks narrowly on
+mobile and copy badly; Components V2 allows 4000 across text displays but a V2 message may not
+carry `content` at all, so the answer stops being plain message text for search, replies and
+bridges. 2000 characters per message is the price, and `split.py` pays it.
 
 Layout of a working answer (the header goes on the first message, the trailer on the last):
 
@@ -20,7 +20,7 @@ Layout of a working answer (the header goes on the first message, the trailer on
     (blank line)
     the answer, or ⏳ Working… when nothing at all is visible yet
     (blank line)
-    ⏹️ Stopped / ⚠️ <error> / (i) <note>…       trailer: status, notes, then when done
+    ⏹️ Stopped / ⚠️ <error> / <info> <note>   trailer: status, notes, then when done
     -# gpt-4o-mini · 1,234 in / 567 out · $0.0012
 
 When done, reasoning collapses to `💭 Thought for 12 s` (show and summary; nothing in hide).
@@ -35,6 +35,12 @@ collapse) and the last (footer) are edited. Cuts move only when a new tool line 
 reasoning appears after the answer already spans several messages, or when a very long note
 needs more than `FOOTER_ROOM`. The Stop button sits on the last message, so when a new
 message starts the previous one is edited once to drop it.
+
+For the sender: payload i is message i. Compare each payload with the one last sent for that
+message and edit only on change; send new messages for new indices. The list usually only
+grows, but it can shrink by one in a rare case (the header gets shorter, e.g. a tool finishes
+with a short result, while an already long answer sits right at a cut): delete or blank
+the surplus message then.
 """
 
 from __future__ import annotations
@@ -114,8 +120,8 @@ def render(
     last_extra = max(0, measure(trailer) + 2 - FOOTER_ROOM) if trailer else 0
     parts = split_markdown(answer, budget, first_budget=first_budget, last_extra=last_extra)
     chunks = [c for c in (p.content.strip() for p in parts) if c] or [""]
-    if not chunks[0] and not header and not trailer:
-        chunks[0] = PLACEHOLDER
+    if not chunks[0] and not header and not final:
+        chunks[0] = PLACEHOLDER  # Discord refuses empty messages; the member sees progress
 
     contents = list(chunks)
     contents[0] = _join(header, contents[0])
@@ -235,25 +241,20 @@ _EMPHASIS = re.compile(r"\*{2,}|_{2,}|~~|\|\||`+")
 def reasoning_excerpt(reasoning: str) -> str:
     """The end of the reasoning: one line, emphasis markers dropped, starting at a word."""
     flat = flatten(_EMPHASIS.sub("", reasoning))
-    if not flat:
-        return ""
-    cut = len(flat) > EXCERPT_CHARS
-    tail = flat[-EXCERPT_CHARS:]
+    if len(flat) <= EXCERPT_CHARS and measure(escape_inline(flat)) <= EXCERPT_MAX:
+        return escape_inline(flat)
+    start = max(0, len(flat) - EXCERPT_CHARS)
     while True:
-        if cut:
-            space = tail.find(" ", 0, 40)
-            tail = tail[space + 1 :] if space >= 0 else _grapheme_tail(tail)
-        escaped = ("…" if cut else "") + escape_inline(tail)
-        if measure(escaped) <= EXCERPT_MAX or len(tail) < 20:
+        space = flat.find(" ", start, start + 40)
+        if space >= 0:
+            start = space + 1
+        else:
+            while start < len(flat) and not is_grapheme_boundary(flat, start):
+                start += 1
+        escaped = "…" + escape_inline(flat[start:])
+        if measure(escaped) <= EXCERPT_MAX or len(flat) - start < 20:
             return escaped
-        tail, cut = tail[20:], True
-
-
-def _grapheme_tail(text: str) -> str:
-    start = 0
-    while start < len(text) and not is_grapheme_boundary(text, start):
-        start += 1
-    return text[start:]
+        start += 20  # heavy escaping (or wide characters): show less
 
 
 # --- trailer -----------------------------------------------------------------------------------

@@ -5,13 +5,15 @@ discord/discord-api-docs#1315), JavaScript clients count UTF-16 code units. `mea
 UTF-16 code units (astral characters such as most emoji count 2), which is never less than
 the code point count, so a part that passes `measure` passes both.
 
-Where a part ends, best first: after a blank line (or next to a fenced code block), after a
-line break, after a space (or CJK sentence punctuation), inside a code block at a line break,
-and only when a single "word" is longer than the part, anywhere between two grapheme clusters
-(never inside a surrogate pair, an emoji ZWJ sequence, a flag, a keycap or a base + combining
-mark). A cut counts only if the part keeps at least half its room; failing that, the latest
-cut of any kind wins over a hard split. Cuts where an inline code span, `**`, `__`, `~~`,
-`||` or the text of a `[link](…)` is open are avoided when another cut of the same kind exists.
+Where a part ends, best first: after a blank line (or just before or after a fenced code
+block), after a line break, inside a code block at a line break, after a space (or CJK
+sentence punctuation), inside a code line at a space; and only when a single "word" is longer
+than the part, anywhere between two grapheme clusters (never inside a surrogate pair, an emoji
+ZWJ sequence, a flag, a keycap or a base + combining mark). A cut counts only if the part
+keeps at least half its room (a quarter for a cut just before a code block, which keeps the
+block whole); failing that, the latest cut of any kind wins over a hard split. Cuts where an
+inline code span, `**`, `__`, `~~`, `||` or the text of a `[link](…)` is open rank below all
+balanced cuts. Within a rank, the latest cut wins.
 
 Code blocks. Only backtick fences on their own line count (CommonMark style; mid-line ``` and
 ~~~ fences are left alone). A part that ends inside a block gets a closing fence, and the next
@@ -20,10 +22,12 @@ never ends right after an opening fence or right before the closing one (empty b
 render). `Part` records what was added, and `join_parts` gives the original text back.
 
 Stability while streaming. A part is cut only once the text after its start no longer fits,
-and where it is cut depends only on the text inside its own room plus a few characters: so
-as more text arrives, earlier parts keep exactly the same content and the pacer does not
-re-edit them. Budgets must stay the same between renders for this to hold (render.py keeps
-them fixed). Known limit: an indented closing fence straddling a part's end can move that cut.
+and where it is cut depends only on the text inside its own room (every rule above looks
+backwards, plus at most the few characters of a fence marker): so as more text arrives,
+earlier parts keep exactly the same content and the pacer does not re-edit them. This holds
+as long as the budgets stay the same between calls (render.py keeps them fixed) and the text
+only grows at its end. Known limits: an indented fence marker straddling a part's end can move
+that cut; `last_extra` only ever moves the cut of the last part.
 """
 
 from __future__ import annotations

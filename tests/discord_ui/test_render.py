@@ -142,6 +142,11 @@ def test_render_reasoning_excerpt_long_unbroken_tail() -> None:
     assert excerpt.startswith("…") and measure(excerpt) <= EXCERPT_MAX
 
 
+def test_render_reasoning_excerpt_starts_on_a_whole_character() -> None:
+    excerpt = reasoning_excerpt("e\u0301" * 300 + "b")
+    assert excerpt.startswith("…e\u0301")
+
+
 def test_render_reasoning_excerpt_heavy_escaping_stays_bounded() -> None:
     assert measure(reasoning_excerpt("*_" * 500)) <= EXCERPT_MAX
 
