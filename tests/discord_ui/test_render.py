@@ -42,6 +42,7 @@ from bot.llm.types import (
 )
 from tests.discord_ui.builders import MODEL, call, feed, request
 from tests.discord_ui.mdcheck import open_fence_at_end
+from tests.discord_ui.mdgen import generate
 
 REASONING = "The member asks for a sum. I will use the calculator tool to be exact about it. " * 4
 
@@ -537,3 +538,24 @@ def test_render_shorten_prefers_space_and_keeps_graphemes() -> None:
     assert shorten("alpha beta gamma delta", 15) == "alpha beta…"
     cut = shorten("👨‍👩‍👧‍👦" * 10, 12)
     assert cut.endswith("…") and not cut[:-1].endswith("\u200d")
+
+
+def test_render_random_streams_never_rewrite_full_messages() -> None:
+    rng = random.Random(3)
+    for _ in range(20):
+        text = generate(rng)
+        state = AnswerState(answer_id="x")
+        if rng.random() < 0.5:
+            state.apply(ReasoningDelta("hmm " * 30), 0)
+        seen: dict[int, str] = {}
+        now, pos = 1.0, 0
+        while pos < len(text):
+            size = rng.randint(1, 120)
+            state.apply(TextDelta(text[pos : pos + size]), now)
+            pos, now = pos + size, now + 0.1
+            payloads = render(state, reasoning_mode="show", now=now)
+            for k, payload in enumerate(payloads):
+                if k in seen:
+                    assert payload.content == seen[k]
+                elif k < len(payloads) - 1:
+                    seen[k] = payload.content
