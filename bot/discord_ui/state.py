@@ -98,20 +98,20 @@ class AnswerState:
     reasoning_excerpt: str = ""  # tail of the current round's reasoning
     reasoning_started_at: float | None = None  # open interval, None when closed
     reasoning_ended_at: float | None = None
-    _reasoning_closed_s: float = 0.0
+    _reasoning_closed_s: float = field(default=0.0, init=False, repr=False)
 
     tokens_in: int = 0
     tokens_out: int = 0
     cost_micros: int | None = None
     estimated: bool = False
     calls_reported: int = 0
-    _unpriced: bool = False
+    _unpriced: bool = field(default=False, init=False, repr=False)
 
     rounds: int = 0
-    _round: int = 0
-    _texts: dict[int, str] = field(default_factory=dict)
-    _streamed: dict[tuple[int, int], ToolLine] = field(default_factory=dict)
-    _last_now: float = 0.0
+    _round: int = field(default=0, init=False, repr=False)
+    _texts: dict[int, str] = field(default_factory=dict, init=False, repr=False)
+    _streamed: dict[tuple[int, int], ToolLine] = field(default_factory=dict, init=False, repr=False)
+    _last_now: float = field(default=0.0, init=False, repr=False)
 
     # --- reading ---------------------------------------------------------------------------
 
