@@ -71,3 +71,54 @@ async def test_pacer_drives_discord_py_edits_without_a_single_429() -> None:
             stored = fake.message(message.id)
             assert stored.content == f"answer {i}: done"
             assert stored.edit_count >= 2  # streamed, not just the final state
+
+
+class StreamingClient(discord.Client):
+    """Answers /stream by deferring, then streaming edits of the original response through the
+    pacer's interaction lane (webhook routes: exempt from the global limit)."""
+
+    def __init__(self, fake: FakeDiscord, pacer: EditPacer) -> None:
+        super().__init__(intents=discord.Intents.default(), guild_ready_timeout=0.1)
+        self.fake = fake
+        self.pacer = pacer
+        self.tree = discord.app_commands.CommandTree(self)
+        self.finished: asyncio.Future[bool] | None = None
+
+    async def setup_hook(self) -> None:
+        assert self.fake.guild is not None
+        self.finished = asyncio.get_running_loop().create_future()
+
+        @discord.app_commands.command(description="stream an answer")
+        async def stream(interaction: discord.Interaction) -> None:
+            await interaction.response.defer()
+            lane = Lane(f"interaction:{interaction.id}", 5, WINDOW_S, uses_global=False)
+
+            def edit(text: str) -> object:
+                return lambda: interaction.edit_original_response(content=text)
+
+            for version in range(1, 101):  # a token every 10 ms for a second
+                self.pacer.submit("original", lane, version, edit("word " * version))
+                await asyncio.sleep(0.01)
+            self.pacer.submit("original", lane, 101, edit("done"), final=True)
+            landed = await self.pacer.wait_landed("original", 101)
+            assert self.finished is not None
+            self.finished.set_result(landed)
+
+        guild = discord.Object(self.fake.guild.id)
+        self.tree.add_command(stream, guild=guild)
+        await self.tree.sync(guild=guild)
+
+
+async def test_pacer_streams_an_interaction_response_without_a_429() -> None:
+    limits = RateLimitConfig(interaction_webhook=BucketLimit(5, WINDOW_S))
+    async with FakeDiscord(rate_limits=limits) as fake, EditPacer() as pacer:
+        client = StreamingClient(fake, pacer)
+        async with running(fake, client):
+            interaction = await fake.invoke_slash_command("stream")
+            assert client.finished is not None
+            assert await asyncio.wait_for(client.finished, 10.0)
+        original = fake.original_response(interaction)
+        assert original is not None
+        assert original.content == "done"
+        assert original.edit_count >= 3
+        assert fake.total_429s == 0, fake.rate_limit_hits
