@@ -96,6 +96,7 @@ class EditPacer:
         self._sends: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._drained = asyncio.Event()
+        self._close_done = asyncio.Event()
         self._scheduler: asyncio.Task[None] | None = None
         self._closing = False
         self._closed = False
@@ -122,8 +123,10 @@ class EditPacer:
         await self.close()
 
     async def close(self, *, flush_timeout: float = 5.0) -> None:
-        """Land pending final states (for at most `flush_timeout` s), then stop everything."""
-        if self._closed:
+        """Land pending final states (for at most `flush_timeout` s), then stop everything.
+        A second call waits for the first to finish."""
+        if self._closing:
+            await self._close_done.wait()
             return
         self._closing = True
         for target in list(self._targets.values()):
@@ -147,6 +150,7 @@ class EditPacer:
             target.resolve_waiters(everyone=True, failed=True)
         self._targets.clear()
         self._ready.clear()
+        self._close_done.set()
 
     # ---- producer side ---------------------------------------------------------------------
 

@@ -55,3 +55,13 @@ async def test_pacer_call_after_close_raises(sim: SimDiscord) -> None:
 
     with pytest.raises(PacerClosedError):
         await pacer.call(lane("chan"), create)
+
+
+async def test_pacer_close_twice_waits_for_the_first(sim: SimDiscord) -> None:
+    pacer = EditPacer()
+    await pacer.start()
+    chan = lane("chan")
+    for target in ("w1", "w2", "w3", "w4", "last"):
+        pacer.submit(target, chan, 1, sim.sender(target, chan, "final"), final=True)
+    await asyncio.gather(pacer.close(flush_timeout=2.0), pacer.close(flush_timeout=2.0))
+    assert sim.shown == dict.fromkeys(("w1", "w2", "w3", "w4", "last"), "final")
