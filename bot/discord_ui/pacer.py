@@ -179,7 +179,10 @@ class EditPacer:
         if current is None:
             done = self._done.get(target)
             if done is not None:
-                if done.failed or (done.landed is not None and version <= done.landed):
+                if done.failed:  # e.g. its message was deleted: nothing to show it in
+                    self.stats.dropped += 1
+                    return
+                if done.landed is not None and version <= done.landed:
                     self.stats.stale += 1
                     return
                 del self._done[target]
