@@ -1,21 +1,196 @@
-"""Wires the running bot: logging, then resources opened with `async with`, then Discord."""
+"""Wires and runs the bot: resources opened with `async with`, shut down in a fixed order.
+
+Order of shutdown (the reverse of dependency): the chat service (answers in flight get a
+bounded grace period, then are recorded and shown as interrupted), the edit pacer (final
+states land), Discord, the HTTP sessions, and last the database.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
 import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
+import aiohttp
+import discord
+
+from bot import __version__
+from bot.client import SwitchboardBot, point_discord_at
+from bot.deps import Services
+from bot.discord_ui.lanes import Lane
+from bot.discord_ui.pacer import EditPacer
+from bot.errors import ConfigurationError
+from bot.llm.client import LLMClient
 from bot.logs import setup_logging
+from bot.services.chat import ChatService, EngineLimits
+from bot.services.config import ChannelConfigService
 from bot.settings import Settings
+from bot.storage.channel_settings import ChannelSettingsRepository
+from bot.storage.conversations import ConversationRepository
+from bot.storage.database import Database
+from bot.storage.messages import MessageRepository
+from bot.tools import DEFAULT_ENABLED, build_builtin_tools
+from bot.tools.fetch_url import new_fetch_session
 
 log = logging.getLogger(__name__)
+
+EXIT_CONFIG = 2
+SHUTDOWN_GRACE_S = 20.0
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings, *, channel_lane: Callable[[int], Lane] = Lane.channel
+) -> AsyncIterator[Services]:
+    async with (
+        Database.open(settings.database_path) as db,
+        aiohttp.ClientSession(headers={"User-Agent": f"Switchboard/{__version__}"}) as http,
+        new_fetch_session() as fetch_http,
+        EditPacer() as pacer,
+    ):
+        messages = MessageRepository(db)
+        channel_settings = ChannelSettingsRepository(db)
+        tools = build_builtin_tools(
+            http=fetch_http,
+            search=messages,
+            fetch_allowlist=settings.fetch_url_allowlist,
+            fetch_max_bytes=settings.fetch_url_max_bytes,
+            fetch_timeout_s=settings.fetch_url_timeout_seconds,
+            timeout_s=settings.tool_timeout_seconds,
+        )
+        llm = LLMClient(
+            http,
+            settings.llm_base_url,
+            settings.llm_api_key.get_secret_value(),
+            connect_timeout=settings.llm_connect_timeout,
+            first_byte_timeout=settings.llm_first_byte_timeout,
+            idle_timeout=settings.llm_idle_timeout,
+            max_retries=settings.llm_max_retries,
+        )
+        config = ChannelConfigService(
+            channel_settings,
+            default_model=settings.llm_model,
+            available_tools=tuple(tools),
+            default_enabled=DEFAULT_ENABLED,
+        )
+        chat = ChatService(
+            messages=messages,
+            config=config,
+            client=llm,
+            tools=tools,
+            limits=EngineLimits(
+                max_tool_rounds=settings.max_tool_rounds,
+                context_tokens=settings.llm_context_tokens,
+                max_output_tokens=settings.llm_max_output_tokens,
+            ),
+        )
+        services = Services(
+            settings=settings,
+            db=db,
+            conversations=ConversationRepository(db),
+            messages=messages,
+            channel_settings=channel_settings,
+            config=config,
+            llm=llm,
+            tools=tools,
+            chat=chat,
+            pacer=pacer,
+            channel_lane=channel_lane,
+        )
+        try:
+            yield services
+        finally:
+            await chat.close(grace_s=0)
+
+
+async def serve(
+    settings: Settings,
+    stop: asyncio.Event,
+    *,
+    grace_s: float = SHUTDOWN_GRACE_S,
+    guild_ready_timeout: float = 2.0,
+    on_bot: Callable[[SwitchboardBot], None] | None = None,
+    channel_lane: Callable[[int], Lane] = Lane.channel,
+) -> None:
+    """Run until `stop` is set (or Discord fails for good), then shut down in order."""
+    point_discord_at(settings)
+    token = settings.discord_token.get_secret_value()
+    async with open_services(settings, channel_lane=channel_lane) as services:
+        message_content = True
+        while True:
+            bot = SwitchboardBot(
+                services, message_content=message_content, guild_ready_timeout=guild_ready_timeout
+            )
+            if on_bot is not None:
+                on_bot(bot)
+            try:
+                await _run_until_stopped(bot, token, stop, services, grace_s)
+                return
+            except discord.PrivilegedIntentsRequired:
+                if not message_content:
+                    raise
+                log.warning(
+                    "The Message Content intent is not enabled for this bot in the Developer "
+                    "Portal (Bot → Privileged Gateway Intents). Reconnecting without it: /chat, "
+                    "mentions and DMs work; follow-ups in threads and inline channels need a "
+                    "mention until it is enabled."
+                )
+                message_content = False
+
+
+async def _run_until_stopped(
+    bot: SwitchboardBot, token: str, stop: asyncio.Event, services: Services, grace_s: float
+) -> None:
+    async with bot:
+        runner = asyncio.ensure_future(bot.start(token))
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        if runner.done():
+            runner.result()  # Discord ended on its own: raise what it ended with
+            return
+        log.info("shutting down: finishing answers in flight (up to %.0f s)", grace_s)
+        await services.chat.close(grace_s=grace_s)
+        await services.pacer.close(flush_timeout=10.0)
+        await bot.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
 
 
 def run(settings: Settings) -> None:
     secrets = [settings.discord_token.get_secret_value(), settings.llm_api_key.get_secret_value()]
     setup_logging(settings.log_level, settings.log_format, secrets)
-    # The Discord front end (issue 3) plugs in here; until then say so plainly.
-    print(
-        "Switchboard: settings are valid; the Discord front end is not built yet.", file=sys.stderr
-    )
-    raise SystemExit(1)
+    try:
+        asyncio.run(_main(settings))
+    except discord.LoginFailure:
+        _fail("Discord refused DISCORD_TOKEN: check it in the Developer Portal (Bot → Token).")
+    except ConfigurationError as exc:
+        for problem in exc.problems:
+            _fail(problem, exit_now=False)
+        raise SystemExit(EXIT_CONFIG) from None
+    except (aiohttp.ClientConnectionError, OSError) as exc:
+        _fail(
+            f"Can't reach Discord ({exc.__class__.__name__}); "
+            "check the network and DISCORD_API_BASE."
+        )
+
+
+def _fail(line: str, *, exit_now: bool = True) -> None:
+    print(f"Switchboard: {line}", file=sys.stderr)
+    if exit_now:
+        raise SystemExit(EXIT_CONFIG)
+
+
+async def _main(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(settings, stop)
+    log.info("stopped cleanly")

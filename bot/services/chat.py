@@ -29,7 +29,7 @@ from bot.llm.tools import ToolContext, ToolRegistry
 from bot.llm.types import ChatRequest, LoopEvent, RoundStarted, UsageReported
 from bot.llm.usage import estimate_tokens
 from bot.logs import log_context
-from bot.services.config import ChannelConfigService
+from bot.services.config import ChannelConfig, ChannelConfigService
 from bot.services.history import build_model_messages
 from bot.services.recorder import AnswerRecorder
 from bot.storage.messages import MessageRepository
@@ -72,7 +72,8 @@ class AnswerPresenter(Protocol):
         """Wait (bounded) until the final state is visible."""
 
 
-PresenterFactory = Callable[[StoredMessage], Awaitable[AnswerPresenter]]
+# Builds the presenter of a new answer and shows its first visible sign.
+PresenterFactory = Callable[[StoredMessage, ChannelConfig], Awaitable[AnswerPresenter]]
 
 
 class CallMeter(Protocol):
@@ -258,7 +259,7 @@ class ChatService:
         answer = await self._messages.start_answer(conversation.id, model, turn.user_message.id)
         running.answer_id = answer.id
         recorder = AnswerRecorder(self._messages, answer.id)
-        presenter = await turn.presenter_factory(answer)
+        presenter = await turn.presenter_factory(answer, config)
         context = TurnContext(conversation, turn.user_message, answer.id, model)
         try:
             request = await self._build_request(turn, answer, config.system_prompt, model)

@@ -21,7 +21,7 @@ from bot.services.chat import (
     TurnRequest,
     history_for_turn,
 )
-from bot.services.config import ChannelConfigService
+from bot.services.config import ChannelConfig, ChannelConfigService
 from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.conversations import ConversationRepository
 from bot.storage.database import Database
@@ -94,7 +94,7 @@ class Harness:
     async def say(self, conversation: Conversation, text: str, author: str = "Ann") -> int:
         stored = await self.messages.add_user_message(conversation.id, text, 5, author, None)
 
-        async def factory(answer: StoredMessage) -> RecordingPresenter:
+        async def factory(answer: StoredMessage, config: ChannelConfig) -> RecordingPresenter:
             self.log.append(f"start {answer.id} for {stored.id}")
             presenter = RecordingPresenter(answer, self.log, self.changed)
             self.presenters.append(presenter)

@@ -1,0 +1,37 @@
+"""What the cogs are given: the long-lived services, built once in `bot.app`.
+
+Cogs receive these instead of reaching for globals or opening resources of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.discord_ui.lanes import Lane
+from bot.discord_ui.pacer import EditPacer
+from bot.llm.client import LLMClient
+from bot.llm.tools import ToolRegistry
+from bot.services.chat import ChatService
+from bot.services.config import ChannelConfigService
+from bot.settings import Settings
+from bot.storage.channel_settings import ChannelSettingsRepository
+from bot.storage.conversations import ConversationRepository
+from bot.storage.database import Database
+from bot.storage.messages import MessageRepository
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    db: Database
+    conversations: ConversationRepository
+    messages: MessageRepository
+    channel_settings: ChannelSettingsRepository
+    config: ChannelConfigService
+    llm: LLMClient
+    tools: ToolRegistry
+    chat: ChatService
+    pacer: EditPacer
+    # The rate-limit lane of a channel; tests and benchmarks scale Discord's windows down.
+    channel_lane: Callable[[int], Lane] = Lane.channel

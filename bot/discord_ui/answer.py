@@ -1,0 +1,257 @@
+"""One answer on Discord: loop events → `AnswerState` → rendered parts → paced sends.
+
+`DiscordAnswer` is the Discord implementation of the chat service's presenter. Everything
+the producer calls (`update`, `note`, `add_cost`) is synchronous and only schedules work: the
+pacer owns timing and Discord I/O, so a slow Discord never slows the LLM stream.
+
+Parts: the renderer may split an answer over several messages. Part 0 is the placeholder
+(or an existing message given by the caller); later parts are created in order, one at a time,
+through the pacer's lane for the channel; each new Discord message is reported through
+`on_message_created` so it can be found again after a restart. Every send and edit uses
+`allowed_mentions` none: model output can never ping anyone.
+
+While an answer works with nothing arriving (a long tool, slow reasoning), a ticker re-renders
+every `tick_s` so elapsed seconds keep moving; the pacer coalesces these like any update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import discord
+
+from bot.discord_ui.lanes import Lane
+from bot.discord_ui.pacer import EditPacer
+from bot.discord_ui.render import PLACEHOLDER, MessagePayload, ReasoningMode, render
+from bot.discord_ui.state import AnswerState, Summarizer
+from bot.discord_ui.views import view_for
+from bot.llm.types import LoopEvent, TextDelta, UsageReported
+from bot.tasks import spawn
+
+log = logging.getLogger(__name__)
+
+NO_MENTIONS = discord.AllowedMentions.none()
+FINISH_TIMEOUT_S = 60.0
+
+MessageCreated = Callable[[int, discord.Message], Awaitable[None]]
+
+
+class DiscordAnswer:
+    def __init__(
+        self,
+        *,
+        pacer: EditPacer,
+        channel: discord.abc.Messageable,
+        lane: Lane,
+        answer_id: int,
+        reasoning_mode: ReasoningMode,
+        model: str | None = None,
+        summarize: Mapping[str, Summarizer] | None = None,
+        reply_to: discord.Message | None = None,
+        on_message_created: MessageCreated | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        tick_s: float = 1.0,
+    ) -> None:
+        self._pacer = pacer
+        self._channel = channel
+        self._lane = lane
+        self._answer_id = answer_id
+        self._mode = reasoning_mode
+        self._reply_to = reply_to
+        self._on_created = on_message_created
+        self._clock = clock
+        self._tick_s = tick_s
+        self.state = AnswerState(answer_id=str(answer_id), model=model, summarize=summarize or {})
+        self._messages: list[discord.Message] = []
+        self._wanted: list[MessagePayload] = []  # the latest render, one payload per part
+        self._submitted: list[MessagePayload | None] = []  # what each part was last sent as
+        self._versions: list[int] = []
+        self._shown_text = False
+        self._creator: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._costs: list[int | None] = []
+        self._cost_estimated = False
+
+    @property
+    def messages(self) -> list[discord.Message]:
+        return list(self._messages)
+
+    # --- start ------------------------------------------------------------------------------
+
+    async def start(self, existing: discord.Message | None = None) -> None:
+        """Show the first visible sign: adopt `existing` or send a placeholder (at once)."""
+        sent: MessagePayload | None = None
+        if existing is None:
+            sent = render(self.state, reasoning_mode=self._mode, now=self._clock())[0]
+            first = sent
+            existing = await self._pacer.call(self._lane, lambda: self._create(first))
+        await self._adopt(existing, sent)
+        self._ticker = spawn(self._tick(), name=f"answer-{self._answer_id}-ticker")
+        self._refresh()
+
+    # --- the presenter protocol (bot.services.chat.AnswerPresenter) --------------------------
+
+    def update(self, event: LoopEvent) -> None:
+        self.state.apply(event, self._clock())
+        if isinstance(event, UsageReported):
+            self._apply_costs()
+        self._refresh()
+
+    def note(self, text: str) -> None:
+        self.state.history_note = text
+        self._refresh()
+
+    def add_cost(self, cost_micros: int | None, *, estimated: bool) -> None:
+        self._costs.append(cost_micros)
+        self._cost_estimated = self._cost_estimated or estimated
+        self._apply_costs()
+        self._refresh()
+
+    async def fail(self, user_message: str, *, error_id: str | None = None) -> None:
+        self.state.mark_error(user_message, error_id)
+        self._refresh()
+
+    async def interrupted(self) -> None:
+        self.state.mark_interrupted()
+        self._refresh()
+        await self.finish(timeout_s=5.0)
+
+    async def finish(self, timeout_s: float = FINISH_TIMEOUT_S) -> None:
+        """Wait until every part shows its final state (bounded), then stop ticking."""
+        if not self.state.is_final:
+            self.state.mark_interrupted()
+            self._refresh()
+        if self._ticker is not None:
+            self._ticker.cancel()
+        try:
+            async with asyncio.timeout(timeout_s):
+                while self._creator is not None and not self._creator.done():
+                    await self._creator
+                for index in range(len(self._messages)):
+                    await self._pacer.wait_landed(self._target(index), self._versions[index])
+        except TimeoutError:
+            log.warning(
+                "answer %s: final state not confirmed in %.0f s", self._answer_id, timeout_s
+            )
+
+    # --- rendering and sending ------------------------------------------------------------
+
+    def _apply_costs(self) -> None:
+        if not self._costs:
+            return
+        total = None if any(c is None for c in self._costs) else sum(c or 0 for c in self._costs)
+        self.state.set_cost(total, estimated=self._cost_estimated or None)
+
+    def _refresh(self) -> None:
+        self._wanted = render(self.state, reasoning_mode=self._mode, now=self._clock())
+        for index in range(min(len(self._messages), len(self._wanted))):
+            self._submit_edit(index)
+        if self.state.is_final and len(self._messages) > len(self._wanted):
+            self._drop_extra_parts()
+        if len(self._wanted) > len(self._messages) and (
+            self._creator is None or self._creator.done()
+        ):
+            self._creator = spawn(self._create_parts(), name=f"answer-{self._answer_id}-parts")
+
+    def _submit_edit(self, index: int) -> None:
+        payload = self._wanted[index]
+        if payload == self._submitted[index]:
+            return
+        self._submitted[index] = payload
+        self._versions[index] += 1
+        message = self._messages[index]
+        first_visible = not self._shown_text and payload.content != PLACEHOLDER
+        self._shown_text = self._shown_text or first_visible
+
+        async def send() -> None:
+            await message.edit(
+                content=payload.content,
+                view=view_for(payload.components),
+                allowed_mentions=NO_MENTIONS,
+                suppress=True,
+            )
+
+        self._pacer.submit(
+            self._target(index),
+            self._lane,
+            self._versions[index],
+            send,
+            final=payload.final,
+            first_visible=first_visible,
+        )
+
+    def _drop_extra_parts(self) -> None:
+        """Rarely the final render needs one message fewer (the header shrank right at a
+        cut); the spare message is deleted so no stale text stays under the answer."""
+        for index in range(len(self._wanted), len(self._messages)):
+            if self._submitted[index] is None:
+                continue
+            self._submitted[index] = None
+            self._versions[index] += 1
+            message = self._messages[index]
+            self._pacer.submit(
+                self._target(index), self._lane, self._versions[index], message.delete, final=True
+            )
+
+    async def _create_parts(self) -> None:
+        """Create the missing parts in order; each is sent with the newest payload for it."""
+        while len(self._messages) < len(self._wanted):
+            index = len(self._messages)
+            payload = self._wanted[index]
+            message = await self._pacer.call(self._lane, self._creation_of(payload))
+            await self._adopt(message, payload)
+            # Meanwhile the earlier part may have changed (its Stop button moves here).
+            self._refresh()
+
+    def _creation_of(self, payload: MessagePayload) -> Callable[[], Awaitable[discord.Message]]:
+        return lambda: self._create(payload)
+
+    async def _create(self, payload: MessagePayload) -> discord.Message:
+        reference = self._reply_to if not self._messages else None
+        # Link previews are suppressed: they would make the message jump on every edit.
+        kwargs: dict[str, Any] = {
+            "content": payload.content,
+            "allowed_mentions": NO_MENTIONS,
+            "suppress_embeds": True,
+        }
+        view = view_for(payload.components)
+        if view is not None:
+            kwargs["view"] = view
+        if reference is not None:
+            kwargs["reference"] = reference
+            kwargs["mention_author"] = False
+        return await self._channel.send(**kwargs)
+
+    async def _adopt(self, message: discord.Message, sent: MessagePayload | None) -> None:
+        self._messages.append(message)
+        self._submitted.append(sent)
+        self._versions.append(0)
+        if self._on_created is not None:
+            try:
+                await self._on_created(len(self._messages) - 1, message)
+            except Exception:
+                log.exception("answer %s: could not record message %s", self._answer_id, message.id)
+
+    def _target(self, index: int) -> tuple[str, int, int]:
+        return ("answer", self._answer_id, index)
+
+    async def _tick(self) -> None:
+        while not self.state.is_final:
+            await asyncio.sleep(self._tick_s)
+            if not self.state.is_final:
+                self._refresh()
+
+
+def render_interrupted(
+    answer_id: int, content: str, model: str | None, *, reasoning_mode: ReasoningMode = "hide"
+) -> list[MessagePayload]:
+    """The parts of a stored answer that a restart cut off, marked as interrupted."""
+    state = AnswerState(answer_id=str(answer_id), model=model)
+    if content:
+        state.apply(TextDelta(content), 0.0)
+    state.mark_interrupted()
+    return render(state, reasoning_mode=reasoning_mode, now=0.0)

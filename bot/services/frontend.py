@@ -1,0 +1,248 @@
+"""Conversations as Discord shows them: threads, inline channels and DMs (SPEC §2).
+
+The chat cog parses Discord events and calls these methods; this module decides which
+conversation a message belongs to, creates threads, stores member messages and hands turns to
+the chat service with a `DiscordAnswer` presenter for where the answer must appear.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from typing import Any, Literal
+
+import discord
+
+from bot.deps import Services
+from bot.discord_ui.answer import DiscordAnswer
+from bot.errors import InvalidInputError, UserFacingError
+from bot.services.chat import TurnRequest
+from bot.services.config import ChannelConfig
+from bot.storage.models import Conversation, ConversationKind, StoredMessage
+
+log = logging.getLogger(__name__)
+
+THREAD_NAME_MAX = 100
+STARTER_PREVIEW_MAX = 1800
+THREAD_ARCHIVE_MINUTES: Literal[60, 1440, 4320, 10080] = 1440  # a day of quiet
+NO_MENTIONS = discord.AllowedMentions.none()
+
+Messageable = discord.TextChannel | discord.Thread | discord.DMChannel | discord.VoiceChannel
+
+
+def thread_title(prompt: str) -> str:
+    """A thread name from the prompt: its first line, squeezed, at most 100 characters."""
+    first = next((line for line in prompt.splitlines() if line.strip()), "")
+    title = " ".join(re.sub(r"[*_`~|>#]+", "", first).split()) or "Conversation"
+    if len(title) > THREAD_NAME_MAX:
+        title = title[: THREAD_NAME_MAX - 1].rstrip() + "…"
+    return title
+
+
+def strip_mention(content: str, bot_id: int) -> str:
+    return re.sub(rf"<@!?{bot_id}>", "", content).strip()
+
+
+def member_text(message: discord.Message, text: str) -> str:
+    """What the model reads of a member's message: the text, plus a line per attachment."""
+    lines = [text] if text else []
+    for attachment in message.attachments:
+        kind = attachment.content_type or "file"
+        lines.append(f"[attachment: {attachment.filename} ({kind}, {attachment.size} bytes)]")
+    return "\n".join(lines) or "(no text)"
+
+
+def display_name(user: discord.User | discord.Member) -> str:
+    return user.display_name
+
+
+def place_of(channel: Any) -> str:
+    if isinstance(channel, discord.DMChannel):
+        return "This is a direct message conversation on Discord."
+    guild = getattr(channel, "guild", None)
+    name = getattr(channel, "name", None)
+    if isinstance(channel, discord.Thread) and channel.parent is not None:
+        return (
+            f"This conversation is the Discord thread “{name}” in #{channel.parent.name} "
+            f"on the server “{guild.name if guild else '?'}”."
+        )
+    return (
+        f"This conversation is in #{name} on the Discord server “{guild.name if guild else '?'}”."
+    )
+
+
+class DiscordFrontend:
+    def __init__(self, services: Services) -> None:
+        self._s = services
+        self._summarizers = {
+            name: tool.summarize for name, tool in services.tools.items() if tool.summarize
+        }
+
+    # --- finding conversations ------------------------------------------------------------
+
+    async def conversation_in(self, channel_id: int) -> Conversation | None:
+        return await self._s.conversations.open_for_channel(channel_id)
+
+    async def config_for(self, channel: Any) -> ChannelConfig:
+        if isinstance(channel, discord.DMChannel):
+            return await self._s.config.for_channel(None)
+        parent = channel.parent_id if isinstance(channel, discord.Thread) else None
+        return await self._s.config.for_channel(channel.id, parent)
+
+    async def rolling_conversation(self, channel: Any, user_id: int) -> Conversation:
+        """The open conversation of an inline channel, thread or DM, started when missing."""
+        kind: ConversationKind
+        if isinstance(channel, discord.DMChannel):
+            kind, guild_id, parent = "dm", None, None
+        elif isinstance(channel, discord.Thread):
+            kind, guild_id, parent = "thread", channel.guild.id, channel.parent_id
+        else:
+            kind, guild_id, parent = "inline", channel.guild.id, None
+        conversation, _ = await self._s.conversations.open_or_create(
+            kind, guild_id, channel.id, parent, getattr(channel, "name", None), None, user_id
+        )
+        return conversation
+
+    # --- starting turns -------------------------------------------------------------------
+
+    async def start_thread_from_interaction(
+        self,
+        interaction: discord.Interaction[Any],
+        channel: discord.TextChannel,
+        prompt: str,
+        model: str | None,
+    ) -> discord.Thread:
+        """`/chat` in a threads-mode channel: the reply shows the prompt and carries the thread."""
+        user = interaction.user
+        preview = (
+            prompt if len(prompt) <= STARTER_PREVIEW_MAX else prompt[:STARTER_PREVIEW_MAX] + "…"
+        )
+        model_note = f" · `{model}`" if model else ""
+        quoted = "\n".join(f"> {line}" if line else ">" for line in preview.splitlines())
+        await interaction.response.send_message(
+            f"💬 **{display_name(user)}** started a conversation{model_note}\n{quoted}",
+            allowed_mentions=NO_MENTIONS,
+        )
+        starter = await interaction.original_response()
+        thread = await self._open_thread(starter, prompt)
+        conversation = await self._s.conversations.create(
+            "thread", channel.guild.id, thread.id, channel.id, thread.name, model, user.id
+        )
+        stored = await self._s.messages.add_user_message(
+            conversation.id, prompt, user.id, display_name(user), None
+        )
+        self.submit(conversation, stored, thread, reply_to=None)
+        return thread
+
+    async def start_thread_from_message(
+        self, message: discord.Message, channel: discord.TextChannel, prompt: str
+    ) -> None:
+        """A mention in a threads-mode channel: a thread from the member's own message."""
+        thread = await self._open_thread(message, prompt)
+        conversation = await self._s.conversations.create(
+            "thread", channel.guild.id, thread.id, channel.id, thread.name, None, message.author.id
+        )
+        stored = await self._store(conversation, message, prompt)
+        if stored is not None:
+            self.submit(conversation, stored, thread, reply_to=None)
+
+    async def continue_with_message(
+        self, conversation: Conversation, message: discord.Message, text: str
+    ) -> None:
+        stored = await self._store(conversation, message, text)
+        if stored is not None:
+            self.submit(conversation, stored, message.channel, reply_to=message)
+
+    async def continue_with_prompt(
+        self,
+        interaction: discord.Interaction[Any],
+        conversation: Conversation,
+        prompt: str,
+        model: str | None,
+    ) -> None:
+        """`/chat` where the conversation is the channel itself (inline, DM, or a thread)."""
+        user = interaction.user
+        await interaction.response.send_message(
+            f"💬 **{display_name(user)}:** {prompt[:STARTER_PREVIEW_MAX]}",
+            allowed_mentions=NO_MENTIONS,
+        )
+        stored = await self._s.messages.add_user_message(
+            conversation.id, prompt, user.id, display_name(user), None
+        )
+        self.submit(conversation, stored, interaction.channel, reply_to=None, model=model)
+
+    def submit(
+        self,
+        conversation: Conversation,
+        stored: StoredMessage,
+        channel: Any,
+        *,
+        reply_to: discord.Message | None,
+        model: str | None = None,
+    ) -> int:
+        async def presenter(answer: StoredMessage, config: ChannelConfig) -> DiscordAnswer:
+            async def record(position: int, sent: discord.Message) -> None:
+                await self._s.messages.add_discord_message(
+                    answer.id, position, sent.channel.id, sent.id
+                )
+
+            shown = DiscordAnswer(
+                pacer=self._s.pacer,
+                channel=channel,
+                lane=self._s.channel_lane(channel.id),
+                answer_id=answer.id,
+                reasoning_mode=config.reasoning_mode,
+                model=answer.model,
+                summarize=self._summarizers,
+                reply_to=reply_to,
+                on_message_created=record,
+            )
+            await shown.start()
+            return shown
+
+        turn = TurnRequest(conversation, stored, presenter, place=place_of(channel), model=model)
+        return self._s.chat.submit(turn)
+
+    async def retry(self, answer_id: int, channel: Any) -> None:
+        answer = await self._s.messages.get(answer_id)
+        if answer is None or answer.role != "assistant":
+            raise InvalidInputError("That answer no longer exists.")
+        if answer.status not in ("error", "interrupted"):
+            raise InvalidInputError("Only an answer that failed can be retried.")
+        if answer.reply_to_message_id is None:
+            raise InvalidInputError("I can't tell which message that answer was for.")
+        question = await self._s.messages.get(answer.reply_to_message_id)
+        conversation = await self._s.conversations.get(answer.conversation_id)
+        if question is None or conversation is None or conversation.closed_at is not None:
+            raise InvalidInputError("That conversation has ended; start a new one with /chat.")
+        self.submit(conversation, question, channel, reply_to=None)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    async def _open_thread(self, message: discord.Message, prompt: str) -> discord.Thread:
+        try:
+            return await message.create_thread(
+                name=thread_title(prompt), auto_archive_duration=THREAD_ARCHIVE_MINUTES
+            )
+        except discord.Forbidden as exc:
+            raise UserFacingError(
+                "I can't create threads here. An admin can give me the Create Public Threads "
+                "permission, or switch this channel to inline answers with /settings mode."
+            ) from exc
+
+    async def _store(
+        self, conversation: Conversation, message: discord.Message, text: str
+    ) -> StoredMessage | None:
+        try:
+            return await self._s.messages.add_user_message(
+                conversation.id,
+                member_text(message, text),
+                message.author.id,
+                display_name(message.author),
+                message.id,
+            )
+        except sqlite3.IntegrityError:
+            # The gateway may deliver a message twice after a resume; answer it once.
+            log.info("message %s already stored; not answering it twice", message.id)
+            return None

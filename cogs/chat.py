@@ -1,0 +1,213 @@
+"""/chat, /new, /stop, the Stop and Retry buttons, and messages that continue conversations.
+
+Thin: it reads Discord events, checks who may do what, and calls `DiscordFrontend` and the
+chat service; replies go through `bot.discord_ui.replies`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.client import SwitchboardBot
+from bot.discord_ui.replies import reply
+from bot.errors import UserFacingError
+from bot.services.frontend import DiscordFrontend, member_text, strip_mention
+
+log = logging.getLogger(__name__)
+
+MODEL_NAME_MAX = 100
+MODELS_CACHE_S = 300.0
+ANSWERABLE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
+
+
+class Chat(commands.Cog):
+    def __init__(self, bot: SwitchboardBot) -> None:
+        self.bot = bot
+        self.services = bot.services
+        self.frontend = DiscordFrontend(bot.services)
+        self._models: tuple[float, list[str]] = (0.0, [])
+
+    async def cog_load(self) -> None:
+        self.bot.answer_actions = self
+
+    async def cog_unload(self) -> None:
+        self.bot.answer_actions = None
+
+    # --- slash commands -------------------------------------------------------------------
+
+    @app_commands.command(name="chat", description="Start a conversation with the model.")
+    @app_commands.describe(prompt="What to ask or say", model="Model to use for this conversation")
+    async def chat(
+        self,
+        interaction: discord.Interaction[Any],
+        prompt: app_commands.Range[str, 1, 6000],
+        model: app_commands.Range[str, 1, MODEL_NAME_MAX] | None = None,
+    ) -> None:
+        channel = interaction.channel
+        if isinstance(channel, discord.TextChannel):
+            config = await self.frontend.config_for(channel)
+            if config.mode == "threads":
+                await self.frontend.start_thread_from_interaction(
+                    interaction, channel, prompt, model
+                )
+                return
+        if not isinstance(
+            channel, discord.TextChannel | discord.Thread | discord.DMChannel | discord.VoiceChannel
+        ):
+            raise UserFacingError("I can't hold a conversation in this kind of channel.")
+        conversation = await self.frontend.rolling_conversation(channel, interaction.user.id)
+        await self.frontend.continue_with_prompt(interaction, conversation, prompt, model)
+
+    @chat.autocomplete("model")
+    async def _model_names(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        names = await self._model_list()
+        wanted = current.lower()
+        return [app_commands.Choice(name=n, value=n) for n in names if wanted in n.lower()][:25]
+
+    async def _model_list(self) -> list[str]:
+        fetched_at, names = self._models
+        if time.monotonic() - fetched_at < MODELS_CACHE_S and names:
+            return names
+        try:
+            names = sorted(m.id for m in await self.services.llm.list_models())
+        except UserFacingError as exc:
+            log.info("could not list models for autocomplete: %s", exc.user_message)
+            names = [self.services.config.default_model]
+        self._models = (time.monotonic(), names)
+        return names
+
+    @app_commands.command(name="new", description="Start a fresh conversation in this channel.")
+    async def new(self, interaction: discord.Interaction[Any]) -> None:
+        channel = interaction.channel
+        if isinstance(channel, discord.Thread):
+            await reply(
+                interaction,
+                "A thread is one conversation. Use /chat in the channel to start another.",
+            )
+            return
+        conversation = await self.frontend.conversation_in(interaction.channel_id or 0)
+        if conversation is None:
+            await reply(interaction, "There is no conversation here yet: just write.")
+            return
+        await self.services.conversations.close(conversation.id)
+        await reply(
+            interaction,
+            f"🆕 **{interaction.user.display_name}** started a fresh conversation; "
+            "earlier messages here are no longer remembered.",
+            ephemeral=False,
+        )
+
+    @app_commands.command(name="stop", description="Stop the answer being written here.")
+    async def stop(self, interaction: discord.Interaction[Any]) -> None:
+        conversation = await self.frontend.conversation_in(interaction.channel_id or 0)
+        answer_id = (
+            self.services.chat.running_answer(conversation.id) if conversation is not None else None
+        )
+        if conversation is None or answer_id is None:
+            await reply(interaction, "Nothing is being answered here right now.")
+            return
+        if not await self._may_control(interaction, answer_id):
+            return
+        self.services.chat.stop(conversation.id)
+        await reply(interaction, "⏹️ Stopped.")
+
+    # --- buttons (bot.discord_ui.views.AnswerActions) -------------------------------------
+
+    async def stop_answer(self, interaction: discord.Interaction[Any], answer_id: int) -> None:
+        answer = await self.services.messages.get(answer_id)
+        running = (
+            self.services.chat.running_answer(answer.conversation_id)
+            if answer is not None
+            else None
+        )
+        if answer is None or running != answer_id:
+            await reply(interaction, "This answer has already finished.")
+            return
+        if not await self._may_control(interaction, answer_id):
+            return
+        self.services.chat.stop(answer.conversation_id)
+        await interaction.response.defer()  # the answer's own message shows "Stopped"
+
+    async def retry_answer(self, interaction: discord.Interaction[Any], answer_id: int) -> None:
+        if not await self._may_control(interaction, answer_id):
+            return
+        try:
+            await self.frontend.retry(answer_id, interaction.channel)
+        except UserFacingError as exc:
+            await reply(interaction, exc.user_message)
+            return
+        # Acknowledge by removing the Retry button from the failed answer.
+        await interaction.response.edit_message(view=None)
+
+    async def _may_control(self, interaction: discord.Interaction[Any], answer_id: int) -> bool:
+        """Whoever asked, or anyone who may manage messages here, may stop or retry."""
+        answer = await self.services.messages.get(answer_id)
+        question = (
+            await self.services.messages.get(answer.reply_to_message_id)
+            if answer is not None and answer.reply_to_message_id is not None
+            else None
+        )
+        if question is None or question.author_id in (None, interaction.user.id):
+            return True
+        permissions = interaction.permissions
+        if permissions.manage_messages:
+            return True
+        await reply(
+            interaction, f"Only {question.author_name or 'the asker'} or a moderator can do that."
+        )
+        return False
+
+    # --- messages -------------------------------------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or message.webhook_id is not None:
+            return
+        if message.type not in ANSWERABLE_TYPES or self.bot.user is None:
+            return
+        try:
+            await self._route(message)
+        except UserFacingError as exc:
+            await message.reply(exc.user_message, mention_author=False)
+
+    async def _route(self, message: discord.Message) -> None:
+        assert self.bot.user is not None
+        channel = message.channel
+        mentioned = self.bot.user in message.mentions
+        text = strip_mention(message.content, self.bot.user.id)
+        if not text and not message.attachments and not mentioned:
+            return  # nothing we can read (the Message Content intent may be off)
+        if isinstance(channel, discord.DMChannel):
+            conversation = await self.frontend.rolling_conversation(channel, message.author.id)
+            await self.frontend.continue_with_message(conversation, message, text)
+            return
+        if isinstance(channel, discord.Thread):
+            existing = await self.frontend.conversation_in(channel.id)
+            if existing is None and mentioned:
+                existing = await self.frontend.rolling_conversation(channel, message.author.id)
+            if existing is not None:
+                await self.frontend.continue_with_message(existing, message, text)
+            return
+        if not isinstance(channel, discord.TextChannel | discord.VoiceChannel):
+            return
+        config = await self.frontend.config_for(channel)
+        if config.mode == "inline":
+            conversation = await self.frontend.rolling_conversation(channel, message.author.id)
+            await self.frontend.continue_with_message(conversation, message, text)
+        elif mentioned and config.mentions and isinstance(channel, discord.TextChannel):
+            await self.frontend.start_thread_from_message(
+                message, channel, member_text(message, text)
+            )
+
+
+async def setup(bot: commands.Bot) -> None:
+    assert isinstance(bot, SwitchboardBot)
+    await bot.add_cog(Chat(bot))

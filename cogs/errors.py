@@ -1,0 +1,74 @@
+"""The one error handler for slash commands (`tree.on_error`).
+
+Mapping, from exception family to what the member reads (always ephemeral):
+- `UserFacingError` (and subclasses: LLM, budget, invalid input) → its `user_message`;
+- missing permissions / not an admin / not an owner → which permission is needed;
+- on cooldown → when to try again;
+- a command used where it can't work (DM-only / guild-only) → where it works;
+- anything else → "Sorry, something went wrong (error <id>)", logged with the id and context.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.discord_ui.replies import reply
+from bot.errors import UserFacingError
+from bot.logs import log_context
+from bot.services.chat import new_error_id
+
+log = logging.getLogger(__name__)
+
+
+def message_for(error: app_commands.AppCommandError) -> tuple[str, bool]:
+    """(text for the member, whether it is unexpected and must be logged as an error)."""
+    original = getattr(error, "original", error)
+    if isinstance(original, UserFacingError):
+        return original.user_message, False
+    if isinstance(error, app_commands.MissingPermissions):
+        needed = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        return f"You need the {needed} permission to use this command.", False
+    if isinstance(error, app_commands.NoPrivateMessage):
+        return "This command only works in a server.", False
+    if isinstance(error, app_commands.CommandOnCooldown):
+        return f"Slow down a little: try again in {error.retry_after:.0f} s.", False
+    if isinstance(error, app_commands.CheckFailure):
+        return str(error) or "You can't use this command here.", False
+    if isinstance(error, app_commands.TransformerError):
+        return f"That value can't be used: {error.value!r}.", False
+    return "", True
+
+
+class Errors(commands.Cog):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+        self._previous = bot.tree.on_error
+
+    async def cog_load(self) -> None:
+        self.bot.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
+
+    async def cog_unload(self) -> None:
+        self.bot.tree.on_error = self._previous  # type: ignore[method-assign]
+
+    async def on_app_command_error(
+        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
+    ) -> None:
+        text, unexpected = message_for(error)
+        if unexpected:
+            error_id = new_error_id()
+            command = interaction.command.qualified_name if interaction.command else "?"
+            with log_context(
+                guild_id=interaction.guild_id, channel_id=interaction.channel_id, error_id=error_id
+            ):
+                log.error("/%s failed", command, exc_info=getattr(error, "original", error))
+            text = f"Sorry, something went wrong (error {error_id})."
+        await reply(interaction, text, ephemeral=True)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Errors(bot))

@@ -1,0 +1,129 @@
+"""End to end: the real bot (`bot.app.serve`) on the fake Discord and the fake LLM endpoint.
+
+Discord's rate-limit windows are scaled down (5 per `WINDOW` s instead of 5 per 5 s) in the
+fake and, to match, in the bot's lanes, so tests exercise real pacing without waiting on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.app import serve
+from bot.client import SwitchboardBot
+from bot.discord_ui.lanes import Lane
+from bot.settings import Settings
+from tests.fakes.discord_client import pointed_at
+from tests.fakes.discord_server import BucketLimit, FakeDiscord, FakeMessage, RateLimitConfig
+from tests.fakes.llm_server import FakeLLMServer
+
+WINDOW = 0.5
+
+
+def scaled_lane(channel_id: int) -> Lane:
+    return Lane(f"channel:{channel_id}", 5, WINDOW)
+
+
+@dataclass
+class Running:
+    fake: FakeDiscord
+    llm: FakeLLMServer
+    bot: SwitchboardBot
+    settings: Settings
+
+    @property
+    def channel_id(self) -> int:
+        assert self.fake.channel is not None
+        return self.fake.channel.id
+
+    def bot_messages(self, channel_id: int) -> list[FakeMessage]:
+        return [m for m in self.fake.messages(channel_id) if m.author.id == self.fake.bot_user.id]
+
+    async def final_answer(self, channel_id: int, index: int = 0) -> FakeMessage:
+        """The `index`-th bot message in the channel once it shows a finished answer."""
+
+        def finished() -> FakeMessage | None:
+            mine = [m for m in self.bot_messages(channel_id) if not m.deleted]
+            if len(mine) <= index:
+                return None
+            message = mine[index]
+            done = "-# " in message.content and not message.components
+            return message if done else None
+
+        return await self.fake.wait_for(finished, timeout=10)
+
+
+def make_settings(tmp_path: Path, fake: FakeDiscord, llm: FakeLLMServer) -> Settings:
+    assert fake.guild is not None
+    return Settings(
+        discord_token=fake.token,  # type: ignore[arg-type]
+        llm_model="fake-model",
+        llm_base_url=llm.base_url,
+        database_path=tmp_path / "switchboard.db",
+        discord_api_base=fake.api_base,
+        discord_gateway_url=fake.gateway_url,
+        dev_guild_id=fake.guild.id,
+    )
+
+
+@asynccontextmanager
+async def running_bot(
+    settings: Settings, fake: FakeDiscord, llm: FakeLLMServer
+) -> AsyncIterator[Running]:
+    """Start the real bot and wait until it is ready; stop it (gracefully) on exit."""
+    stop, ready = asyncio.Event(), asyncio.Event()
+    bots: list[SwitchboardBot] = []
+
+    def started(bot: SwitchboardBot) -> None:
+        async def on_ready() -> None:
+            ready.set()
+
+        bot.add_listener(on_ready, "on_ready")
+        bots.append(bot)
+
+    with pointed_at(fake):
+        task = asyncio.ensure_future(
+            serve(
+                settings,
+                stop,
+                grace_s=2.0,
+                guild_ready_timeout=0.05,
+                on_bot=started,
+                channel_lane=scaled_lane,
+            )
+        )
+        try:
+            waiter = asyncio.ensure_future(ready.wait())
+            await asyncio.wait({waiter, task}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            if task.done():
+                task.result()  # start-up failed: show why
+            assert ready.is_set(), "the bot did not become ready"
+
+            yield Running(fake, llm, bots[-1], settings)
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, 20)
+
+
+@pytest.fixture
+async def fakes() -> AsyncIterator[tuple[FakeDiscord, FakeLLMServer]]:
+    limits = RateLimitConfig(
+        message_create=BucketLimit(5, WINDOW),
+        message_edit=BucketLimit(5, WINDOW),
+        interaction_webhook=BucketLimit(5, WINDOW),
+    )
+    async with FakeDiscord(rate_limits=limits) as fake, FakeLLMServer() as llm:
+        yield fake, llm
+
+
+@pytest.fixture
+async def app(tmp_path: Path, fakes: tuple[FakeDiscord, FakeLLMServer]) -> AsyncIterator[Running]:
+    fake, llm = fakes
+    async with running_bot(make_settings(tmp_path, fake, llm), fake, llm) as running:
+        yield running
