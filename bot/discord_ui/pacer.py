@@ -81,7 +81,7 @@ class EditPacer:
         *,
         global_per_second: float = GLOBAL_PER_SECOND,
         global_burst: int = GLOBAL_BURST,
-        promote_after_s: float = 10.0,
+        promote_after_s: float = 30.0,
         retry: RetryPolicy = DEFAULT_RETRY,
         send_timeout_s: float = 120.0,
     ) -> None:

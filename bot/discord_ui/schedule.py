@@ -8,6 +8,9 @@ budget in rank order until it runs dry. Ranking, best first:
   2. final states,
   3. everything else;
 ties go to the update that has waited longest, which makes the busy case a round robin.
+First text and finals come once per message, so they cannot starve the rest at any sane
+load; the promotion (30 s by default, far above the ~N/45 s a busy round takes) only guards
+against a flood of new answers arriving faster than the budget for minutes.
 """
 
 from __future__ import annotations
