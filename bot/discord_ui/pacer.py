@@ -133,7 +133,7 @@ class EditPacer:
             if target.pending is not None and not target.pending.final:
                 self._drop_pending(target)
         self._wake.set()
-        if self._finals_open():
+        if self._scheduler is not None and self._finals_open():
             self._drained.clear()
             try:
                 async with asyncio.timeout(flush_timeout):
