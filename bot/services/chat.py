@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from bot.billing.types import CallCost
 from bot.errors import LLMContextTooLongError, UserFacingError
 from bot.llm.loop import ChatStreamer, run_tool_loop
 from bot.llm.tools import ToolContext, ToolRegistry
@@ -82,8 +83,8 @@ class CallMeter(Protocol):
     async def before_call(self, turn: TurnContext, request: ChatRequest) -> object:
         """Reserve the worst case; raise `BudgetExceededError` to refuse the call."""
 
-    async def after_call(self, reservation: object, event: UsageReported) -> int | None:
-        """Settle to what was used; returns the cost in micro-dollars (None: unpriced)."""
+    async def after_call(self, reservation: object, event: UsageReported) -> CallCost:
+        """Settle to what was used (one ledger row); returns the cost and any warning."""
 
     async def release(self, reservation: object) -> None:
         """Drop a reservation whose call never reported usage."""
@@ -348,7 +349,9 @@ class ChatService:
                         and reservations
                     ):
                         cost = await self._meter.after_call(reservations.popleft(), event)
-                        presenter.add_cost(cost, estimated=event.usage.estimated)
+                        presenter.add_cost(cost.cost_micros, estimated=cost.estimated)
+                        if cost.warning:
+                            presenter.note(cost.warning)
                     await recorder.on_event(event)
                     presenter.update(event)
         finally:
