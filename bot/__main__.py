@@ -23,6 +23,11 @@ def _settings_or_exit() -> Settings:
 
 
 def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if args:
+        from bot.cli import run_command
+
+        raise SystemExit(run_command(args))
     settings = _settings_or_exit()
     from bot.app import run
 

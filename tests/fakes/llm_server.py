@@ -63,11 +63,11 @@ class FakeLLMServer:
     responder: Callable[[dict[str, Any]], Scripted] | None = None
     requests: list[RecordedRequest] = field(default_factory=list)
     disconnects: int = 0
+    port: int = 0  # 0: a free port is chosen at start
 
     def __post_init__(self) -> None:
         self._queue: deque[Scripted] = deque()
         self._runner: web.AppRunner | None = None
-        self.port = 0
         self._closing = False
         self.disconnected = asyncio.Event()
 
@@ -99,7 +99,7 @@ class FakeLLMServer:
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
+        sock.bind(("127.0.0.1", self.port))
         self.port = sock.getsockname()[1]
         await web.SockSite(self._runner, sock).start()
 

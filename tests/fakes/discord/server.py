@@ -56,6 +56,7 @@ class FakeDiscord(WorldBuilder):
         allowed_privileged_intents: int = PRIVILEGED_INTENTS,
         bot_name: str = "Switchboard",
         default_world: bool = True,
+        port: int = 0,
     ) -> None:
         self.token = token
         self.world = World(bot_name=bot_name)
@@ -71,7 +72,7 @@ class FakeDiscord(WorldBuilder):
             allowed_privileged_intents=allowed_privileged_intents,
         )
         self._runner: web.AppRunner | None = None
-        self.port = 0
+        self.port = port  # 0: a free port is chosen at start
         self.guild: FakeGuild | None = None
         self.channel: FakeChannel | None = None
         self.user: FakeUser | None = None
@@ -91,7 +92,7 @@ class FakeDiscord(WorldBuilder):
         router.install(app, routes)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         server = site._server
         assert server is not None

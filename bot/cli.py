@@ -1,0 +1,218 @@
+"""Operator commands: `python -m bot check | invite | backup PATH`.
+
+`check` tells, one plain line each, what is fine and what is not (settings, database, the LLM
+endpoint, the Discord token and its intents) without starting the bot; exit 0 when nothing is
+wrong. `invite` prints the URL that adds the bot to a server with exactly the permissions it
+needs. `backup` writes a consistent copy of the database, safe while the bot runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import aiohttp
+from pydantic import ValidationError
+
+from bot import __version__
+from bot.errors import ConfigurationError, UserFacingError
+from bot.llm.client import LLMClient
+from bot.settings import Settings, describe_errors, load_settings
+from bot.storage.database import Database
+
+# View Channels, Send Messages, Embed Links, Attach Files, Read Message History,
+# Create Public Threads, Send Messages in Threads: nothing more is needed.
+PERMISSIONS = (1 << 10) | (1 << 11) | (1 << 14) | (1 << 15) | (1 << 16) | (1 << 35) | (1 << 38)
+SCOPES = "bot%20applications.commands"
+# Application flags saying the Message Content intent is enabled (GATEWAY_MESSAGE_CONTENT or
+# its limited form for unverified bots under 100 servers).
+MESSAGE_CONTENT_FLAGS = (1 << 18) | (1 << 19)
+CHECK_TIMEOUT_S = 10.0
+
+USAGE = """usage: python -m bot [command]
+
+  (none)        start the bot
+  check         check settings, database, LLM endpoint and Discord token; start nothing
+  invite        print the URL that adds the bot to a server
+  backup PATH   write a consistent copy of the database to PATH (safe while the bot runs)
+"""
+
+
+@dataclass
+class Report:
+    out: TextIO = sys.stdout
+    problems: int = 0
+    lines: list[str] = field(default_factory=list)
+
+    def ok(self, text: str) -> None:
+        self._say("✓", text)
+
+    def warn(self, text: str) -> None:
+        self._say("!", text)
+
+    def bad(self, text: str) -> None:
+        self.problems += 1
+        self._say("✗", text)
+
+    def _say(self, mark: str, text: str) -> None:
+        line = f"{mark} {text}"
+        self.lines.append(line)
+        print(line, file=self.out, flush=True)
+
+
+def invite_url(application_id: int) -> str:
+    return (
+        "https://discord.com/oauth2/authorize"
+        f"?client_id={application_id}&scope={SCOPES}&permissions={PERMISSIONS}"
+    )
+
+
+async def _discord_get(
+    http: aiohttp.ClientSession, settings: Settings, path: str
+) -> tuple[int, Any]:
+    headers = {
+        "Authorization": f"Bot {settings.discord_token.get_secret_value()}",
+        "User-Agent": f"DiscordBot (https://github.com/switchboard, {__version__})",
+    }
+    url = settings.discord_api_base + path
+    async with http.get(url, headers=headers) as response:
+        body = await response.json(content_type=None) if response.status < 500 else None
+        return response.status, body
+
+
+async def check(settings: Settings, report: Report) -> None:
+    report.ok(f"settings: model {settings.llm_model} at {settings.llm_base_url}")
+    await _check_database(settings, report)
+    timeout = aiohttp.ClientTimeout(total=CHECK_TIMEOUT_S)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        await _check_llm(settings, http, report)
+        await _check_discord(settings, http, report)
+
+
+async def _check_database(settings: Settings, report: Report) -> None:
+    try:
+        async with Database.open(settings.database_path) as db, db.reading() as conn:
+            rows = await conn.execute_fetchall("SELECT COUNT(*) FROM conversations")
+            version = await conn.execute_fetchall("PRAGMA user_version")
+        count = next(iter(rows))[0]
+        report.ok(
+            f"database {settings.database_path}: schema v{next(iter(version))[0]}, "
+            f"{count} conversations"
+        )
+    except ConfigurationError as exc:
+        for problem in exc.problems:
+            report.bad(f"database: {problem}")
+    except OSError as exc:
+        report.bad(f"database {settings.database_path}: {exc.strerror or exc}")
+
+
+async def _check_llm(settings: Settings, http: aiohttp.ClientSession, report: Report) -> None:
+    client = LLMClient(
+        http,
+        settings.llm_base_url,
+        settings.llm_api_key.get_secret_value(),
+        connect_timeout=CHECK_TIMEOUT_S,
+        first_byte_timeout=CHECK_TIMEOUT_S,
+        max_retries=0,
+    )
+    try:
+        models = await client.list_models()
+    except UserFacingError as exc:
+        report.bad(f"LLM endpoint {settings.llm_base_url}: {exc.user_message}")
+        return
+    names = {m.id for m in models}
+    report.ok(f"LLM endpoint {settings.llm_base_url} answers ({len(names)} models)")
+    if names and settings.llm_model not in names:
+        report.warn(f"LLM_MODEL {settings.llm_model} is not in the endpoint's model list")
+
+
+async def _check_discord(settings: Settings, http: aiohttp.ClientSession, report: Report) -> None:
+    try:
+        status, me = await _discord_get(http, settings, "/users/@me")
+        if status == 401:
+            report.bad("Discord refused DISCORD_TOKEN: reset it in the Developer Portal (Bot)")
+            return
+        if status != 200 or not isinstance(me, dict):
+            report.bad(f"Discord answered {status} to /users/@me at {settings.discord_api_base}")
+            return
+        report.ok(f"Discord token belongs to {me.get('username')} ({me.get('id')})")
+        status, app = await _discord_get(http, settings, "/oauth2/applications/@me")
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        report.bad(f"can't reach Discord at {settings.discord_api_base} ({type(exc).__name__})")
+        return
+    if status != 200 or not isinstance(app, dict):
+        report.warn("could not read the application's settings (intents unknown)")
+        return
+    if int(app.get("flags") or 0) & MESSAGE_CONTENT_FLAGS:
+        report.ok("Message Content intent is enabled")
+    else:
+        report.warn(
+            "Message Content intent is off (Developer Portal → Bot → Privileged Gateway "
+            "Intents): /chat, mentions and DMs work; thread follow-ups need a mention"
+        )
+
+
+async def invite(settings: Settings, out: TextIO) -> int:
+    timeout = aiohttp.ClientTimeout(total=CHECK_TIMEOUT_S)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        try:
+            status, app = await _discord_get(http, settings, "/oauth2/applications/@me")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            print(f"Can't reach Discord ({type(exc).__name__}).", file=sys.stderr)
+            return 1
+    if status != 200 or not isinstance(app, dict):
+        print("Discord refused DISCORD_TOKEN; check it in the Developer Portal.", file=sys.stderr)
+        return 1
+    print(invite_url(int(app["id"])), file=out)
+    return 0
+
+
+async def _backup(source: Path, destination: Path) -> None:
+    async with Database.open(source) as db:
+        await db.backup(destination)
+
+
+def backup(settings: Settings, destination: Path, out: TextIO) -> int:
+    if destination.resolve() == settings.database_path.resolve():
+        print("The backup path must differ from DATABASE_PATH.", file=sys.stderr)
+        return 2
+    if not settings.database_path.exists():
+        print(f"There is no database at {settings.database_path} yet.", file=sys.stderr)
+        return 1
+    asyncio.run(_backup(settings.database_path, destination))
+    size = destination.stat().st_size
+    print(f"Backed up {settings.database_path} to {destination} ({size:,} bytes).", file=out)
+    return 0
+
+
+def run_command(argv: Sequence[str]) -> int:
+    """Run an operator command; returns the process exit code."""
+    command, *rest = argv
+    if command in {"-h", "--help", "help"}:
+        print(USAGE)
+        return 0
+    if command not in {"check", "invite", "backup"} or (command == "backup") != bool(rest):
+        print(USAGE, file=sys.stderr)
+        return 2
+    try:
+        settings = load_settings()
+    except ValidationError as exc:
+        report = Report()
+        for line in describe_errors(exc):
+            report.bad(line)
+        return 2
+    if command == "check":
+        report = Report()
+        asyncio.run(check(settings, report))
+        if report.problems:
+            print(f"{report.problems} problem(s) found.")
+            return 1
+        print("All good: `make run` (or `python -m bot`) starts the bot.")
+        return 0
+    if command == "invite":
+        return asyncio.run(invite(settings, sys.stdout))
+    return backup(settings, Path(rest[0]), sys.stdout)
