@@ -27,6 +27,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check bot cogs tests bench
 	$(VENV)/bin/ruff format --check bot cogs tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/hadolint Dockerfile
 
 format: $(STAMP)
 	$(VENV)/bin/ruff check --fix bot cogs tests bench

@@ -1,0 +1,52 @@
+"""What a non-editable install (the Dockerfile's `pip install .`) ships must be complete."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+         "-w", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )  # fmt: skip
+    (built,) = out.glob("switchboard-*.whl")
+    return zipfile.ZipFile(built)
+
+
+def test_packaging_wheel_ships_migrations_and_cogs(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+    migrations = sorted(p.name for p in (ROOT / "bot/storage/migrations").glob("*.sql"))
+    assert migrations
+    for name in migrations:
+        assert f"bot/storage/migrations/{name}" in names
+    for extension in ("cogs/chat.py", "cogs/errors.py", "bot/__main__.py"):
+        assert extension in names
+    assert not any(n.startswith(("tests/", "bench/")) for n in names)
+
+
+def test_packaging_console_script_points_at_main(wheel: zipfile.ZipFile) -> None:
+    entry = next(n for n in wheel.namelist() if n.endswith("entry_points.txt"))
+    assert "switchboard = bot.__main__:main" in wheel.read(entry).decode()
+
+
+def test_packaging_dockerfile_uses_the_same_install_path() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "pip install --no-cache-dir ." in dockerfile  # pyproject.toml, as make does
+    assert "USER 10001" in dockerfile  # never root
+    assert 'VOLUME ["/data"]' in dockerfile
+    assert "DATABASE_PATH=/data/" in dockerfile
+    for copied in ("bot", "cogs", "pyproject.toml"):
+        assert copied in dockerfile
