@@ -27,6 +27,7 @@ import discord
 from bot.discord_ui.lanes import Lane
 from bot.discord_ui.pacer import EditPacer
 from bot.discord_ui.render import PLACEHOLDER, MessagePayload, ReasoningMode, render
+from bot.discord_ui.split import MESSAGE_LIMIT
 from bot.discord_ui.state import AnswerState, Summarizer
 from bot.discord_ui.views import view_for
 from bot.llm.types import LoopEvent, TextDelta, UsageReported
@@ -255,3 +256,19 @@ def render_interrupted(
         state.apply(TextDelta(content), 0.0)
     state.mark_interrupted()
     return render(state, reasoning_mode=reasoning_mode, now=0.0)
+
+
+def interrupted_content(answer_id: int, shown: str, model: str | None) -> str:
+    """The last message of an answer a restart cut off: what it showed, then the trailer.
+
+    The placeholder alone is replaced. A streaming part always leaves room for the footer
+    (render.FOOTER_ROOM), so the trailer fits; the cut below is only a safety net.
+    """
+    trailer = render_interrupted(answer_id, "", model)[-1].content
+    kept = shown.strip()
+    if not kept or kept == PLACEHOLDER:
+        return trailer
+    room = MESSAGE_LIMIT - len(trailer) - 2
+    if len(kept) > room:
+        kept = kept[:room].rsplit("\n", 1)[0]
+    return f"{kept}\n\n{trailer}"

@@ -1,8 +1,11 @@
 """After a crash: answers left `streaming` become `interrupted`, and say so in Discord.
 
 Runs in `setup_hook` (REST works after login, before the gateway connects). Each answer's
-Discord messages are found through the ids recorded while it streamed and edited through the
-pacer like any final state; an answer whose messages are gone is just recorded.
+Discord messages are found through the ids recorded while it streamed. What a member saw is
+kept: the database holds an answer's text only per finished round, so a crash mid-round would
+lose the words on screen if the message were re-rendered from it. Instead each message is
+read back, its buttons removed, and the last one gets the "interrupted" trailer; the edits go
+through the pacer like any final state. An answer whose messages are gone is just recorded.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ import logging
 import discord
 
 from bot.deps import Services
-from bot.discord_ui.answer import NO_MENTIONS, render_interrupted
+from bot.discord_ui.answer import NO_MENTIONS, interrupted_content
 from bot.discord_ui.views import view_for
+from bot.storage.models import DiscordMessageRef, StoredMessage
 
 log = logging.getLogger(__name__)
 
@@ -23,31 +27,51 @@ async def recover_interrupted_answers(client: discord.Client, services: Services
     answers = await services.messages.mark_streaming_as_interrupted()
     for answer in answers:
         refs = await services.messages.discord_messages(answer.id)
-        if not refs:
-            continue
-        payloads = render_interrupted(answer.id, answer.content, answer.model)
-        # The stored text may need fewer parts than were shown, or more: fit the trailer on
-        # the last message the answer already has rather than posting new ones.
-        if len(payloads) > len(refs):
-            payloads = [*payloads[: len(refs) - 1], payloads[-1]]
-        for ref, payload in zip(refs, payloads, strict=False):
-            channel = client.get_partial_messageable(ref.channel_id)
-            message = channel.get_partial_message(ref.discord_message_id)
-
-            async def edit(
-                message: discord.PartialMessage = message, content: str = payload.content
-            ) -> None:
-                await message.edit(content=content, view=view_for(()), allowed_mentions=NO_MENTIONS)
-
-            services.pacer.submit(
-                ("recovery", answer.id, ref.position),
-                services.channel_lane(ref.channel_id),
-                1,
-                edit,
-                final=True,
-            )
+        for ref in refs:
+            await _show_interrupted(client, services, answer, ref, last=ref is refs[-1])
     if answers:
         log.warning(
             "%d answers were interrupted by a restart; their messages now say so", len(answers)
         )
     return len(answers)
+
+
+async def _show_interrupted(
+    client: discord.Client,
+    services: Services,
+    answer: StoredMessage,
+    ref: DiscordMessageRef,
+    *,
+    last: bool,
+) -> None:
+    channel = client.get_partial_messageable(ref.channel_id)
+    try:
+        shown = await channel.fetch_message(ref.discord_message_id)
+    except discord.NotFound:
+        return  # deleted (or its thread is gone): nothing left to correct
+    except discord.HTTPException as exc:
+        log.warning(
+            "answer %s: can't read message %s to mark it interrupted: %s",
+            answer.id,
+            ref.discord_message_id,
+            exc,
+        )
+        return
+    if not last and not shown.components:
+        return  # an earlier part, already final-looking
+    content = interrupted_content(answer.id, shown.content, answer.model) if last else None
+    message = channel.get_partial_message(ref.discord_message_id)
+
+    async def edit() -> None:
+        if content is None:
+            await message.edit(view=view_for(()), allowed_mentions=NO_MENTIONS)
+        else:
+            await message.edit(content=content, view=view_for(()), allowed_mentions=NO_MENTIONS)
+
+    services.pacer.submit(
+        ("recovery", answer.id, ref.position),
+        services.channel_lane(ref.channel_id),
+        1,
+        edit,
+        final=True,
+    )

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,8 +19,16 @@ from bot.app import serve
 from bot.client import SwitchboardBot
 from bot.discord_ui.lanes import Lane
 from bot.settings import Settings
+from tests.fakes.discord import control
 from tests.fakes.discord_client import pointed_at
-from tests.fakes.discord_server import BucketLimit, FakeDiscord, FakeMessage, RateLimitConfig
+from tests.fakes.discord_server import (
+    BucketLimit,
+    FakeDiscord,
+    FakeInteraction,
+    FakeMessage,
+    FakeUser,
+    RateLimitConfig,
+)
 from tests.fakes.llm_server import FakeLLMServer
 
 WINDOW = 0.5
@@ -73,7 +82,7 @@ def make_settings(tmp_path: Path, fake: FakeDiscord, llm: FakeLLMServer) -> Sett
 
 @asynccontextmanager
 async def running_bot(
-    settings: Settings, fake: FakeDiscord, llm: FakeLLMServer
+    settings: Settings, fake: FakeDiscord, llm: FakeLLMServer, *, grace_s: float = 2.0
 ) -> AsyncIterator[Running]:
     """Start the real bot and wait until it is ready; stop it (gracefully) on exit."""
     stop, ready = asyncio.Event(), asyncio.Event()
@@ -91,7 +100,7 @@ async def running_bot(
             serve(
                 settings,
                 stop,
-                grace_s=2.0,
+                grace_s=grace_s,
                 guild_ready_timeout=0.05,
                 on_bot=started,
                 channel_lane=scaled_lane,
@@ -127,3 +136,60 @@ async def app(tmp_path: Path, fakes: tuple[FakeDiscord, FakeLLMServer]) -> Async
     fake, llm = fakes
     async with running_bot(make_settings(tmp_path, fake, llm), fake, llm) as running:
         yield running
+
+
+# --- helpers for the behaviour modules (stop/retry buttons, members, the database) ---------
+
+
+def button_ids(message: FakeMessage) -> list[str]:
+    """Every component custom id on a message, in order."""
+    found: list[str] = []
+
+    def walk(components: list[Any]) -> None:
+        for component in components:
+            if not isinstance(component, dict):
+                continue
+            if "custom_id" in component:
+                found.append(str(component["custom_id"]))
+            walk(component.get("components") or [])
+
+    walk(message.components)
+    return found
+
+
+def button_with(message: FakeMessage, prefix: str) -> str | None:
+    return next((c for c in button_ids(message) if c.startswith(prefix)), None)
+
+
+async def click_as(
+    fake: FakeDiscord,
+    message_id: int,
+    custom_id: str,
+    user: FakeUser,
+    *,
+    permissions: int | None = None,
+) -> FakeInteraction:
+    """Click a button as `user`; with `permissions`, the member has only those permissions
+    here (the fake otherwise grants every permission in interactions)."""
+    message = fake.world.messages_by_id[message_id]
+    interaction = control.component_click(fake.world, message, custom_id, user=user, values=None)
+    member = interaction.payload.get("member")
+    if permissions is not None and member is not None:
+        member["permissions"] = str(permissions)
+        interaction.payload["channel"]["permissions"] = str(permissions)
+    return fake._inject(interaction)
+
+
+async def ephemeral_reply(fake: FakeDiscord, interaction: FakeInteraction) -> FakeMessage:
+    """The (first) reply the bot gave to an interaction: its original response or follow-up."""
+
+    def find() -> FakeMessage | None:
+        ids = [interaction.original_message_id, *interaction.followup_ids]
+        return next((fake.message(i) for i in ids if i is not None), None)
+
+    return await fake.wait_for(find, timeout=5)
+
+
+async def answer_status(app: Running, answer_id: int) -> str | None:
+    stored = await app.bot.services.messages.get(answer_id)
+    return stored.status if stored is not None else None

@@ -1,0 +1,118 @@
+"""After a crash: answers left streaming are marked interrupted and say so (SPEC §2, §7)."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from tests.e2e.conftest import button_with, make_settings, running_bot
+from tests.fakes.discord_server import FakeDiscord, FakeMessage
+from tests.fakes.llm_scripts import stall, text_reply, tool_call_reply
+from tests.fakes.llm_server import FakeLLMServer
+
+STOP = "switchboard:stop:"
+
+
+def snapshot(source: Path, target: Path) -> None:
+    """The database as a crash at this instant would leave it (committed state only)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+def status_in(path: Path, answer_id: int) -> str:
+    with sqlite3.connect(path) as db:
+        row = db.execute("SELECT status FROM messages WHERE id = ?", (answer_id,)).fetchone()
+    db.close()
+    return str(row[0])
+
+
+async def test_restart_marks_a_crashed_answer_interrupted_and_the_thread_continues(
+    tmp_path: Path, fakes: tuple[FakeDiscord, FakeLLMServer]
+) -> None:
+    fake, llm = fakes
+    settings = make_settings(tmp_path, fake, llm)
+    crashed = tmp_path / "crashed.db"
+    llm.enqueue(stall(text_reply("Partial words before the crash.", chunk_size=8), after=4))
+    async with running_bot(settings, fake, llm, grace_s=0.1) as app:
+        await fake.invoke_slash_command("chat", {"prompt": "a slow question"})
+        thread = await fake.wait_for(lambda: next(iter(fake.threads(app.channel_id)), None))
+
+        def streaming() -> FakeMessage | None:
+            mine = app.bot_messages(thread.id)
+            shown = mine and "Partial" in mine[-1].content and button_with(mine[-1], STOP)
+            return mine[-1] if shown else None
+
+        message = await fake.wait_for(streaming)
+        stop_id = button_with(message, STOP)
+        assert stop_id is not None
+        answer_id = int(stop_id.removeprefix(STOP))
+        refs = await app.bot.services.messages.discord_messages(answer_id)
+        assert [r.discord_message_id for r in refs] == [message.id]
+        snapshot(settings.database_path, crashed)
+    assert status_in(crashed, answer_id) == "streaming"
+
+    calls_before = len(fake.calls)
+    llm.enqueue(text_reply("I am back."))
+    restarted = settings.model_copy(update={"database_path": crashed})
+    async with running_bot(restarted, fake, llm) as app:
+        assert status_in(crashed, answer_id) == "interrupted"
+        await fake.wait_for(lambda: "Interrupted" in message.content or None)
+        edits = [
+            c
+            for c in fake.calls[calls_before:]
+            if c.method == "PATCH" and str(message.id) in c.path
+        ]
+        assert edits and "Interrupted by a restart" in edits[-1].json["content"]
+        assert not message.components  # no Stop button left on a dead answer
+        assert "Partial" in message.content  # what the member saw stays
+
+        await fake.send_user_message(thread.id, content="are you still there?")
+        answer = await app.final_answer(thread.id, index=1)
+        assert "I am back." in answer.content
+    last = llm.chat_requests[-1]
+    assert last.rejected is None
+    sent = last.json["messages"]
+    # The interrupted answer had no finished round, so both questions reach the model.
+    assert sent[1]["content"].startswith("a slow question")
+    assert sent[-1]["role"] == "user"
+    assert sent[-1]["content"].endswith("are you still there?")
+
+
+async def test_restart_after_a_tool_round_keeps_the_tool_line_and_a_valid_history(
+    tmp_path: Path, fakes: tuple[FakeDiscord, FakeLLMServer]
+) -> None:
+    fake, llm = fakes
+    settings = make_settings(tmp_path, fake, llm)
+    crashed = tmp_path / "crashed.db"
+    llm.enqueue(
+        tool_call_reply([("calculator", {"expression": "2*21"})]),
+        stall(text_reply("So the result is forty-two, and", chunk_size=6), after=4),
+    )
+    async with running_bot(settings, fake, llm, grace_s=0.1) as app:
+        await fake.invoke_slash_command("chat", {"prompt": "what is 2*21?"})
+        thread = await fake.wait_for(lambda: next(iter(fake.threads(app.channel_id)), None))
+
+        def streaming() -> FakeMessage | None:
+            mine = app.bot_messages(thread.id)
+            shown = mine and "So the result" in mine[-1].content and mine[-1].components
+            return mine[-1] if shown else None
+
+        message = await fake.wait_for(streaming)
+        snapshot(settings.database_path, crashed)
+
+    llm.enqueue(text_reply("Yes, 42."))
+    restarted = settings.model_copy(update={"database_path": crashed})
+    async with running_bot(restarted, fake, llm) as app:
+        await fake.wait_for(lambda: "Interrupted by a restart" in message.content or None)
+        assert "calculator" in message.content and "So the result" in message.content
+        assert len(message.content) <= 2000
+        await fake.send_user_message(thread.id, content="sure?")
+        answer = await app.final_answer(thread.id, index=1)
+        assert "Yes, 42." in answer.content
+    last = llm.chat_requests[-1]
+    assert last.rejected is None
+    roles = [m["role"] for m in last.json["messages"]]
+    assert roles[:4] == ["system", "user", "assistant", "tool"]
+    assert roles[-1] == "user"
