@@ -25,7 +25,7 @@ from bot.settings import DEFAULT_DISCORD_API_BASE, Settings
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS: tuple[str, ...] = ("cogs.errors", "cogs.chat")
+EXTENSIONS: tuple[str, ...] = ("cogs.errors", "cogs.chat", "cogs.settings")
 
 
 def point_discord_at(settings: Settings) -> None:
