@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 import aiohttp
 import discord
@@ -33,13 +34,15 @@ from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.conversations import ConversationRepository
 from bot.storage.database import Database
 from bot.storage.messages import MessageRepository
+from bot.storage.retention import delete_older_than
+from bot.tasks import spawn
 from bot.tools import DEFAULT_ENABLED, build_builtin_tools
 from bot.tools.fetch_url import new_fetch_session
 
 log = logging.getLogger(__name__)
 
 EXIT_CONFIG = 2
-SHUTDOWN_GRACE_S = 20.0
+RETENTION_EVERY_S = 6 * 3600.0
 
 
 @asynccontextmanager
@@ -101,17 +104,33 @@ async def open_services(
             pacer=pacer,
             channel_lane=channel_lane,
         )
+        retention = (
+            spawn(_retention_loop(db, settings.retention_days), name="retention")
+            if settings.retention_days
+            else None
+        )
         try:
             yield services
         finally:
+            if retention is not None:
+                retention.cancel()
             await chat.close(grace_s=0)
+
+
+async def _retention_loop(db: Database, days: int) -> None:
+    while True:
+        try:
+            await delete_older_than(db, days, datetime.now(UTC))
+        except Exception:
+            log.exception("retention run failed; trying again later")
+        await asyncio.sleep(RETENTION_EVERY_S)
 
 
 async def serve(
     settings: Settings,
     stop: asyncio.Event,
     *,
-    grace_s: float = SHUTDOWN_GRACE_S,
+    grace_s: float | None = None,
     guild_ready_timeout: float = 2.0,
     on_bot: Callable[[SwitchboardBot], None] | None = None,
     channel_lane: Callable[[int], Lane] = Lane.channel,
@@ -128,7 +147,8 @@ async def serve(
             if on_bot is not None:
                 on_bot(bot)
             try:
-                await _run_until_stopped(bot, token, stop, services, grace_s)
+                grace = settings.shutdown_grace_seconds if grace_s is None else grace_s
+                await _run_until_stopped(bot, token, stop, services, grace)
                 return
             except discord.PrivilegedIntentsRequired:
                 if not message_content:

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     fetch_url_allowlist: Annotated[tuple[str, ...], NoDecode] = ()
     fetch_url_max_bytes: int = Field(default=1_000_000, ge=1_000)
     fetch_url_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Conversation content older than this many days is deleted (0 keeps everything); the
+    # usage ledger is always kept.
+    retention_days: int = Field(default=0, ge=0, le=36_500)
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=600)
 
     @field_validator("owner_ids", "fetch_url_allowlist", mode="before")
     @classmethod
