@@ -1,0 +1,337 @@
+"""The meter around every LLM call: reserve the worst case → settle to the real cost.
+
+`before_call` holds the most a call can cost against every budget that applies (the server's
+and the member's) in one `BEGIN IMMEDIATE` transaction, refusing with `BudgetExceededError`
+when any of them can't cover it. `after_call` deletes the hold and appends the ledger row in
+one transaction; the row's idempotency key ("answer:<id>:round:<n>") makes a replayed
+settle a no-op that returns the first result. `release` frees the hold of a call that never
+reported usage; `release_stale` frees every hold at start-up.
+
+Direct messages have no budgets: their calls are recorded without holding anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from bot.billing.estimate import DEFAULT_MAX_OUTPUT_TOKENS, worst_case_tokens
+from bot.billing.periods import ADJECTIVES, PERIODS, PeriodName, describe_reset, period_of
+from bot.billing.pricing import (
+    Price,
+    PriceBook,
+    UnpricedModelError,
+    cost_micros,
+    format_usd,
+    how_to_set_price,
+    worst_case_micros,
+)
+from bot.billing.types import CallCost
+from bot.errors import BudgetExceededError
+from bot.llm.types import ChatRequest, Usage, UsageReported
+from bot.storage.budgets import BudgetRepository, BudgetStatus, PeriodDays, ReservationRepository
+from bot.storage.database import Database
+from bot.storage.models import Conversation, StoredMessage
+from bot.storage.timeutil import to_ms
+from bot.storage.usage import CallStatus, LedgerEntry, Purpose, UsageRepository
+
+log = logging.getLogger(__name__)
+
+WARN_AT_PERCENT = 80
+# Round counters are kept for this many recent answers (an answer runs a handful of rounds).
+_TRACKED_ANSWERS = 4096
+
+
+class Turn(Protocol):
+    """What the meter reads of the chat service's `TurnContext` (billing can't import it)."""
+
+    @property
+    def conversation(self) -> Conversation: ...
+    @property
+    def user_message(self) -> StoredMessage: ...
+    @property
+    def answer_id(self) -> int: ...
+    @property
+    def model(self) -> str: ...
+
+
+@dataclass(slots=True)
+class CallHold:
+    """One metered call, from `before_call` until it is settled or released."""
+
+    key: str
+    model: str
+    guild_id: int | None
+    channel_id: int | None
+    user_id: int | None
+    conversation_id: int | None
+    answer_id: int | None
+    purpose: Purpose
+    price: Price | None
+    amount_micros: int  # what is held in `reservations` (0 when nothing is)
+    held: bool  # a reservation row exists for `key`
+    budgeted: bool  # a budget applied when the call was reserved: check the 80 % warning
+    finished: bool = False
+
+
+class Meter:
+    """Implements the chat service's `CallMeter`, plus `record_call` for other calls."""
+
+    def __init__(
+        self,
+        db: Database,
+        prices: PriceBook,
+        *,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        default_max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS,
+    ) -> None:
+        self._db = db
+        self._prices = prices
+        self._clock = clock
+        self._default_max_output = default_max_output_tokens
+        self._usage = UsageRepository(db)
+        self._budgets = BudgetRepository(db)
+        self._reservations = ReservationRepository(db)
+        self._rounds: OrderedDict[int, int] = OrderedDict()
+
+    # --- the CallMeter protocol ------------------------------------------------------------
+
+    async def before_call(self, turn: Turn, request: ChatRequest) -> CallHold:
+        """Hold the worst case of this call against every applicable budget, or refuse."""
+        conversation = turn.conversation
+        model = request.model or turn.model
+        hold = CallHold(
+            key=f"answer:{turn.answer_id}:round:{self._next_round(turn.answer_id)}",
+            model=model,
+            guild_id=conversation.guild_id,
+            channel_id=conversation.channel_id,
+            user_id=turn.user_message.author_id,
+            conversation_id=conversation.id,
+            answer_id=turn.answer_id,
+            purpose="answer",
+            price=await self._prices.price_for(model),
+            amount_micros=0,
+            held=False,
+            budgeted=False,
+        )
+        if hold.guild_id is None:
+            return hold
+        prompt, output = worst_case_tokens(request, self._default_max_output)
+        worst = None if hold.price is None else worst_case_micros(prompt, output, hold.price)
+        now = self._clock()
+        async with self._db.transaction() as conn:
+            statuses = await self._budgets.applicable(
+                hold.guild_id, hold.user_id, period_days(now), conn=conn
+            )
+            if not statuses:
+                return hold
+            if worst is None:
+                raise UnpricedModelError(how_to_set_price(model), detail=f"unpriced {model}")
+            for status in statuses:
+                if status.spent_micros + status.held_micros + worst > status.budget.amount_micros:
+                    raise BudgetExceededError(
+                        refusal_message(status, worst, now),
+                        detail=f"budget {status.budget.id}: worst case {worst} µ$ refused",
+                    )
+            await self._reservations.hold(
+                hold.key, hold.guild_id, hold.user_id, worst, to_ms(now), conn=conn
+            )
+        hold.amount_micros, hold.held, hold.budgeted = worst, True, True
+        return hold
+
+    async def after_call(self, reservation: object, event: UsageReported) -> CallCost:
+        """Settle the call to what it used: drop its hold and append its ledger row."""
+        hold = _hold(reservation)
+        if hold.finished:
+            log.warning("call %s settled after it was finished", hold.key)
+        price = hold.price
+        if price is None and event.model and event.model != hold.model:
+            price = await self._prices.price_for(event.model)
+        return await self._settle(hold, event.usage, event.status, price)
+
+    async def release(self, reservation: object) -> None:
+        """Drop the hold of a call that never reported usage (nothing is recorded)."""
+        hold = _hold(reservation)
+        if hold.finished:
+            return
+        hold.finished = True
+        if hold.held:
+            await self._reservations.release(hold.key)
+
+    # --- everything else -------------------------------------------------------------------
+
+    async def record_call(
+        self,
+        *,
+        key: str,
+        model: str,
+        usage: Usage,
+        guild_id: int | None,
+        channel_id: int | None,
+        user_id: int | None,
+        conversation_id: int | None = None,
+        answer_id: int | None = None,
+        purpose: Purpose = "title",
+        status: CallStatus = "completed",
+    ) -> CallCost:
+        """Record a call made outside the tool loop (title generation, …) with no hold.
+
+        `key` must be unique per call and stable across a replay, e.g. f"title:{conv_id}".
+        """
+        hold = CallHold(
+            key=key,
+            model=model,
+            guild_id=guild_id,
+            channel_id=channel_id,
+            user_id=user_id,
+            conversation_id=conversation_id,
+            answer_id=answer_id,
+            purpose=purpose,
+            price=await self._prices.price_for(model),
+            amount_micros=0,
+            held=False,
+            budgeted=guild_id is not None,
+        )
+        return await self._settle(hold, usage, status, hold.price)
+
+    async def release_stale(self) -> int:
+        """Free every hold; call at start-up, when no call can be in flight."""
+        released = await self._reservations.release_all()
+        if released:
+            log.info("released %d reservations left by the previous run", released)
+        return released
+
+    async def budget_status(self, guild_id: int, user_id: int | None) -> list[BudgetStatus]:
+        """The server's budget and this member's, with this period's spending (for /usage)."""
+        days = period_days(self._clock())
+        return await self._budgets.applicable(guild_id, user_id, days)
+
+    async def guild_budgets(self, guild_id: int) -> list[BudgetStatus]:
+        """Every budget of the server with its spending (for /budget show)."""
+        return await self._budgets.in_guild(guild_id, period_days(self._clock()))
+
+    # --- internals -------------------------------------------------------------------------
+
+    def _next_round(self, answer_id: int) -> int:
+        # The tool loop numbers rounds from 1 in RoundStarted order; before_call is called
+        # once per RoundStarted, so counting here gives the same numbers.
+        n = self._rounds.pop(answer_id, 0) + 1
+        self._rounds[answer_id] = n
+        if len(self._rounds) > _TRACKED_ANSWERS:
+            self._rounds.popitem(last=False)
+        return n
+
+    async def _settle(
+        self, hold: CallHold, usage: Usage, status: CallStatus, price: Price | None
+    ) -> CallCost:
+        now = self._clock()
+        entry = _entry(hold, usage, status, price, to_ms(now))
+        warning = None
+        async with self._db.transaction() as conn:
+            if hold.held:
+                await self._reservations.release(hold.key, conn=conn)
+            inserted = await self._usage.insert(entry, conn=conn)
+            if not inserted:
+                first = await self._usage.by_key(hold.key, conn=conn)
+                assert first is not None
+                hold.finished = True
+                log.info("call %s was already recorded; settle ignored", hold.key)
+                return CallCost(first.cost_micros, first.usage_source == "estimated")
+            if hold.budgeted and hold.guild_id is not None and entry.cost_micros:
+                statuses = await self._budgets.applicable(
+                    hold.guild_id, hold.user_id, period_days(now), conn=conn
+                )
+                warning = crossing_warning(statuses, entry.cost_micros)
+        hold.finished = True
+        return CallCost(entry.cost_micros, usage.estimated, warning)
+
+
+def _hold(reservation: object) -> CallHold:
+    if not isinstance(reservation, CallHold):
+        raise TypeError(f"not a reservation of this meter: {reservation!r}")
+    return reservation
+
+
+def _entry(
+    hold: CallHold, usage: Usage, status: CallStatus, price: Price | None, created_at: int
+) -> LedgerEntry:
+    prompt = usage.prompt_tokens
+    cached = min(usage.cached_tokens, prompt)
+    completion = usage.completion_tokens
+    reasoning = min(usage.reasoning_tokens, completion)
+    flat = None if price is None else price.for_prompt(prompt)
+    return LedgerEntry(
+        idempotency_key=hold.key,
+        created_at=created_at,
+        guild_id=hold.guild_id,
+        channel_id=hold.channel_id,
+        user_id=hold.user_id,
+        conversation_id=hold.conversation_id,
+        answer_id=hold.answer_id,
+        purpose=hold.purpose,
+        model=hold.model,
+        prompt_tokens=prompt,
+        cached_tokens=cached,
+        completion_tokens=completion,
+        reasoning_tokens=reasoning,
+        input_price=None if flat is None else flat.input_price,
+        cached_price=None if flat is None else flat.effective_cached_price,
+        output_price=None if flat is None else flat.output_price,
+        price_source=None if flat is None else flat.source,
+        cost_micros=None if flat is None else cost_micros(usage, flat),
+        status=status,
+        usage_source="estimated" if usage.estimated else "provider",
+    )
+
+
+def period_days(now: datetime) -> PeriodDays:
+    """The current period of each kind as (first day, end day) for the budget queries."""
+    days: dict[PeriodName, tuple[int, int]] = {}
+    for name in PERIODS:
+        period = period_of(name, now)
+        days[name] = (period.first_day, period.end_day)
+    return days
+
+
+def _whose(status: BudgetStatus) -> str:
+    period = ADJECTIVES[status.budget.period]
+    if status.budget.user_id is None:
+        return f"This server's {period} budget"
+    return f"Your {period} budget in this server"
+
+
+def refusal_message(status: BudgetStatus, worst_micros: int, now: datetime) -> str:
+    """Which budget refused, what is left of it, and when it resets."""
+    budget = status.budget
+    whose = _whose(status)
+    reset = describe_reset(period_of(budget.period, now).end, now)
+    left = status.left_micros
+    if left <= 0:
+        head = f"{whose} ({format_usd(budget.amount_micros)}) is used up."
+    else:
+        head = (
+            f"{whose} has {format_usd(left)} of {format_usd(budget.amount_micros)} left, "
+            f"not enough for this request (it may cost up to {format_usd(worst_micros)})."
+        )
+    return f"{head} It resets at {reset}."
+
+
+def crossing_warning(statuses: Sequence[BudgetStatus], cost: int) -> str | None:
+    """A warning for each budget this settled cost just took across 80 % of its amount.
+
+    `spent_micros` already includes `cost`, so "before" is spent - cost; settlements are
+    serialised by the database, so exactly one call crosses the line in a period.
+    """
+    lines = []
+    for status in statuses:
+        amount = status.budget.amount_micros
+        after = status.spent_micros
+        before = after - cost
+        if before * 100 < amount * WARN_AT_PERCENT <= after * 100:
+            percent = after * 100 // amount
+            lines.append(f"{_whose(status)} is {percent}% used.")
+    return " ".join(lines) or None

@@ -1,0 +1,285 @@
+"""Model prices and what a call costs.
+
+Prices are integer micro-dollars per million tokens. The owner's overrides (table
+`model_prices`, `/price set`) win over the maintained catalog of the `genai-prices` package,
+which is read offline from the data bundled with it (its network updater is never used).
+
+Cost of a call, with OpenAI's inclusive counts (cached ⊂ prompt, reasoning ⊂ completion):
+
+    (prompt - cached) * input + cached * cached_price + completion * output
+
+Reasoning tokens are output tokens and are already inside `completion`; a model without a
+cached price bills cached tokens at the input price. Costs are rounded up to a whole
+micro-dollar so a budget is never under-charged.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Literal
+
+from bot.errors import BudgetExceededError, InvalidInputError
+from bot.llm.types import Usage
+from bot.storage.prices import PriceOverride, PriceRepository
+
+log = logging.getLogger(__name__)
+
+PriceSource = Literal["override", "catalog"]
+
+MICROS_PER_DOLLAR = 1_000_000
+TOKENS_PER_PRICE_UNIT = 1_000_000  # prices are per million tokens
+MAX_PRICE_USD = Decimal(100_000)  # per million tokens; far above any real model
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTier:
+    """Prices that apply to a whole call once its prompt exceeds `above_prompt_tokens`."""
+
+    above_prompt_tokens: int
+    input_price: int
+    output_price: int
+    cached_price: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    """Micro-dollars per million tokens. `cached_price` None: cached tokens cost `input_price`."""
+
+    input_price: int
+    output_price: int
+    cached_price: int | None
+    source: PriceSource
+    tiers: tuple[PriceTier, ...] = ()  # long-context prices (Gemini, Claude), ascending
+
+    @property
+    def effective_cached_price(self) -> int:
+        return self.input_price if self.cached_price is None else self.cached_price
+
+    def for_prompt(self, prompt_tokens: int) -> Price:
+        """The flat price of a call with this many prompt tokens (tiers resolved)."""
+        chosen: PriceTier | None = None
+        for tier in self.tiers:
+            if prompt_tokens > tier.above_prompt_tokens:
+                chosen = tier
+        if chosen is None:
+            return replace(self, tiers=()) if self.tiers else self
+        return Price(
+            chosen.input_price, chosen.output_price, chosen.cached_price, self.source, tiers=()
+        )
+
+
+class UnpricedModelError(BudgetExceededError):
+    """A budget applies, but nobody knows what the model costs, so the call is refused."""
+
+    # TODO(errors.py): belongs in the exception tree under BudgetExceededError.
+
+
+def cost_micros(usage: Usage, price: Price) -> int:
+    """What `usage` costs at `price`, in micro-dollars (rounded up); each token billed once."""
+    flat = price.for_prompt(usage.prompt_tokens)
+    cached = min(usage.cached_tokens, usage.prompt_tokens)
+    numerator = (
+        (usage.prompt_tokens - cached) * flat.input_price
+        + cached * flat.effective_cached_price
+        + usage.completion_tokens * flat.output_price
+    )
+    return -(-numerator // TOKENS_PER_PRICE_UNIT)
+
+
+def worst_case_micros(prompt_tokens: int, max_output_tokens: int, price: Price) -> int:
+    """The most a call can cost: every prompt token uncached, every output token produced."""
+    return cost_micros(
+        Usage(prompt_tokens=prompt_tokens, completion_tokens=max_output_tokens), price
+    )
+
+
+def usd_to_price(value: Decimal | float | str) -> int:
+    """Dollars per million tokens → micro-dollars per million tokens (checked)."""
+    try:
+        dollars = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise InvalidInputError(f"{value!r} is not a price in dollars.") from exc
+    if not dollars.is_finite() or dollars < 0 or dollars > MAX_PRICE_USD:
+        raise InvalidInputError(
+            f"A price must be between $0 and ${MAX_PRICE_USD:,} per million tokens."
+        )
+    return int((dollars * MICROS_PER_DOLLAR).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def format_usd(micros: int) -> str:
+    """Dollars for people: cents when that is precise enough, else up to 6 decimals."""
+    sign = "-" if micros < 0 else ""
+    micros = abs(micros)
+    if micros % 10_000 == 0 or micros >= MICROS_PER_DOLLAR:
+        return f"{sign}${micros / MICROS_PER_DOLLAR:,.2f}"
+    text = f"{Decimal(micros) / MICROS_PER_DOLLAR:.6f}".rstrip("0")
+    whole, _, fraction = text.partition(".")
+    return f"{sign}${int(whole):,}.{fraction.ljust(2, '0')}"
+
+
+def format_price(price_micros: int) -> str:
+    """A per-million-tokens price in dollars, e.g. "$0.075"."""
+    return format_usd(price_micros)
+
+
+def how_to_set_price(model: str) -> str:
+    return (
+        f"No price is known for the model `{model}`, and a usage budget applies here, so it "
+        "can't be used until the bot owner sets one (dollars per million tokens): "
+        f"`/price set model:{model} input:<dollars> output:<dollars>`."
+    )
+
+
+# --- the genai-prices catalog --------------------------------------------------------------
+
+
+class PriceCatalog:
+    """Prices from the `genai-prices` package data, looked up once per model name."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, Price | None] = {}
+
+    def lookup(self, model: str) -> Price | None:
+        """The catalog price of `model` (also tried without an OpenRouter-style
+        "provider/" prefix), or None when the catalog doesn't know it."""
+        try:
+            return self._cache[model]
+        except KeyError:
+            pass
+        price = None
+        for candidate in _candidates(model):
+            price = _catalog_price(candidate)
+            if price is not None:
+                break
+        if price is None:
+            log.info("no catalog price for model %s", model)
+        self._cache[model] = price
+        return price
+
+
+def _candidates(model: str) -> list[str]:
+    names = [model]
+    if "/" in model:
+        bare = model.rsplit("/", 1)[1]
+        if bare:
+            names.append(bare)
+    return names
+
+
+def _catalog_price(model: str) -> Price | None:
+    # Imported here: the package data takes ~0.2 s to load, needed only when a price is.
+    from genai_prices import Usage as CatalogUsage
+    from genai_prices import calc_price
+    from genai_prices.types import TieredPrices
+
+    try:
+        found = calc_price(CatalogUsage(input_tokens=0, output_tokens=0), model).model_price
+    except LookupError:
+        return None
+    raw_input = getattr(found, "input_mtok", None)
+    raw_output = getattr(found, "output_mtok", None)
+    raw_cached = getattr(found, "cache_read_mtok", None)
+    if raw_input is None or raw_output is None:
+        return None
+
+    def base(value: object) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, TieredPrices):
+            return usd_to_price(value.base)
+        if isinstance(value, Decimal | int | float):
+            return usd_to_price(value)
+        return None
+
+    def at(value: object, start: int) -> int | None:
+        if isinstance(value, TieredPrices):
+            applicable = value.base
+            for tier in value.tiers:
+                if start >= tier.start:
+                    applicable = tier.price
+            return usd_to_price(applicable)
+        return base(value)
+
+    input_price, output_price = base(raw_input), base(raw_output)
+    if input_price is None or output_price is None:
+        return None
+    starts = sorted(
+        {
+            tier.start
+            for value in (raw_input, raw_output, raw_cached)
+            if isinstance(value, TieredPrices)
+            for tier in value.tiers
+        }
+    )
+    tiers: list[PriceTier] = []
+    for start in starts:
+        tier_input, tier_output = at(raw_input, start), at(raw_output, start)
+        assert tier_input is not None and tier_output is not None
+        tiers.append(PriceTier(start, tier_input, tier_output, at(raw_cached, start)))
+    return Price(input_price, output_price, base(raw_cached), "catalog", tuple(tiers))
+
+
+# --- overrides over the catalog ------------------------------------------------------------
+
+
+class PriceBook:
+    """Where the meter gets prices: owner overrides first, then the catalog.
+
+    Overrides are loaded once and kept in memory; changes made through this object update
+    the copy, so every change must go through it (the `/price` commands do).
+    """
+
+    def __init__(self, prices: PriceRepository, catalog: PriceCatalog | None = None) -> None:
+        self._prices = prices
+        self._catalog = catalog or PriceCatalog()
+        self._overrides: dict[str, PriceOverride] | None = None
+
+    async def price_for(self, model: str) -> Price | None:
+        overrides = await self._load()
+        override = overrides.get(model)
+        if override is not None:
+            return Price(
+                override.input_price, override.output_price, override.cached_price, "override"
+            )
+        return self._catalog.lookup(model)
+
+    def catalog_price(self, model: str) -> Price | None:
+        return self._catalog.lookup(model)
+
+    async def set_override(
+        self,
+        model: str,
+        input_usd: Decimal | float | str,
+        output_usd: Decimal | float | str,
+        cached_usd: Decimal | float | str | None = None,
+        *,
+        updated_by: int | None = None,
+    ) -> PriceOverride:
+        """Set the owner's price of `model` (dollars per million tokens); it wins from now on."""
+        model = model.strip()
+        if not model:
+            raise InvalidInputError("The model name can't be empty.")
+        cached = None if cached_usd is None else usd_to_price(cached_usd)
+        saved = await self._prices.set(
+            model, usd_to_price(input_usd), usd_to_price(output_usd), cached, updated_by
+        )
+        (await self._load())[model] = saved
+        log.info("price override for %s set by %s", model, updated_by)
+        return saved
+
+    async def clear_override(self, model: str) -> bool:
+        """Remove the owner's price; the catalog applies again. False if there was none."""
+        removed = await self._prices.delete(model)
+        (await self._load()).pop(model, None)
+        return removed
+
+    async def overrides(self) -> Sequence[PriceOverride]:
+        return sorted((await self._load()).values(), key=lambda o: o.model)
+
+    async def _load(self) -> dict[str, PriceOverride]:
+        if self._overrides is None:
+            self._overrides = {o.model: o for o in await self._prices.all()}
+        return self._overrides

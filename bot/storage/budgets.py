@@ -1,0 +1,255 @@
+"""Budgets (per server, or per member in a server) and the reservations held against them.
+
+A reservation is the worst-case cost of one call in flight; budgets count settled spending
+(from `usage_daily`) plus open reservations. The budget check reads everything it needs in
+one statement (`applicable`), so a reserve is one read and one write inside the caller's
+`BEGIN IMMEDIATE` transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+import aiosqlite
+
+from bot.storage.database import Database
+from bot.storage.timeutil import from_ms, now_ms
+
+BudgetPeriod = Literal["day", "week", "month"]
+# period name → (first day, end day) of the current period, in days since 1970-01-01 UTC
+PeriodDays = Mapping[BudgetPeriod, tuple[int, int]]
+_PERIODS: tuple[BudgetPeriod, ...] = ("day", "week", "month")
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    id: int
+    guild_id: int
+    user_id: int | None  # None: the whole server's budget
+    period: BudgetPeriod
+    amount_micros: int
+    updated_by: int | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStatus:
+    """A budget with what counts against it in its current period."""
+
+    budget: Budget
+    spent_micros: int  # settled, priced calls this period
+    held_micros: int  # open reservations
+
+    @property
+    def left_micros(self) -> int:
+        return max(self.budget.amount_micros - self.spent_micros - self.held_micros, 0)
+
+
+_COLUMNS = "id, guild_id, user_id, period, amount_micros, updated_by, updated_at"
+_B_COLUMNS = ", ".join(f"b.{c.strip()}" for c in _COLUMNS.split(","))
+
+
+def _budget(row: sqlite3.Row) -> Budget:
+    return Budget(
+        id=row["id"],
+        guild_id=row["guild_id"],
+        user_id=row["user_id"],
+        period=row["period"],
+        amount_micros=row["amount_micros"],
+        updated_by=row["updated_by"],
+        updated_at=from_ms(row["updated_at"]),
+    )
+
+
+def _status(row: sqlite3.Row) -> BudgetStatus:
+    return BudgetStatus(_budget(row), int(row["spent"]), int(row["held"]))
+
+
+_FIRST = "CASE b.period WHEN 'day' THEN :day0 WHEN 'week' THEN :week0 ELSE :month0 END"
+_END = "CASE b.period WHEN 'day' THEN :day1 WHEN 'week' THEN :week1 ELSE :month1 END"
+# Each branch keeps a fixed shape so SQLite can use an index for its sums: the primary key
+# (guild_id, day, …) for the server, usage_daily_user (guild_id, user_id, day) for a member.
+_SERVER_STATUS = f"""
+    SELECT {_B_COLUMNS},
+        (SELECT COALESCE(SUM(d.cost_micros), 0) FROM usage_daily d
+         WHERE d.guild_id = b.guild_id AND d.day >= {_FIRST} AND d.day < {_END}) AS spent,
+        (SELECT COALESCE(SUM(r.amount_micros), 0) FROM reservations r
+         WHERE r.guild_id = b.guild_id) AS held
+    FROM budgets b WHERE b.guild_id = :guild AND b.user_id IS NULL
+"""
+_MEMBER_STATUS = f"""
+    SELECT {_B_COLUMNS},
+        (SELECT COALESCE(SUM(d.cost_micros), 0) FROM usage_daily d
+         WHERE d.guild_id = b.guild_id AND d.user_id = b.user_id
+           AND d.day >= {_FIRST} AND d.day < {_END}) AS spent,
+        (SELECT COALESCE(SUM(r.amount_micros), 0) FROM reservations r
+         WHERE r.guild_id = b.guild_id AND r.user_id = b.user_id) AS held
+    FROM budgets b WHERE b.guild_id = :guild
+"""
+
+
+def _params(guild_id: int, user_id: int | None, days: PeriodDays) -> dict[str, object]:
+    params: dict[str, object] = {"guild": guild_id, "user": user_id}
+    for name in _PERIODS:
+        first, end = days[name]
+        params[f"{name}0"], params[f"{name}1"] = first, end
+    return params
+
+
+class BudgetRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    _APPLICABLE = (
+        f"{_SERVER_STATUS} UNION ALL {_MEMBER_STATUS} AND b.user_id = :user ORDER BY user_id"
+    )
+
+    async def applicable(
+        self,
+        guild_id: int,
+        user_id: int | None,
+        days: PeriodDays,
+        *,
+        conn: aiosqlite.Connection | None = None,
+    ) -> list[BudgetStatus]:
+        """The server's budget and this member's (those that exist), server first, each with
+        its spending in its current period and its open reservations — one statement."""
+        async with self._db.reading(conn) as c:
+            rows = await c.execute_fetchall(self._APPLICABLE, _params(guild_id, user_id, days))
+        return [_status(r) for r in rows]
+
+    _IN_GUILD = (
+        f"{_SERVER_STATUS} UNION ALL {_MEMBER_STATUS} AND b.user_id IS NOT NULL ORDER BY user_id"
+    )
+
+    async def in_guild(
+        self, guild_id: int, days: PeriodDays, *, conn: aiosqlite.Connection | None = None
+    ) -> list[BudgetStatus]:
+        """Every budget of the server (server first, then members), with their status."""
+        async with self._db.reading(conn) as c:
+            rows = await c.execute_fetchall(self._IN_GUILD, _params(guild_id, None, days))
+        return [_status(r) for r in rows]
+
+    _GET = f"SELECT {_COLUMNS} FROM budgets WHERE guild_id = ? AND user_id IS ?"
+
+    async def get(
+        self, guild_id: int, user_id: int | None, *, conn: aiosqlite.Connection | None = None
+    ) -> Budget | None:
+        async with self._db.reading(conn) as c, c.execute(self._GET, (guild_id, user_id)) as cur:
+            row = await cur.fetchone()
+        return None if row is None else _budget(row)
+
+    _SET = f"""
+        INSERT INTO budgets (guild_id, user_id, period, amount_micros, updated_by, updated_at)
+        VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (guild_id, COALESCE(user_id, 0)) DO UPDATE SET
+            period = excluded.period, amount_micros = excluded.amount_micros,
+            updated_by = excluded.updated_by, updated_at = excluded.updated_at
+        RETURNING {_COLUMNS}
+    """
+
+    async def set(
+        self,
+        guild_id: int,
+        user_id: int | None,
+        period: BudgetPeriod,
+        amount_micros: int,
+        updated_by: int | None,
+        *,
+        conn: aiosqlite.Connection | None = None,
+    ) -> Budget:
+        """Create or replace the server's (user_id None) or a member's budget."""
+        params = (guild_id, user_id, period, amount_micros, updated_by, now_ms())
+        async with (
+            self._db.maybe_transaction(conn) as c,
+            c.execute(self._SET, params) as cursor,
+        ):
+            row = await cursor.fetchone()
+        assert row is not None
+        return _budget(row)
+
+    _CLEAR = "DELETE FROM budgets WHERE guild_id = ? AND user_id IS ?"
+
+    async def clear(
+        self, guild_id: int, user_id: int | None, *, conn: aiosqlite.Connection | None = None
+    ) -> bool:
+        """Remove a budget; False if there was none."""
+        async with self._db.maybe_transaction(conn) as c:
+            cursor = await c.execute(self._CLEAR, (guild_id, user_id))
+            return cursor.rowcount > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    call_key: str
+    guild_id: int
+    user_id: int | None
+    amount_micros: int
+    created_at: datetime
+
+
+class ReservationRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # A second hold under the same key replaces the first: one call, one hold.
+    _HOLD = """
+        INSERT INTO reservations (call_key, guild_id, user_id, amount_micros, created_at)
+        VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (call_key) DO UPDATE SET
+            guild_id = excluded.guild_id, user_id = excluded.user_id,
+            amount_micros = excluded.amount_micros, created_at = excluded.created_at
+    """
+
+    async def hold(
+        self,
+        call_key: str,
+        guild_id: int,
+        user_id: int | None,
+        amount_micros: int,
+        created_at_ms: int,
+        *,
+        conn: aiosqlite.Connection | None = None,
+    ) -> None:
+        params = (call_key, guild_id, user_id, amount_micros, created_at_ms)
+        async with self._db.maybe_transaction(conn) as c:
+            await c.execute(self._HOLD, params)
+
+    _RELEASE = "DELETE FROM reservations WHERE call_key = ?"
+
+    async def release(self, call_key: str, *, conn: aiosqlite.Connection | None = None) -> bool:
+        """Drop the hold of one call; False if it had none (already settled or released)."""
+        async with self._db.maybe_transaction(conn) as c:
+            cursor = await c.execute(self._RELEASE, (call_key,))
+            return cursor.rowcount > 0
+
+    _RELEASE_ALL = "DELETE FROM reservations"
+
+    async def release_all(self, *, conn: aiosqlite.Connection | None = None) -> int:
+        """Drop every hold (at start-up no call is in flight); returns how many."""
+        async with self._db.maybe_transaction(conn) as c:
+            cursor = await c.execute(self._RELEASE_ALL)
+            return cursor.rowcount
+
+    _ALL = (
+        "SELECT call_key, guild_id, user_id, amount_micros, created_at FROM reservations"
+        " ORDER BY id"
+    )
+
+    async def all(self, *, conn: aiosqlite.Connection | None = None) -> list[Reservation]:
+        async with self._db.reading(conn) as c:
+            rows = await c.execute_fetchall(self._ALL)
+        return [
+            Reservation(
+                r["call_key"],
+                r["guild_id"],
+                r["user_id"],
+                r["amount_micros"],
+                from_ms(r["created_at"]),
+            )
+            for r in rows
+        ]

@@ -1,0 +1,124 @@
+"""The usage ledger (append-only, one row per LLM call) and spend sums over its daily rollup.
+
+Rows are only ever inserted; triggers refuse UPDATE and DELETE and keep `usage_daily` in
+step within the same transaction. The idempotency key makes a second write of the same call
+a no-op. Report queries live in `bot.storage.usage_reports`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Literal
+
+import aiosqlite
+
+from bot.storage.database import Database
+
+Purpose = Literal["answer", "title", "other"]
+CallStatus = Literal["completed", "stopped", "error"]
+UsageSource = Literal["provider", "estimated"]
+PriceSource = Literal["override", "catalog"]
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One LLM call. Token counts are inclusive (cached ⊂ prompt, reasoning ⊂ completion).
+
+    Prices are micro-dollars per million tokens; all price fields, `price_source` and
+    `cost_micros` are None together when the model had no known price.
+    """
+
+    idempotency_key: str
+    created_at: int  # unix ms UTC
+    guild_id: int | None
+    channel_id: int | None
+    user_id: int | None
+    conversation_id: int | None
+    answer_id: int | None
+    purpose: Purpose
+    model: str
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    reasoning_tokens: int
+    input_price: int | None
+    cached_price: int | None
+    output_price: int | None
+    price_source: PriceSource | None
+    cost_micros: int | None
+    status: CallStatus
+    usage_source: UsageSource
+
+
+_FIELDS = LedgerEntry.__slots__
+_COLUMNS = ", ".join(_FIELDS)
+
+
+def _entry(row: sqlite3.Row) -> LedgerEntry:
+    return LedgerEntry(**{name: row[name] for name in _FIELDS})
+
+
+class UsageRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    _INSERT = (
+        f"INSERT INTO usage_ledger ({_COLUMNS}) VALUES ({', '.join('?' * len(_FIELDS))})"
+        " ON CONFLICT (idempotency_key) DO NOTHING"
+    )
+
+    async def insert(self, entry: LedgerEntry, *, conn: aiosqlite.Connection | None = None) -> bool:
+        """Append `entry`; False (and nothing written) when its key was already recorded."""
+        params = tuple(getattr(entry, name) for name in _FIELDS)
+        async with self._db.maybe_transaction(conn) as c:
+            cursor = await c.execute(self._INSERT, params)
+            return cursor.rowcount > 0
+
+    _BY_KEY = f"SELECT {_COLUMNS} FROM usage_ledger WHERE idempotency_key = ?"
+
+    async def by_key(
+        self, key: str, *, conn: aiosqlite.Connection | None = None
+    ) -> LedgerEntry | None:
+        async with self._db.reading(conn) as c, c.execute(self._BY_KEY, (key,)) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else _entry(row)
+
+    _COUNT = "SELECT count(*) FROM usage_ledger"
+
+    async def count(self, *, conn: aiosqlite.Connection | None = None) -> int:
+        async with self._db.reading(conn) as c, c.execute(self._COUNT) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0])
+
+    # Member sums use the (guild_id, user_id, day) index, server sums the primary key.
+    _SPENT_SERVER = """
+        SELECT COALESCE(SUM(cost_micros), 0) FROM usage_daily
+        WHERE guild_id = ? AND day >= ? AND day < ?
+    """
+    _SPENT_MEMBER = """
+        SELECT COALESCE(SUM(cost_micros), 0) FROM usage_daily
+        WHERE guild_id = ? AND user_id = ? AND day >= ? AND day < ?
+    """
+
+    async def spent(
+        self,
+        guild_id: int,
+        user_id: int | None,
+        first_day: int,
+        end_day: int,
+        *,
+        conn: aiosqlite.Connection | None = None,
+    ) -> int:
+        """Priced spending in micro-dollars over days [first_day, end_day): the whole server
+        when `user_id` is None, else that member's in the server."""
+        params: tuple[int, ...]
+        if user_id is None:
+            sql, params = self._SPENT_SERVER, (guild_id, first_day, end_day)
+        else:
+            sql, params = self._SPENT_MEMBER, (guild_id, user_id, first_day, end_day)
+        async with self._db.reading(conn) as c, c.execute(sql, params) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        return int(row[0])
