@@ -223,7 +223,9 @@ class DiscordAnswer:
         if view is not None:
             kwargs["view"] = view
         if reference is not None:
-            kwargs["reference"] = reference
+            # If the member deleted their message meanwhile, Discord refuses a reply to it
+            # (50035 Unknown message) unless told to post a plain message instead.
+            kwargs["reference"] = reference.to_reference(fail_if_not_exists=False)
             kwargs["mention_author"] = False
         return await self._channel.send(**kwargs)
 

@@ -34,6 +34,18 @@ async def test_inline_every_message_is_answered_as_a_reply_in_the_channel(app: R
     assert [m["content"] for m in sent[1:]] == ["first question", "One.", "second question"]
 
 
+async def test_inline_reply_is_sent_even_if_the_question_is_gone(app: Running) -> None:
+    """Discord refuses a reply to a deleted message unless `fail_if_not_exists` is false
+    (the fake does not check it, so the request itself is checked)."""
+    await make_inline(app)
+    app.llm.enqueue(text_reply("Answered anyway."))
+    await app.fake.send_user_message(app.channel_id, content="quick question")
+    await app.final_answer(app.channel_id)
+    creates = app.fake.calls_to("POST", "/channels/{channel_id}/messages")
+    references = [c.json["message_reference"] for c in creates if "message_reference" in c.json]
+    assert references and all(r.get("fail_if_not_exists") is False for r in references)
+
+
 async def test_inline_new_forgets_earlier_messages(app: Running) -> None:
     await make_inline(app)
     app.llm.enqueue(text_reply("Remembered."), text_reply("Fresh."))

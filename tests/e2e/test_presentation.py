@@ -46,3 +46,15 @@ async def test_tool_call_shows_a_tool_line_in_the_final_message(app: Running) ->
     second = app.llm.chat_requests[1].json["messages"]
     assert [m["role"] for m in second[-3:]] == ["user", "assistant", "tool"]
     assert second[-1]["content"].strip().startswith("42")
+
+
+async def test_reasoning_collapses_to_one_line_when_done(app: Running) -> None:
+    app.llm.enqueue(
+        text_reply("Here it is.", reasoning="Let me weigh the options carefully. " * 4, delay=0.01)
+    )
+    await app.fake.invoke_slash_command("chat", {"prompt": "think first"})
+    thread = await app.fake.wait_for(lambda: next(iter(app.fake.threads(app.channel_id)), None))
+    answer = await app.final_answer(thread.id)
+    assert "💭 Thought for" in answer.content
+    assert "weigh the options" not in answer.content
+    assert any("💭 Thinking" in r.content for r in answer.revisions)

@@ -33,6 +33,7 @@ async def test_three_quick_messages_get_three_answers_in_order(app: Running) -> 
     # Never interleaved: each answer appears only after the previous one showed its end.
     for earlier, later in itertools.pairwise(answers):
         assert earlier.revisions[-1].at <= later.revisions[0].at
+    assert app.fake.total_429s == 0
 
     requests = [r.json["messages"] for r in app.llm.chat_requests[1:]]
     assert len(requests) == 3
