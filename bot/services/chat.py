@@ -260,32 +260,38 @@ class ChatService:
         answer = await self._messages.start_answer(conversation.id, model, turn.user_message.id)
         running.answer_id = answer.id
         recorder = AnswerRecorder(self._messages, answer.id)
-        presenter = await turn.presenter_factory(answer, config)
         context = TurnContext(conversation, turn.user_message, answer.id, model)
+        # None until the first visible sign is up: showing it can fail too (no permission to
+        # post, a deleted channel), and the answer must still be closed in storage.
+        presenter: AnswerPresenter | None = None
         try:
-            request = await self._build_request(turn, answer, config.system_prompt, model)
-            tools = self._tools.only(config.enabled_tools)
-            omitted = request[1]
+            presenter = await turn.presenter_factory(answer, config)
+            request, omitted = await self._build_request(turn, answer, config.system_prompt, model)
             if omitted:
                 presenter.note(
                     f"Older messages ({omitted} turns) were left out to fit the context."
                 )
-            await self._stream(turn, context, request[0], tools, running, recorder, presenter)
+            tools = self._tools.only(config.enabled_tools)
+            await self._stream(turn, context, request, tools, running, recorder, presenter)
         except UserFacingError as exc:
             log.info("answer refused: %s", exc.detail or exc.user_message)
             await recorder.abandon("error", exc.user_message)
-            await presenter.fail(exc.user_message)
+            if presenter is not None:
+                await presenter.fail(exc.user_message)
         except asyncio.CancelledError:
             await recorder.abandon("interrupted")
-            await asyncio.shield(presenter.interrupted())
+            if presenter is not None:
+                await asyncio.shield(presenter.interrupted())
             raise
         except Exception:
             error_id = new_error_id()
             with log_context(error_id=error_id):
                 log.exception("answer failed")
             await recorder.abandon("error", f"{GENERIC_FAILURE} (error {error_id})")
-            await presenter.fail(GENERIC_FAILURE, error_id=error_id)
-        await presenter.finish()
+            if presenter is not None:
+                await presenter.fail(GENERIC_FAILURE, error_id=error_id)
+        if presenter is not None:
+            await presenter.finish()
 
     async def _build_request(
         self, turn: TurnRequest, answer: StoredMessage, system_prompt: str, model: str
