@@ -55,6 +55,7 @@ class Series:
     label: str
     values_micros: Sequence[int]
     fallback: str = "?"  # shown when no character of `label` can be drawn
+    muted: bool = False  # grey, for the "other" layer
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ class ChartData:
     days: Sequence[date]
     series: Sequence[Series]
     empty_message: str | None = None  # drawn instead of bars when set
+    legend: bool = True
 
 
 def render_cost_chart(data: ChartData, *, dpi: int = DPI) -> bytes:
@@ -99,7 +101,7 @@ def _render(data: ChartData, dpi: int) -> bytes:
     ax.set_ylabel("Cost (US dollars)", color=_TEXT, fontsize=11)
     ax.set_xlabel("Day (UTC)", color=_TEXT, fontsize=11)
     _style_axes(ax)
-    if data.empty_message is not None or not data.days:
+    if data.empty_message is not None or not data.days or not data.series:
         _draw_empty(ax, clean(data.empty_message or "No usage in this period"), family)
     else:
         _draw_bars(ax, data, clean, family)
@@ -146,11 +148,13 @@ def _draw_bars(ax: Axes, data: ChartData, clean: functools.partial[str], family:
     x = [float((d - _EPOCH).days) for d in data.days]
     bottoms = [0.0] * n
     peak = 0.0
+    handles = []
+    labels = []
     for i, series in enumerate(data.series):
         values = [v / 1_000_000 for v in series.values_micros]
-        colour = _OTHER_COLOUR if series.label == "other" and i > 0 else _PALETTE[i % 9]
-        label = _shorten(clean(series.label) or series.fallback)
-        ax.bar(x, values, bottom=bottoms, width=0.8, color=colour, label=label)
+        colour = _OTHER_COLOUR if series.muted else _PALETTE[i % len(_PALETTE)]
+        handles.append(ax.bar(x, values, bottom=bottoms, width=0.8, color=colour))
+        labels.append(_shorten(clean(series.label) or series.fallback))
         bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
         peak = max([peak, *bottoms])
     decimals = 2 if peak >= 0.05 else 4
@@ -159,9 +163,9 @@ def _draw_bars(ax: Axes, data: ChartData, clean: functools.partial[str], family:
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
     ax.set_ylim(0, peak * 1.08 if peak > 0 else 1)
-    if len(data.series) > 1 or data.series[0].label != "cost":
-        # Reversed, so the legend reads top-down like the stack.
-        handles, labels = ax.get_legend_handles_labels()
+    if data.legend:
+        # Labels passed explicitly (ax.bar(label=…) would hide names starting with "_"),
+        # reversed so the legend reads top-down like the stack.
         legend = ax.legend(
             handles[::-1],
             labels[::-1],

@@ -270,12 +270,14 @@ async def chart_data(
     if report.totals.unpriced_calls:
         subtitle += f" · {report.totals.unpriced_calls:,} unpriced calls not in the cost"
     series: list[chart.Series] = []
+    legend = True
     if report.group_by == "day":
         values = [0] * len(days)
         for row in report.rows:
             if row.day is not None and row.day in index:
                 values[index[row.day]] = row.cost_micros
         series.append(chart.Series("cost", values))
+        legend = False
     else:
         # Top groups by cost over the whole period (report rows are sorted that way).
         ranked = [r for r in report.rows if r.cost_micros > 0]
@@ -284,12 +286,16 @@ async def chart_data(
         stacks = [[0] * len(days) for _ in range(len(shown) + 1)]
         for cost in await repo.daily_costs(report.guild_id, report.group_by, first_day, last_day):
             stacks[slot.get(cost.key, len(shown))][index[cost.day]] += cost.cost_micros
-        series = [chart.Series(group_label(r, names), stacks[i]) for i, r in enumerate(shown)]
+        series = [
+            # The fallback (an id) shows when a name has nothing the chart's fonts can draw.
+            chart.Series(group_label(r, names), stacks[i], fallback=group_label(r, None))
+            for i, r in enumerate(shown)
+        ]
         if any(stacks[-1]):
-            series.append(chart.Series("other", stacks[-1]))
+            series.append(chart.Series("other", stacks[-1], muted=True))
     empty: str | None = None
     if report.totals.calls == 0:
         empty = "No usage in this period"
     elif report.totals.cost_micros == 0:
         empty = f"No priced usage in this period ({report.totals.calls:,} unpriced calls)"
-    return chart.ChartData(title, subtitle, days, series, empty)
+    return chart.ChartData(title, subtitle, days, series, empty, legend)

@@ -39,7 +39,12 @@ async def test_report_chart_is_a_png_for_every_grouping(
     await insert_calls(db, random_calls(seed=8, n=400))
     report = await build_report(repo, GUILD, period="30d", group_by=group_by, now=NOW)
 
-    png = await report_chart(repo, report, {1001: "Alice 🔥", 501: "東京"}, "Test $erver$")
+    png = await report_chart(
+        repo,
+        report,
+        {1001: "Alice 🔥", 1002: "_hidden", 1003: r"$\frac{$", 501: "東京"},
+        "Test $erver$",
+    )
 
     width, height = _png_size(png)
     assert (width, height) == _decoded_size(png)
