@@ -25,13 +25,21 @@ from bot.services.chat import new_error_id
 log = logging.getLogger(__name__)
 
 
+# Discord's API names that differ from what its apps show people.
+_SHOWN_NAMES = {"manage_guild": "Manage Server", "administrator": "Administrator"}
+
+
+def _permission_name(flag: str) -> str:
+    return _SHOWN_NAMES.get(flag, flag.replace("_", " ").title())
+
+
 def message_for(error: app_commands.AppCommandError) -> tuple[str, bool]:
     """(text for the member, whether it is unexpected and must be logged as an error)."""
     original = getattr(error, "original", error)
     if isinstance(original, UserFacingError):
         return original.user_message, False
     if isinstance(error, app_commands.MissingPermissions):
-        needed = ", ".join(p.replace("_", " ").title() for p in error.missing_permissions)
+        needed = ", ".join(_permission_name(p) for p in error.missing_permissions)
         return f"You need the {needed} permission to use this command.", False
     if isinstance(error, app_commands.NoPrivateMessage):
         return "This command only works in a server.", False

@@ -75,6 +75,9 @@ def place_of(channel: Any) -> str:
 class DiscordFrontend:
     def __init__(self, services: Services) -> None:
         self._s = services
+        # Failed answers already retried: a double click must not start two retries. A retry
+        # that fails again offers its own Retry button, so an id never needs a second one.
+        self._retried: set[int] = set()
         self._summarizers = {
             name: tool.summarize for name, tool in services.tools.items() if tool.summarize
         }
@@ -216,6 +219,9 @@ class DiscordFrontend:
         conversation = await self._s.conversations.get(answer.conversation_id)
         if question is None or conversation is None or conversation.closed_at is not None:
             raise InvalidInputError("That conversation has ended; start a new one with /chat.")
+        if answer_id in self._retried:
+            raise InvalidInputError("That answer is already being retried.")
+        self._retried.add(answer_id)
         self.submit(conversation, question, channel, reply_to=None)
 
     # --- helpers --------------------------------------------------------------------------

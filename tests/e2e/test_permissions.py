@@ -35,9 +35,9 @@ async def test_permissions_member_without_manage_server_is_refused(app: Running)
     assert not MODERATOR.manage_guild
     bob = app.fake.add_user("bob")
     text = await run(app, "model", {"model": "x"}, user=bob, permissions=MODERATOR.value)
-    assert text == "You need the Manage Guild permission to use this command."
+    assert text == "You need the Manage Server permission to use this command."
     text = await run(app, "show", user=bob, permissions=MEMBER.value)
-    assert "Manage Guild" in text
+    assert "Manage Server" in text
     assert await app.bot.services.channel_settings.get(app.channel_id) is None
 
 

@@ -128,3 +128,32 @@ async def test_retry_after_a_cut_stream_answers_the_same_question_again(app: Run
     retry_request = app.llm.chat_requests[1].json["messages"]
     assert [m["role"] for m in retry_request] == ["system", "user"]
     assert retry_request[-1]["content"] == "explain tides"
+
+
+async def test_retry_clicked_twice_starts_one_retry(app: Running) -> None:
+    app.llm.enqueue(
+        cut_after(4, text_reply("Half an answer that will be cut off.", chunk_size=6)),
+        text_reply("A whole answer."),
+        text_reply("A second, unwanted answer."),
+    )
+    await app.fake.invoke_slash_command("chat", {"prompt": "explain tides"})
+    thread = await app.fake.wait_for(lambda: next(iter(app.fake.threads(app.channel_id)), None))
+
+    def failed() -> FakeMessage | None:
+        mine = app.bot_messages(thread.id)
+        return mine[-1] if mine and button_with(mine[-1], RETRY) else None
+
+    failure = await app.fake.wait_for(failed, timeout=5)
+    retry_id = button_with(failure, RETRY)
+    assert retry_id is not None
+    first = await app.fake.click_button(failure.id, retry_id)
+    second = await app.fake.click_button(failure.id, retry_id)  # before the button is gone
+    await app.fake.wait_for_message(
+        thread.id, lambda m: "A whole answer." in m.content and "-# " in m.content, timeout=10
+    )
+    await app.fake.wait_for(lambda: second.acknowledged or None, timeout=3)
+    assert first.acknowledged
+    refusal = app.fake.original_response(second)
+    assert refusal is not None and "already being retried" in refusal.content
+    assert len(app.llm.chat_requests) == 2  # the failed call and one retry
+    assert [m.content for m in app.bot_messages(thread.id) if "unwanted" in m.content] == []
