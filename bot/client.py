@@ -12,6 +12,7 @@ and reconnects without it.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import discord
@@ -25,7 +26,7 @@ from bot.settings import DEFAULT_DISCORD_API_BASE, Settings
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS: tuple[str, ...] = ("cogs.errors", "cogs.chat", "cogs.settings")
+EXTENSIONS: tuple[str, ...] = ("cogs.errors", "cogs.chat", "cogs.settings", "cogs.owner")
 
 
 def point_discord_at(settings: Settings) -> None:
@@ -67,6 +68,7 @@ class SwitchboardBot(commands.Bot):
         )
         self.services = services
         self.message_content = message_content
+        self.started_at = time.monotonic()
         # Set by the chat cog: what Stop and Retry buttons do (bot.discord_ui.views).
         self.answer_actions: Any = None
 

@@ -27,7 +27,7 @@ from bot.billing.types import CallCost
 from bot.errors import LLMContextTooLongError, UserFacingError
 from bot.llm.loop import ChatStreamer, run_tool_loop
 from bot.llm.tools import ToolContext, ToolRegistry
-from bot.llm.types import ChatRequest, LoopEvent, RoundStarted, UsageReported
+from bot.llm.types import ChatRequest, LoopError, LoopEvent, RoundStarted, UsageReported
 from bot.llm.usage import estimate_tokens
 from bot.logs import log_context
 from bot.services.config import ChannelConfig, ChannelConfigService
@@ -115,6 +115,20 @@ class EngineLimits:
     max_output_tokens: int = 4096
 
 
+@dataclass(frozen=True, slots=True)
+class LastError:
+    """The latest failure of the model endpoint, for operators (`/status`)."""
+
+    at: datetime
+    text: str
+
+
+def _error_text(error: Exception) -> str:
+    if isinstance(error, UserFacingError):
+        return error.user_message
+    return type(error).__name__
+
+
 @dataclass(slots=True)
 class _Running:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
@@ -175,6 +189,7 @@ class ChatService:
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._running: dict[int, _Running] = {}
         self._accepting = True
+        self.last_llm_error: LastError | None = None
 
     # --- queue ----------------------------------------------------------------------------
 
@@ -207,6 +222,10 @@ class ChatService:
     @property
     def answers_in_flight(self) -> int:
         return len(self._running)
+
+    @property
+    def turns_queued(self) -> int:
+        return sum(len(queue) for queue in self._queues.values())
 
     async def close(self, grace_s: float = 10.0) -> None:
         """Stop taking turns, let running answers finish for `grace_s`, then interrupt them
@@ -358,6 +377,8 @@ class ChatService:
                         presenter.add_cost(cost.cost_micros, estimated=cost.estimated)
                         if cost.warning:
                             presenter.note(cost.warning)
+                    if isinstance(event, LoopError):
+                        self.last_llm_error = LastError(self._clock(), _error_text(event.error))
                     await recorder.on_event(event)
                     presenter.update(event)
         finally:

@@ -152,6 +152,13 @@ class ConversationRepository:
             row: sqlite3.Row | None = await cursor.fetchone()
         return row
 
+    _COUNT_OPEN = "SELECT COUNT(*) FROM conversations WHERE closed_at IS NULL"
+
+    async def count_open(self, *, conn: aiosqlite.Connection | None = None) -> int:
+        async with self._db.reading(conn) as c, c.execute(self._COUNT_OPEN) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row is not None else 0
+
     _CLOSE = "UPDATE conversations SET closed_at = ? WHERE id = ? AND closed_at IS NULL"
 
     async def close(
