@@ -55,9 +55,10 @@ class Owner(commands.Cog):
         await defer(interaction)
         services = self.services
         uptime = format_uptime(time.monotonic() - self.bot.started_at)
+        servers = plural(len(self.bot.guilds), "server")
         lines = [
             f"**Version** {__version__} · up {uptime}",
-            f"**Gateway** {self.bot.latency * 1000:.0f} ms · {plural(len(self.bot.guilds), 'server')} · "
+            f"**Gateway** {self.bot.latency * 1000:.0f} ms · {servers} · "
             f"message content intent {'on' if self.bot.message_content else 'off'}",
         ]
         open_conversations = await services.conversations.count_open()
