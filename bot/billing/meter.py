@@ -12,15 +12,26 @@ Direct messages have no budgets: their calls are recorded without holding anythi
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 from typing import Protocol
 
 from bot.billing.estimate import DEFAULT_MAX_OUTPUT_TOKENS, worst_case_tokens
-from bot.billing.periods import ADJECTIVES, PERIODS, PeriodName, describe_reset, period_of
+from bot.billing.periods import (
+    ADJECTIVES,
+    EPOCH,
+    PERIODS,
+    PeriodName,
+    day_number,
+    describe_reset,
+    period_of,
+)
 from bot.billing.pricing import (
     Price,
     PriceBook,
@@ -123,22 +134,23 @@ class Meter:
         prompt, output = worst_case_tokens(request, self._default_max_output)
         worst = None if hold.price is None else worst_case_micros(prompt, output, hold.price)
         now = self._clock()
-        async with self._db.transaction() as conn:
-            statuses = await self._budgets.applicable(
-                hold.guild_id, hold.user_id, period_days(now), conn=conn
+        try:
+            outcome = await self._reservations.reserve(
+                hold.key, hold.guild_id, hold.user_id, worst, to_ms(now), period_days(now)
             )
-            if not statuses:
-                return hold
-            if worst is None:
-                raise UnpricedModelError(how_to_set_price(model), detail=f"unpriced {model}")
-            for status in statuses:
-                if status.spent_micros + status.held_micros + worst > status.budget.amount_micros:
-                    raise BudgetExceededError(
-                        refusal_message(status, worst, now),
-                        detail=f"budget {status.budget.id}: worst case {worst} µ$ refused",
-                    )
-            await self._reservations.hold(
-                hold.key, hold.guild_id, hold.user_id, worst, to_ms(now), conn=conn
+        except asyncio.CancelledError:
+            # The reserve may have committed on the database thread after we stopped waiting;
+            # nobody would release that hold. This delete is queued behind it.
+            await asyncio.shield(self._reservations.release(hold.key))
+            raise
+        if not outcome.statuses:
+            return hold
+        if worst is None:
+            raise UnpricedModelError(how_to_set_price(model), detail=f"unpriced {model}")
+        if outcome.refused_by is not None:
+            raise BudgetExceededError(
+                refusal_message(outcome.refused_by, worst, now),
+                detail=f"budget {outcome.refused_by.budget.id}: worst case {worst} µ$ refused",
             )
         hold.amount_micros, hold.held, hold.budgeted = worst, True, True
         return hold
@@ -230,24 +242,19 @@ class Meter:
     ) -> CallCost:
         now = self._clock()
         entry = _entry(hold, usage, status, price, to_ms(now))
-        warning = None
-        async with self._db.transaction() as conn:
-            if hold.held:
-                await self._reservations.release(hold.key, conn=conn)
-            inserted = await self._usage.insert(entry, conn=conn)
-            if not inserted:
-                first = await self._usage.by_key(hold.key, conn=conn)
-                assert first is not None
-                hold.finished = True
-                log.info("call %s was already recorded; settle ignored", hold.key)
-                return CallCost(first.cost_micros, first.usage_source == "estimated")
-            if hold.budgeted and hold.guild_id is not None and entry.cost_micros:
-                statuses = await self._budgets.applicable(
-                    hold.guild_id, hold.user_id, period_days(now), conn=conn
-                )
-                warning = crossing_warning(statuses, entry.cost_micros)
+        check = hold.budgeted and hold.guild_id is not None and bool(entry.cost_micros)
+        outcome = await self._reservations.settle(
+            entry, held=hold.held, days=period_days(now) if check else None
+        )
         hold.finished = True
-        return CallCost(entry.cost_micros, usage.estimated, warning)
+        recorded = outcome.entry
+        if not outcome.inserted:
+            log.info("call %s was already recorded; settle ignored", hold.key)
+            return CallCost(recorded.cost_micros, recorded.usage_source == "estimated")
+        warning = None
+        if outcome.statuses and recorded.cost_micros:
+            warning = crossing_warning(outcome.statuses, recorded.cost_micros)
+        return CallCost(recorded.cost_micros, usage.estimated, warning)
 
 
 def _hold(reservation: object) -> CallHold:
@@ -290,11 +297,18 @@ def _entry(
 
 def period_days(now: datetime) -> PeriodDays:
     """The current period of each kind as (first day, end day) for the budget queries."""
+    return _period_days(day_number(now))
+
+
+@functools.lru_cache(maxsize=8)
+def _period_days(day: int) -> PeriodDays:
+    # Runs before and after every call; the answer only changes at midnight UTC.
+    midday = EPOCH + timedelta(days=day, hours=12)
     days: dict[PeriodName, tuple[int, int]] = {}
     for name in PERIODS:
-        period = period_of(name, now)
+        period = period_of(name, midday)
         days[name] = (period.first_day, period.end_day)
-    return days
+    return MappingProxyType(days)
 
 
 def _whose(status: BudgetStatus) -> str:

@@ -1,23 +1,28 @@
-"""Budgets (per server, or per member in a server) and the reservations held against them.
+"""Budgets (per server, or per member in a server), the reservations held against them, and
+settling a reservation into the usage ledger.
 
-A reservation is the worst-case cost of one call in flight; budgets count settled spending
-(from `usage_daily`) plus open reservations. The budget check reads everything it needs in
-one statement (`applicable`), so a reserve is one read and one write inside the caller's
-`BEGIN IMMEDIATE` transaction.
+A reservation is the worst-case cost of one call in flight; a budget counts settled spending
+in its current period (from `budget_spend`) plus open reservations. `reserve` and `settle`
+each run as one `BEGIN IMMEDIATE` transaction in a single trip to the connection's thread
+(see `_atomically`): they run before and after every LLM call, and each trip costs more than
+the SQL itself.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeVar, cast
 
 import aiosqlite
 
 from bot.storage.database import Database
 from bot.storage.timeutil import from_ms, now_ms
+from bot.storage.usage import ENTRY_BY_KEY, INSERT_ENTRY, LedgerEntry, entry_from_row, entry_params
+
+T = TypeVar("T")
 
 BudgetPeriod = Literal["day", "week", "month"]
 # period name → (first day, end day) of the current period, in days since 1970-01-01 UTC
@@ -71,29 +76,24 @@ def _status(row: sqlite3.Row) -> BudgetStatus:
 
 _FIRST = "CASE b.period WHEN 'day' THEN :day0 WHEN 'week' THEN :week0 ELSE :month0 END"
 _END = "CASE b.period WHEN 'day' THEN :day1 WHEN 'week' THEN :week1 ELSE :month1 END"
-# Each branch keeps a fixed shape so SQLite can use an index for its sums: the primary key
-# (guild_id, day, …) for the server, usage_daily_user (guild_id, user_id, day) for a member.
-_SERVER_STATUS = f"""
+# budget_spend's user_id 0 is the whole server, so one shape serves both kinds of budget.
+_STATUS = f"""
     SELECT {_B_COLUMNS},
-        (SELECT COALESCE(SUM(d.cost_micros), 0) FROM usage_daily d
-         WHERE d.guild_id = b.guild_id AND d.day >= {_FIRST} AND d.day < {_END}) AS spent,
+        (SELECT COALESCE(SUM(s.cost_micros), 0) FROM budget_spend s
+         WHERE s.guild_id = b.guild_id AND s.user_id = COALESCE(b.user_id, 0)
+           AND s.day >= {_FIRST} AND s.day < {_END}) AS spent,
         (SELECT COALESCE(SUM(r.amount_micros), 0) FROM reservations r
-         WHERE r.guild_id = b.guild_id) AS held
-    FROM budgets b WHERE b.guild_id = :guild AND b.user_id IS NULL
+         WHERE r.guild_id = b.guild_id AND (b.user_id IS NULL OR r.user_id = b.user_id)) AS held
+    FROM budgets b
 """
-_MEMBER_STATUS = f"""
-    SELECT {_B_COLUMNS},
-        (SELECT COALESCE(SUM(d.cost_micros), 0) FROM usage_daily d
-         WHERE d.guild_id = b.guild_id AND d.user_id = b.user_id
-           AND d.day >= {_FIRST} AND d.day < {_END}) AS spent,
-        (SELECT COALESCE(SUM(r.amount_micros), 0) FROM reservations r
-         WHERE r.guild_id = b.guild_id AND r.user_id = b.user_id) AS held
-    FROM budgets b WHERE b.guild_id = :guild
-"""
+# Served by the budgets_scope index (guild_id, COALESCE(user_id, 0)); the server first.
+_APPLICABLE = f"{_STATUS} WHERE b.guild_id = :guild AND COALESCE(b.user_id, 0) IN (0, :user)"
+_APPLICABLE += " ORDER BY COALESCE(b.user_id, 0)"
+_IN_GUILD = f"{_STATUS} WHERE b.guild_id = :guild ORDER BY COALESCE(b.user_id, 0)"
 
 
 def _params(guild_id: int, user_id: int | None, days: PeriodDays) -> dict[str, object]:
-    params: dict[str, object] = {"guild": guild_id, "user": user_id}
+    params: dict[str, object] = {"guild": guild_id, "user": user_id or 0}
     for name in _PERIODS:
         first, end = days[name]
         params[f"{name}0"], params[f"{name}1"] = first, end
@@ -103,10 +103,6 @@ def _params(guild_id: int, user_id: int | None, days: PeriodDays) -> dict[str, o
 class BudgetRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
-
-    _APPLICABLE = (
-        f"{_SERVER_STATUS} UNION ALL {_MEMBER_STATUS} AND b.user_id = :user ORDER BY user_id"
-    )
 
     async def applicable(
         self,
@@ -119,19 +115,15 @@ class BudgetRepository:
         """The server's budget and this member's (those that exist), server first, each with
         its spending in its current period and its open reservations — one statement."""
         async with self._db.reading(conn) as c:
-            rows = await c.execute_fetchall(self._APPLICABLE, _params(guild_id, user_id, days))
+            rows = await c.execute_fetchall(_APPLICABLE, _params(guild_id, user_id, days))
         return [_status(r) for r in rows]
-
-    _IN_GUILD = (
-        f"{_SERVER_STATUS} UNION ALL {_MEMBER_STATUS} AND b.user_id IS NOT NULL ORDER BY user_id"
-    )
 
     async def in_guild(
         self, guild_id: int, days: PeriodDays, *, conn: aiosqlite.Connection | None = None
     ) -> list[BudgetStatus]:
         """Every budget of the server (server first, then members), with their status."""
         async with self._db.reading(conn) as c:
-            rows = await c.execute_fetchall(self._IN_GUILD, _params(guild_id, None, days))
+            rows = await c.execute_fetchall(_IN_GUILD, _params(guild_id, None, days))
         return [_status(r) for r in rows]
 
     _GET = f"SELECT {_COLUMNS} FROM budgets WHERE guild_id = ? AND user_id IS ?"
@@ -192,18 +184,85 @@ class Reservation:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ReserveOutcome:
+    statuses: tuple[BudgetStatus, ...]  # the budgets that apply, before this call's hold
+    held: bool  # the hold was written
+    refused_by: BudgetStatus | None = None  # the first budget that can't cover the call
+
+
+@dataclass(frozen=True, slots=True)
+class SettleOutcome:
+    entry: LedgerEntry  # what the ledger holds for the key (the first write on a replay)
+    inserted: bool  # False: the key was already recorded and nothing was written
+    statuses: tuple[BudgetStatus, ...]  # the budgets after the settlement, when asked for
+
+
+# A second hold under the same key replaces the first: one call, one hold.
+_HOLD = """
+    INSERT INTO reservations (call_key, guild_id, user_id, amount_micros, created_at)
+    VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (call_key) DO UPDATE SET
+        guild_id = excluded.guild_id, user_id = excluded.user_id,
+        amount_micros = excluded.amount_micros, created_at = excluded.created_at
+"""
+_RELEASE = "DELETE FROM reservations WHERE call_key = ?"
+
+
 class ReservationRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    # A second hold under the same key replaces the first: one call, one hold.
-    _HOLD = """
-        INSERT INTO reservations (call_key, guild_id, user_id, amount_micros, created_at)
-        VALUES (?, ?, ?, ?, ?)
-        ON CONFLICT (call_key) DO UPDATE SET
-            guild_id = excluded.guild_id, user_id = excluded.user_id,
-            amount_micros = excluded.amount_micros, created_at = excluded.created_at
-    """
+    async def reserve(
+        self,
+        call_key: str,
+        guild_id: int,
+        user_id: int | None,
+        amount_micros: int | None,
+        created_at_ms: int,
+        days: PeriodDays,
+    ) -> ReserveOutcome:
+        """In one transaction: read the budgets that apply to (guild, user) and, when there
+        are some and every one can take `amount_micros` on top of its spending and open holds,
+        hold it. Nothing is held when no budget applies or `amount_micros` is None (unpriced);
+        the caller decides what that means."""
+        params = _params(guild_id, user_id, days)
+
+        def work(conn: sqlite3.Connection) -> ReserveOutcome:
+            statuses = tuple(_status(r) for r in conn.execute(_APPLICABLE, params).fetchall())
+            if not statuses or amount_micros is None:
+                return ReserveOutcome(statuses, held=False)
+            for status in statuses:
+                total = status.spent_micros + status.held_micros + amount_micros
+                if total > status.budget.amount_micros:
+                    return ReserveOutcome(statuses, held=False, refused_by=status)
+            conn.execute(_HOLD, (call_key, guild_id, user_id, amount_micros, created_at_ms))
+            return ReserveOutcome(statuses, held=True)
+
+        return await _atomically(self._db, work)
+
+    async def settle(
+        self, entry: LedgerEntry, *, held: bool, days: PeriodDays | None = None
+    ) -> SettleOutcome:
+        """In one transaction: drop the hold of `entry`'s call (if `held`) and append `entry`
+        to the ledger unless its key is already there. With `days`, also return the budgets
+        of the entry's guild and user as they stand afterwards."""
+
+        def work(conn: sqlite3.Connection) -> SettleOutcome:
+            key = entry.idempotency_key
+            if held:
+                conn.execute(_RELEASE, (key,))
+            if conn.execute(INSERT_ENTRY, entry_params(entry)).rowcount == 0:
+                first = conn.execute(ENTRY_BY_KEY, (key,)).fetchone()
+                return SettleOutcome(entry_from_row(first), inserted=False, statuses=())
+            statuses: tuple[BudgetStatus, ...] = ()
+            if days is not None and entry.guild_id is not None:
+                params = _params(entry.guild_id, entry.user_id, days)
+                rows = conn.execute(_APPLICABLE, params).fetchall()
+                statuses = tuple(_status(r) for r in rows)
+            return SettleOutcome(entry, inserted=True, statuses=statuses)
+
+        return await _atomically(self._db, work)
 
     async def hold(
         self,
@@ -215,16 +274,15 @@ class ReservationRepository:
         *,
         conn: aiosqlite.Connection | None = None,
     ) -> None:
+        """Hold without checking any budget (`reserve` checks)."""
         params = (call_key, guild_id, user_id, amount_micros, created_at_ms)
         async with self._db.maybe_transaction(conn) as c:
-            await c.execute(self._HOLD, params)
-
-    _RELEASE = "DELETE FROM reservations WHERE call_key = ?"
+            await c.execute(_HOLD, params)
 
     async def release(self, call_key: str, *, conn: aiosqlite.Connection | None = None) -> bool:
         """Drop the hold of one call; False if it had none (already settled or released)."""
         async with self._db.maybe_transaction(conn) as c:
-            cursor = await c.execute(self._RELEASE, (call_key,))
+            cursor = await c.execute(_RELEASE, (call_key,))
             return cursor.rowcount > 0
 
     _RELEASE_ALL = "DELETE FROM reservations"
@@ -253,3 +311,30 @@ class ReservationRepository:
             )
             for r in rows
         ]
+
+
+async def _atomically(db: Database, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `work` inside BEGIN IMMEDIATE … COMMIT in one trip to the connection's thread.
+
+    `db.transaction()` sends BEGIN, each statement and COMMIT as separate trips (~60 µs each
+    on a small machine); before and after every LLM call that was most of the cost. The
+    database lock is held for the trip, so no other task's statements interleave, and the
+    work is synchronous, so a cancelled caller can't leave the transaction half-done.
+    """
+    # TODO(database.py): this belongs in Database as a public method; aiosqlite's way to run
+    # a function on its thread (`_execute`) is private.
+    async with db.reading() as conn:
+        submit = cast(Callable[..., Awaitable[T]], conn._execute)
+        return await submit(_in_transaction, conn._conn, work)
+
+
+def _in_transaction(raw: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    raw.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(raw)
+        raw.execute("COMMIT")
+    except BaseException:
+        if raw.in_transaction:
+            raw.execute("ROLLBACK")
+        raise
+    return result

@@ -55,34 +55,37 @@ _FIELDS = LedgerEntry.__slots__
 _COLUMNS = ", ".join(_FIELDS)
 
 
-def _entry(row: sqlite3.Row) -> LedgerEntry:
+def entry_from_row(row: sqlite3.Row) -> LedgerEntry:
     return LedgerEntry(**{name: row[name] for name in _FIELDS})
+
+
+def entry_params(entry: LedgerEntry) -> tuple[object, ...]:
+    return tuple(getattr(entry, name) for name in _FIELDS)
+
+
+INSERT_ENTRY = (
+    f"INSERT INTO usage_ledger ({_COLUMNS}) VALUES ({', '.join('?' * len(_FIELDS))})"
+    " ON CONFLICT (idempotency_key) DO NOTHING"
+)
+ENTRY_BY_KEY = f"SELECT {_COLUMNS} FROM usage_ledger WHERE idempotency_key = ?"
 
 
 class UsageRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    _INSERT = (
-        f"INSERT INTO usage_ledger ({_COLUMNS}) VALUES ({', '.join('?' * len(_FIELDS))})"
-        " ON CONFLICT (idempotency_key) DO NOTHING"
-    )
-
     async def insert(self, entry: LedgerEntry, *, conn: aiosqlite.Connection | None = None) -> bool:
         """Append `entry`; False (and nothing written) when its key was already recorded."""
-        params = tuple(getattr(entry, name) for name in _FIELDS)
         async with self._db.maybe_transaction(conn) as c:
-            cursor = await c.execute(self._INSERT, params)
+            cursor = await c.execute(INSERT_ENTRY, entry_params(entry))
             return cursor.rowcount > 0
-
-    _BY_KEY = f"SELECT {_COLUMNS} FROM usage_ledger WHERE idempotency_key = ?"
 
     async def by_key(
         self, key: str, *, conn: aiosqlite.Connection | None = None
     ) -> LedgerEntry | None:
-        async with self._db.reading(conn) as c, c.execute(self._BY_KEY, (key,)) as cursor:
+        async with self._db.reading(conn) as c, c.execute(ENTRY_BY_KEY, (key,)) as cursor:
             row = await cursor.fetchone()
-        return None if row is None else _entry(row)
+        return None if row is None else entry_from_row(row)
 
     _COUNT = "SELECT count(*) FROM usage_ledger"
 
@@ -92,13 +95,10 @@ class UsageRepository:
         assert row is not None
         return int(row[0])
 
-    # Member sums use the (guild_id, user_id, day) index, server sums the primary key.
-    _SPENT_SERVER = """
-        SELECT COALESCE(SUM(cost_micros), 0) FROM usage_daily
-        WHERE guild_id = ? AND day >= ? AND day < ?
-    """
-    _SPENT_MEMBER = """
-        SELECT COALESCE(SUM(cost_micros), 0) FROM usage_daily
+    # budget_spend (migration 0003) holds one row per server and day (user_id 0) and one per
+    # member and day: a period's sum reads at most 31 rows.
+    _SPENT = """
+        SELECT COALESCE(SUM(cost_micros), 0) FROM budget_spend
         WHERE guild_id = ? AND user_id = ? AND day >= ? AND day < ?
     """
 
@@ -113,12 +113,8 @@ class UsageRepository:
     ) -> int:
         """Priced spending in micro-dollars over days [first_day, end_day): the whole server
         when `user_id` is None, else that member's in the server."""
-        params: tuple[int, ...]
-        if user_id is None:
-            sql, params = self._SPENT_SERVER, (guild_id, first_day, end_day)
-        else:
-            sql, params = self._SPENT_MEMBER, (guild_id, user_id, first_day, end_day)
-        async with self._db.reading(conn) as c, c.execute(sql, params) as cursor:
+        params = (guild_id, user_id or 0, first_day, end_day)
+        async with self._db.reading(conn) as c, c.execute(self._SPENT, params) as cursor:
             row = await cursor.fetchone()
         assert row is not None
         return int(row[0])

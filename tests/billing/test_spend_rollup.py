@@ -1,0 +1,84 @@
+"""Migration 0003: the per-day spend rollup that budget checks read."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+from bot.billing.meter import Meter
+from bot.storage.budgets import BudgetRepository, ReservationRepository
+from bot.storage.database import Database, load_migrations
+from bot.storage.usage import UsageRepository
+from tests.billing.conftest import GUILD, USER, request, turn
+from tests.billing.test_ledger import DAY_MS, ENTRY
+
+
+async def _spend_rows(db: Database) -> list[tuple[int, int, int, int]]:
+    async with db.reading() as conn:
+        rows = await conn.execute_fetchall(
+            "SELECT guild_id, user_id, day, cost_micros FROM budget_spend ORDER BY 1, 2, 3"
+        )
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+ROWS = [
+    ENTRY,  # guild 1, user 42, day 20000, 140
+    replace(ENTRY, idempotency_key="b", user_id=43, cost_micros=60),
+    replace(ENTRY, idempotency_key="c", created_at=ENTRY.created_at + DAY_MS),
+    replace(ENTRY, idempotency_key="d", user_id=None, cost_micros=5),  # no user: server only
+    replace(ENTRY, idempotency_key="e", guild_id=None),  # a DM: no budgets
+    replace(
+        ENTRY, idempotency_key="f", cost_micros=None, price_source=None, input_price=None,
+        cached_price=None, output_price=None,
+    ),  # unpriced: nothing to count
+]  # fmt: skip
+# (guild, user (0: the whole server), day, cost)
+EXPECTED = [
+    (1, 0, 20_000, 205),
+    (1, 0, 20_001, 140),
+    (1, 42, 20_000, 140),
+    (1, 42, 20_001, 140),
+    (1, 43, 20_000, 60),
+]
+
+
+async def test_spend_rollup_follows_every_ledger_insert(
+    db: Database, ledger: UsageRepository
+) -> None:
+    for entry in ROWS:
+        await ledger.insert(entry)
+
+    assert await _spend_rows(db) == EXPECTED
+
+
+async def test_spend_rollup_migration_backfills_an_existing_ledger(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    plan = load_migrations()
+    async with Database.open(path, migrations=plan[:2]) as old:
+        for entry in ROWS:
+            await UsageRepository(old).insert(entry)
+
+    async with Database.open(path) as db:
+        assert await _spend_rows(db) == EXPECTED
+        # …and the trigger keeps it from there on.
+        await UsageRepository(db).insert(replace(ENTRY, idempotency_key="g", cost_micros=1))
+        assert (1, 42, 20_000, 141) in await _spend_rows(db)
+
+
+async def test_meter_cancelled_reservation_leaves_no_hold(
+    meter: Meter, budgets: BudgetRepository, reservations: ReservationRepository
+) -> None:
+    await budgets.set(GUILD, USER, "day", 1_000_000, updated_by=1)
+    for spins in range(6):  # cancel at different points of the trip to the database thread
+        task = asyncio.create_task(meter.before_call(turn(100 + spins), request()))
+        for _ in range(spins):
+            await asyncio.sleep(0)
+        task.cancel()
+        try:
+            hold = await task
+        except asyncio.CancelledError:
+            continue
+        await meter.release(hold)  # it finished before the cancel: the caller releases it
+
+    assert await reservations.all() == []
