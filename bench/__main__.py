@@ -28,8 +28,9 @@ GroupRunner = Callable[[bool], Awaitable[list[Result]]]
 # name → (module, title). Later groups (Discord pacing, billing) plug in here.
 GROUPS: dict[str, tuple[str, str]] = {
     "engine": ("bench.engine", "engine: SSE ingestion, history rebuild, tool-loop overhead"),
-    "billing": ("bench.billing", "billing: reserve + settle per LLM call"),
     "billing-reports": ("bench.reports", "billing-reports: /usage-report on a 1M-row ledger"),
+    "billing": ("bench.billing", "billing: reserve + settle per LLM call"),
+    "discord": ("bench.discord", "discord: N concurrent streaming answers vs. rate limits"),
 }
 
 

@@ -1,0 +1,84 @@
+"""The Discord streaming benchmark runs end to end at a tiny size, and its arithmetic is right.
+
+No timing is asserted: only that every answer finished, every word became visible, and the
+table has its rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from bench.discord import level_results, percentile, staleness_target
+from bench.discord_probe import (
+    AnswerRecord,
+    numbered_words,
+    peak_concurrency,
+    run_level,
+    visible_times,
+)
+from tests.fakes.discord_server import FakeInteraction, FakeMessage, FakeUser, MessageRevision
+
+
+def _revision(at: float, content: str) -> MessageRevision:
+    return MessageRevision(at, datetime.now(UTC), content, [], [], 0, None)
+
+
+def _message(*revisions: tuple[float, str]) -> FakeMessage:
+    message = FakeMessage(id=1, channel_id=2, author=FakeUser(3, "bot", bot=True))
+    message.revisions = [_revision(at, content) for at, content in revisions]
+    return message
+
+
+def _answer(written: dict[int, float]) -> AnswerRecord:
+    user = FakeUser(4, "alice")
+    interaction = FakeInteraction(5, "t", 2, user, 2, None, {}, created_at=0.0)
+    return AnswerRecord(0, written, {}, 0, interaction)
+
+
+def test_visible_times_take_the_first_revision_showing_each_word() -> None:
+    first = _message((1.0, "⏳ Working…"), (2.0, "w0001 w0002"), (4.0, "w0001 w0002 w0003 w0004"))
+    second = _message((3.0, "w0003"))  # a later part shows word 3 before the first part does
+
+    visible = visible_times([first, second], words=4)
+
+    assert visible == {1: 2.0, 2: 2.0, 3: 3.0, 4: 4.0}
+
+
+def test_visible_times_ignore_words_beyond_the_answer() -> None:
+    assert visible_times([_message((1.0, "w0009 -# fake-model"))], words=2) == {1: 1.0, 2: 1.0}
+
+
+def test_peak_concurrency_counts_overlapping_streams() -> None:
+    answers = [_answer({1: 0.0, 2: 5.0}), _answer({1: 1.0, 2: 2.0}), _answer({1: 6.0, 2: 7.0})]
+
+    assert peak_concurrency(answers) == 2
+
+
+def test_staleness_target_follows_the_global_budget_beyond_ten() -> None:
+    assert staleness_target(1) == staleness_target(10) == 1.5
+    assert staleness_target(90) == 90 / 45 + 1.5
+
+
+def test_percentile_of_one_value_is_that_value() -> None:
+    assert percentile([0.25], 95) == 0.25
+    assert percentile([float(i) for i in range(101)], 95) == 95.0
+
+
+def test_numbered_words_are_six_characters_each() -> None:
+    assert numbered_words(3) == "w0001 w0002 w0003 "
+
+
+async def test_discord_bench_level_runs_against_the_real_bot() -> None:
+    run = await run_level(2, 5)
+
+    assert run.finished == 2
+    assert len(run.answers) == 2
+    for answer in run.answers:
+        assert sorted(answer.written) == [1, 2, 3, 4, 5]
+        assert answer.missing_words == 0
+        assert answer.interaction.acknowledged
+        assert answer.patches >= 1
+    names = [r.name for r in level_results(run)]
+    assert "N=2   429s received" in names
+    assert "N=2   staleness p95" in names
+    assert all(r.group == "discord" for r in level_results(run))
