@@ -163,7 +163,9 @@ class Meter:
         price = hold.price
         if price is None and event.model and event.model != hold.model:
             price = await self._prices.price_for(event.model)
-        return await self._settle(hold, event.usage, event.status, price)
+        # Shielded: the call happened and must be recorded (and its hold dropped) even if the
+        # answer is cancelled while waiting for the database.
+        return await asyncio.shield(self._settle(hold, event.usage, event.status, price))
 
     async def release(self, reservation: object) -> None:
         """Drop the hold of a call that never reported usage (nothing is recorded)."""

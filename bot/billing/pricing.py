@@ -16,6 +16,7 @@ micro-dollar so a budget is never under-charged.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -109,6 +110,23 @@ def usd_to_price(value: Decimal | float | str) -> int:
     return int((dollars * MICROS_PER_DOLLAR).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
+MAX_BUDGET_USD = Decimal(1_000_000)
+
+
+def budget_amount_micros(value: Decimal | float | str) -> int:
+    """A budget amount typed in dollars → micro-dollars: more than $0, at most $1,000,000."""
+    try:
+        dollars = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise InvalidInputError(f"{value!r} is not an amount in dollars.") from exc
+    micros = 0
+    if dollars.is_finite() and 0 < dollars <= MAX_BUDGET_USD:
+        micros = int((dollars * MICROS_PER_DOLLAR).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if micros <= 0:
+        raise InvalidInputError("A budget must be more than $0 and at most $1,000,000.")
+    return micros
+
+
 def format_usd(micros: int) -> str:
     """Dollars for people: cents when that is precise enough, else up to 6 decimals."""
     sign = "-" if micros < 0 else ""
@@ -137,26 +155,31 @@ def how_to_set_price(model: str) -> str:
 
 
 class PriceCatalog:
-    """Prices from the `genai-prices` package data, looked up once per model name."""
+    """Prices from the `genai-prices` package data, looked up once per model name.
 
-    def __init__(self) -> None:
-        self._cache: dict[str, Price | None] = {}
+    Entries are looked up again after `ttl_s`: the package dates some prices (a change of
+    price from a given day, off-peak discounts), and the bot runs for weeks.
+    """
+
+    def __init__(self, ttl_s: float = 900.0) -> None:
+        self._ttl_s = ttl_s
+        self._cache: dict[str, tuple[float, Price | None]] = {}
 
     def lookup(self, model: str) -> Price | None:
         """The catalog price of `model` (also tried without an OpenRouter-style
         "provider/" prefix), or None when the catalog doesn't know it."""
-        try:
-            return self._cache[model]
-        except KeyError:
-            pass
+        now = time.monotonic()
+        cached = self._cache.get(model)
+        if cached is not None and now - cached[0] < self._ttl_s:
+            return cached[1]
         price = None
         for candidate in _candidates(model):
             price = _catalog_price(candidate)
             if price is not None:
                 break
-        if price is None:
+        if price is None and cached is None:
             log.info("no catalog price for model %s", model)
-        self._cache[model] = price
+        self._cache[model] = (now, price)
         return price
 
 
@@ -178,6 +201,9 @@ def _catalog_price(model: str) -> Price | None:
     try:
         found = calc_price(CatalogUsage(input_tokens=0, output_tokens=0), model).model_price
     except LookupError:
+        return None
+    except ValueError:  # a malformed entry in the package data: treat the model as unpriced
+        log.warning("genai-prices has an unusable price for %s", model, exc_info=True)
         return None
     raw_input = getattr(found, "input_mtok", None)
     raw_output = getattr(found, "output_mtok", None)

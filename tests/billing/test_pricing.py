@@ -13,6 +13,7 @@ from bot.billing.pricing import (
     Price,
     PriceBook,
     PriceCatalog,
+    budget_amount_micros,
     cost_micros,
     format_usd,
     usd_to_price,
@@ -200,3 +201,20 @@ def test_usd_to_price_converts_dollars_per_million() -> None:
 )
 def test_format_usd(micros: int, text: str) -> None:
     assert format_usd(micros) == text
+
+
+def test_budget_amount_micros_checks_the_range() -> None:
+    assert budget_amount_micros("5") == 5_000_000
+    assert budget_amount_micros(0.25) == 250_000
+    assert budget_amount_micros("1000000") == 1_000_000_000_000
+    for bad in ("0", "-3", "1000000.01", "0.0000001", "inf", "five"):
+        with pytest.raises(InvalidInputError):
+            budget_amount_micros(bad)
+
+
+def test_catalog_looks_a_model_up_again_after_its_ttl() -> None:
+    catalog = PriceCatalog(ttl_s=0.0)
+
+    first = catalog.lookup("gpt-4o-mini")
+
+    assert first is not None and catalog.lookup("gpt-4o-mini") == first
