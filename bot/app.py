@@ -20,6 +20,8 @@ import aiohttp
 import discord
 
 from bot import __version__
+from bot.billing.meter import Meter
+from bot.billing.pricing import PriceBook
 from bot.client import SwitchboardBot, point_discord_at
 from bot.deps import Services
 from bot.discord_ui.lanes import Lane
@@ -34,6 +36,7 @@ from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.conversations import ConversationRepository
 from bot.storage.database import Database
 from bot.storage.messages import MessageRepository
+from bot.storage.prices import PriceRepository
 from bot.storage.retention import delete_older_than
 from bot.tasks import spawn
 from bot.tools import DEFAULT_ENABLED, build_builtin_tools
@@ -80,6 +83,12 @@ async def open_services(
             available_tools=tuple(tools),
             default_enabled=DEFAULT_ENABLED,
         )
+        prices = PriceBook(PriceRepository(db))
+        meter = Meter(db, prices, default_max_output_tokens=settings.llm_max_output_tokens)
+        # Nothing is in flight at start: holds left by a crash would block budgets forever.
+        released = await meter.release_stale()
+        if released:
+            log.info("released %d budget reservations left by the last run", released)
         chat = ChatService(
             messages=messages,
             config=config,
@@ -90,6 +99,7 @@ async def open_services(
                 context_tokens=settings.llm_context_tokens,
                 max_output_tokens=settings.llm_max_output_tokens,
             ),
+            meter=meter,
         )
         services = Services(
             settings=settings,
@@ -102,6 +112,8 @@ async def open_services(
             tools=tools,
             chat=chat,
             pacer=pacer,
+            meter=meter,
+            prices=prices,
             channel_lane=channel_lane,
         )
         retention = (

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.billing.meter import Meter
+from bot.billing.pricing import PriceBook
 from bot.discord_ui.lanes import Lane
 from bot.discord_ui.pacer import EditPacer
 from bot.llm.client import LLMClient
@@ -33,5 +35,7 @@ class Services:
     tools: ToolRegistry
     chat: ChatService
     pacer: EditPacer
+    meter: Meter
+    prices: PriceBook  # the one price book: it keeps owner overrides in memory
     # The rate-limit lane of a channel; tests and benchmarks scale Discord's windows down.
     channel_lane: Callable[[int], Lane] = Lane.channel

@@ -4,17 +4,17 @@ settling a reservation into the usage ledger.
 A reservation is the worst-case cost of one call in flight; a budget counts settled spending
 in its current period (from `budget_spend`) plus open reservations. `reserve` and `settle`
 each run as one `BEGIN IMMEDIATE` transaction in a single trip to the connection's thread
-(see `_atomically`): they run before and after every LLM call, and each trip costs more than
-the SQL itself.
+(`Database.run_in_transaction`): they run before and after every LLM call, and each trip
+costs more than the SQL itself.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, TypeVar, cast
+from typing import Literal, TypeVar
 
 import aiosqlite
 
@@ -239,7 +239,7 @@ class ReservationRepository:
             conn.execute(_HOLD, (call_key, guild_id, user_id, amount_micros, created_at_ms))
             return ReserveOutcome(statuses, held=True)
 
-        return await _atomically(self._db, work)
+        return await self._db.run_in_transaction(work)
 
     async def settle(
         self, entry: LedgerEntry, *, held: bool, days: PeriodDays | None = None
@@ -262,7 +262,7 @@ class ReservationRepository:
                 statuses = tuple(_status(r) for r in rows)
             return SettleOutcome(entry, inserted=True, statuses=statuses)
 
-        return await _atomically(self._db, work)
+        return await self._db.run_in_transaction(work)
 
     async def hold(
         self,
@@ -311,30 +311,3 @@ class ReservationRepository:
             )
             for r in rows
         ]
-
-
-async def _atomically(db: Database, work: Callable[[sqlite3.Connection], T]) -> T:
-    """Run `work` inside BEGIN IMMEDIATE … COMMIT in one trip to the connection's thread.
-
-    `db.transaction()` sends BEGIN, each statement and COMMIT as separate trips (~60 µs each
-    on a small machine); before and after every LLM call that was most of the cost. The
-    database lock is held for the trip, so no other task's statements interleave, and the
-    work is synchronous, so a cancelled caller can't leave the transaction half-done.
-    """
-    # TODO(database.py): this belongs in Database as a public method; aiosqlite's way to run
-    # a function on its thread (`_execute`) is private.
-    async with db.reading() as conn:
-        submit = cast(Callable[..., Awaitable[T]], conn._execute)
-        return await submit(_in_transaction, conn._conn, work)
-
-
-def _in_transaction(raw: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
-    raw.execute("BEGIN IMMEDIATE")
-    try:
-        result = work(raw)
-        raw.execute("COMMIT")
-    except BaseException:
-        if raw.in_transaction:
-            raw.execute("ROLLBACK")
-        raise
-    return result
