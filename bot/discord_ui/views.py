@@ -38,18 +38,30 @@ async def _actions(interaction: discord.Interaction[Any]) -> AnswerActions | Non
     return None
 
 
-class StopButton(
+# How each action's button looks: (label, style, emoji). Custom ids are `PREFIX + answer id`.
+_LOOKS: dict[str, tuple[str, discord.ButtonStyle, str]] = {
+    "stop": ("Stop", discord.ButtonStyle.secondary, "⏹️"),
+    "retry": ("Retry", discord.ButtonStyle.primary, "🔄"),
+}
+_PREFIXES = {"stop": STOP_PREFIX, "retry": RETRY_PREFIX}
+
+
+class AnswerButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=re.escape(STOP_PREFIX) + r"(?P<answer_id>\d+)",
+    template=r"switchboard:(?P<action>stop|retry):(?P<answer_id>\d+)",
 ):
-    def __init__(self, answer_id: int) -> None:
+    """Stop or Retry on one answer; the action and the answer id live in the custom id."""
+
+    def __init__(self, action: str, answer_id: int) -> None:
+        self.action = action
         self.answer_id = answer_id
+        label, style, emoji = _LOOKS[action]
         super().__init__(
             discord.ui.Button(
-                style=discord.ButtonStyle.secondary,
-                label="Stop",
-                emoji="⏹️",
-                custom_id=f"{STOP_PREFIX}{answer_id}",
+                style=style,
+                label=label,
+                emoji=emoji,
+                custom_id=f"{_PREFIXES[action]}{answer_id}",
             )
         )
 
@@ -59,46 +71,20 @@ class StopButton(
         interaction: discord.Interaction[Any],
         item: discord.ui.Item[Any],
         match: re.Match[str],
-    ) -> StopButton:
-        return cls(int(match["answer_id"]))
+    ) -> AnswerButton:
+        return cls(match["action"], int(match["answer_id"]))
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         actions = await _actions(interaction)
-        if actions is not None:
+        if actions is None:
+            return
+        if self.action == "stop":
             await actions.stop_answer(interaction, self.answer_id)
-
-
-class RetryButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=re.escape(RETRY_PREFIX) + r"(?P<answer_id>\d+)",
-):
-    def __init__(self, answer_id: int) -> None:
-        self.answer_id = answer_id
-        super().__init__(
-            discord.ui.Button(
-                style=discord.ButtonStyle.primary,
-                label="Retry",
-                emoji="🔄",
-                custom_id=f"{RETRY_PREFIX}{answer_id}",
-            )
-        )
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction[Any],
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-    ) -> RetryButton:
-        return cls(int(match["answer_id"]))
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        actions = await _actions(interaction)
-        if actions is not None:
+        else:
             await actions.retry_answer(interaction, self.answer_id)
 
 
-DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (StopButton, RetryButton)
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (AnswerButton,)
 
 
 def view_for(buttons: tuple[ButtonSpec, ...]) -> discord.ui.View | None:
@@ -113,9 +99,9 @@ def view_for(buttons: tuple[ButtonSpec, ...]) -> discord.ui.View | None:
     for spec in buttons:
         item: discord.ui.Item[Any]
         if spec.custom_id.startswith(STOP_PREFIX):
-            item = StopButton(int(spec.custom_id.removeprefix(STOP_PREFIX)))
+            item = AnswerButton("stop", int(spec.custom_id.removeprefix(STOP_PREFIX)))
         elif spec.custom_id.startswith(RETRY_PREFIX):
-            item = RetryButton(int(spec.custom_id.removeprefix(RETRY_PREFIX)))
+            item = AnswerButton("retry", int(spec.custom_id.removeprefix(RETRY_PREFIX)))
         else:
             item = discord.ui.Button(
                 style=_STYLES[spec.style],
