@@ -26,7 +26,14 @@ from bot.settings import DEFAULT_DISCORD_API_BASE, Settings
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS: tuple[str, ...] = ("cogs.errors", "cogs.chat", "cogs.settings", "cogs.owner")
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.errors",
+    "cogs.chat",
+    "cogs.settings",
+    "cogs.owner",
+    "cogs.usage",
+    "cogs.budget",
+)
 
 
 def point_discord_at(settings: Settings) -> None:

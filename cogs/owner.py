@@ -1,4 +1,6 @@
-"""Owner commands (`OWNER_IDS`): `/status` — is the bot healthy, and if not, why."""
+"""Owner commands (`OWNER_IDS`): `/status` — is the bot healthy, and if not, why — and
+`/price set` · `/price list`: the owner's model prices (dollars per million tokens), which win
+over the maintained price table."""
 
 from __future__ import annotations
 
@@ -14,10 +16,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import __version__
+from bot.billing.pricing import Price, format_price
 from bot.client import SwitchboardBot
 from bot.discord_ui.checks import owner_command
 from bot.discord_ui.replies import defer, reply
 from bot.errors import UserFacingError
+from bot.services.billing_service import BillingService, PriceListing
+from bot.services.settings_service import MODEL_NAME_MAX, ModelCatalog
+from bot.storage.prices import PriceOverride
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +50,60 @@ def database_size(path: Path) -> int:
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
 
 
+def price_text(input_price: int, output_price: int, cached_price: int | None) -> str:
+    cached = (
+        "cached at the input price"
+        if cached_price is None
+        else f"cached {format_price(cached_price)}"
+    )
+    return f"input {format_price(input_price)} · output {format_price(output_price)} · {cached}"
+
+
+def override_line(override: PriceOverride) -> str:
+    by = f" · set by <@{override.updated_by}>" if override.updated_by else ""
+    prices = price_text(override.input_price, override.output_price, override.cached_price)
+    return f"- `{override.model}`: {prices}{by} on {override.updated_at:%Y-%m-%d}"
+
+
+def _price(price: Price) -> str:
+    text = price_text(price.input_price, price.output_price, price.cached_price)
+    if price.tiers:
+        text += " (more above a long prompt)"
+    return text
+
+
+def render_price_list(listing: PriceListing) -> str:
+    lines = ["**Prices set by the owners** (dollars per million tokens)"]
+    lines += [override_line(o) for o in listing.overrides] or ["- none: the price table applies"]
+    model = listing.model
+    lines.append(f"**This channel's model `{model}`**")
+    if listing.catalog is not None:
+        lines.append(f"- price table: {_price(listing.catalog)}")
+    else:
+        lines.append("- price table: not listed")
+    effective = listing.effective
+    if effective is None:
+        lines.append(
+            "- in use: **unpriced** — its calls are recorded without a cost and refused where "
+            f"a budget applies. Set one: `/price set model:{model} input:<$> output:<$>`."
+        )
+    else:
+        source = "your price" if effective.source == "override" else "the price table's"
+        lines.append(f"- in use: {source}")
+    return "\n".join(lines)
+
+
 class Owner(commands.Cog):
+    price = app_commands.Group(
+        name="price", description="Model prices in dollars per million tokens (owners only)."
+    )
+
     def __init__(self, bot: SwitchboardBot) -> None:
         self.bot = bot
         self.services = bot.services
+        services = bot.services
+        self.billing = BillingService(services.db, services.meter, services.prices)
+        self.catalog = ModelCatalog(services.llm, services.config.default_model)
 
     @owner_command
     @app_commands.command(name="status", description="Health of the bot (owners only).")
@@ -89,6 +145,46 @@ class Owner(commands.Cog):
             return f"**Model endpoint** {base}: {exc.user_message} ❌"
         elapsed = (time.monotonic() - started) * 1000
         return f"**Model endpoint** {base}: reachable ({len(models)} models, {elapsed:.0f} ms) ✅"
+
+    @owner_command
+    @price.command(name="set", description="Set a model's price per million tokens (owners).")
+    @app_commands.describe(
+        model="Model name as the endpoint spells it",
+        input="Dollars per million prompt tokens",
+        output="Dollars per million completion tokens (reasoning included)",
+        cached="Dollars per million cached prompt tokens (default: the input price)",
+    )
+    async def price_set(
+        self,
+        interaction: discord.Interaction[Any],
+        model: app_commands.Range[str, 1, MODEL_NAME_MAX],
+        input: float,
+        output: float,
+        cached: float | None = None,
+    ) -> None:
+        saved = await self.billing.set_price(model, input, output, cached, interaction.user.id)
+        prices = price_text(saved.input_price, saved.output_price, saved.cached_price)
+        await reply(
+            interaction,
+            f"✅ Price of `{saved.model}` per million tokens: {prices}.\n"
+            "It applies to calls from now on (and wins over the price table).",
+        )
+
+    @price_set.autocomplete("model")
+    async def _model_names(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        names = await self.catalog.suggest(current)
+        return [app_commands.Choice(name=n, value=n) for n in names]
+
+    @owner_command
+    @price.command(name="list", description="Prices set by the owners, and this channel's model.")
+    async def price_list(self, interaction: discord.Interaction[Any]) -> None:
+        channel = interaction.channel
+        parent_id = channel.parent_id if isinstance(channel, discord.Thread) else None
+        config = await self.services.config.for_channel(interaction.channel_id, parent_id)
+        listing = await self.billing.price_list(config.model)
+        await reply(interaction, render_price_list(listing))
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -174,5 +174,8 @@ async def _read_body(request: web.Request) -> tuple[Any, list[JSON]]:
         if part.name == "payload_json":
             body = json.loads(data)
         else:
-            files.append({"name": part.name, "filename": part.filename, "size": len(data)})
+            # `data` stays in memory (never serialised) so tests can read uploads back.
+            files.append(
+                {"name": part.name, "filename": part.filename, "size": len(data), "data": data}
+            )
     return body, files

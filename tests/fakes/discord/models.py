@@ -21,6 +21,9 @@ DISCORD_EPOCH_MS = 1_420_070_400_000
 FLAG_EPHEMERAL = 1 << 6
 FLAG_LOADING = 1 << 7
 FLAG_IS_COMPONENTS_V2 = 1 << 15
+# Key under which REST handlers pass uploaded file bytes (filename → bytes) to the world; it is
+# never part of a JSON payload.
+FILE_DATA_KEY = "_fake_file_data"
 
 # Gateway intents that Discord treats as privileged.
 INTENT_GUILD_MEMBERS = 1 << 1
@@ -150,6 +153,8 @@ class FakeMessage:
     embeds: list[JSON] = field(default_factory=list)
     components: list[JSON] = field(default_factory=list)
     attachments: list[JSON] = field(default_factory=list)
+    # The bytes of the uploaded attachments, by filename (what a client would download).
+    files: dict[str, bytes] = field(default_factory=dict)
     flags: int = 0
     # allowed_mentions exactly as the last create/edit sent it; None when the key was absent.
     allowed_mentions: JSON | None = None

@@ -13,6 +13,7 @@ from tests.fakes.discord.models import (
     CHANNEL_GUILD_TEXT,
     CHANNEL_PRIVATE_THREAD,
     CHANNEL_PUBLIC_THREAD,
+    FILE_DATA_KEY,
     JSON,
     FakeChannel,
     FakeMessage,
@@ -48,6 +49,9 @@ def attachments_from_files(req: Req, body: JSON, base: str) -> JSON:
             }
         )
     out["attachments"] = attachments
+    out[FILE_DATA_KEY] = {
+        a["filename"]: f.get("data", b"") for a, f in zip(attachments, req.files, strict=True)
+    }
     return out
 
 

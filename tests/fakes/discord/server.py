@@ -184,8 +184,12 @@ class FakeDiscord(WorldBuilder):
         guild_id: int | None = None,
         subcommand: str | None = None,
         subcommand_group: str | None = None,
+        permissions: int | None = None,
     ) -> FakeInteraction:
-        """Dispatch INTERACTION_CREATE (type 2); the 3-second clock starts now."""
+        """Dispatch INTERACTION_CREATE (type 2); the 3-second clock starts now.
+
+        With `permissions`, the member has only those permissions in this channel (by default
+        the fake reports every permission), e.g. to act as a member without Manage Server."""
         channel = self._default_channel(channel_id)
         user = self._default_user(user)
         guild_id = guild_id if guild_id is not None else channel.guild_id
@@ -201,6 +205,9 @@ class FakeDiscord(WorldBuilder):
             subcommand=subcommand,
             subcommand_group=subcommand_group,
         )
+        if permissions is not None and "member" in interaction.payload:
+            interaction.payload["member"]["permissions"] = str(permissions)
+            interaction.payload["channel"]["permissions"] = str(permissions)
         return self._inject(interaction)
 
     async def click_button(

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from tests.fakes.discord import payloads
 from tests.fakes.discord.models import (
     CHANNEL_DM,
+    FILE_DATA_KEY,
     FLAG_EPHEMERAL,
     FLAG_LOADING,
     JSON,
@@ -172,6 +173,7 @@ class World:
             embeds=list(body.get("embeds") or []),
             components=list(body.get("components") or []),
             attachments=list(body.get("attachments") or []),
+            files=dict(body.get(FILE_DATA_KEY) or {}),
             flags=int(body.get("flags") or 0),
             allowed_mentions=allowed,
             mention_ids=mentions,
@@ -204,6 +206,9 @@ class World:
             m.components = list(body["components"] or [])
         if "attachments" in body:
             m.attachments = list(body["attachments"] or [])
+            kept = {a.get("filename") for a in m.attachments}
+            files = {name: data for name, data in m.files.items() if name in kept}
+            m.files = {**files, **(body.get(FILE_DATA_KEY) or {})}
         if body.get("flags") is not None:
             # Ephemerality is fixed at creation; an edit cannot change it.
             m.flags = (int(body["flags"]) & ~FLAG_EPHEMERAL) | (m.flags & FLAG_EPHEMERAL)

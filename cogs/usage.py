@@ -1,0 +1,220 @@
+"""/usage (members: their own usage and budgets here) and /usage-report (admins: the server's).
+
+Thin: read the options, check who may ask (`admin_command` on `/usage-report`), call
+`BillingService`, reply ephemerally through `reply`. Both only ever read the interaction's
+own server: its id is the one guild id handed to the billing layer.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.billing.periods import ADJECTIVES, describe_reset, period_of
+from bot.billing.pricing import format_usd
+from bot.billing.report_embed import EmbedSpec
+from bot.billing.reports import ReportPeriod, UsageReport, report_csv, report_embed
+from bot.client import SwitchboardBot
+from bot.discord_ui.checks import admin_command
+from bot.discord_ui.replies import defer, reply
+from bot.services.billing_service import (
+    BillingService,
+    Format,
+    MemberUsage,
+    ids_to_name,
+    resolve_names,
+)
+from bot.storage.budgets import BudgetStatus
+from bot.storage.usage_reports import GroupBy, UsageTotals
+
+log = logging.getLogger(__name__)
+
+PERIOD_CHOICES = [
+    app_commands.Choice(name="today (UTC)", value="today"),
+    app_commands.Choice(name="last 7 days", value="7d"),
+    app_commands.Choice(name="last 30 days (default)", value="30d"),
+    app_commands.Choice(name="this month", value="month"),
+    app_commands.Choice(name="all time", value="all"),
+]
+GROUP_CHOICES = [
+    app_commands.Choice(name="member (default)", value="user"),
+    app_commands.Choice(name="model", value="model"),
+    app_commands.Choice(name="day", value="day"),
+    app_commands.Choice(name="channel", value="channel"),
+]
+FORMAT_CHOICES = [
+    app_commands.Choice(name="table (default)", value="table"),
+    app_commands.Choice(name="csv — every row, as a file", value="csv"),
+    app_commands.Choice(name="chart — cost per day, as a picture", value="chart"),
+]
+
+
+def tokens_line(totals: UsageTotals) -> str:
+    return (
+        f"**Tokens** {totals.prompt_tokens:,} in ({totals.cached_tokens:,} cached) · "
+        f"{totals.completion_tokens:,} out ({totals.reasoning_tokens:,} reasoning) · "
+        f"{totals.calls:,} {'call' if totals.calls == 1 else 'calls'}"
+    )
+
+
+def cost_line(totals: UsageTotals) -> str:
+    if totals.all_unpriced:
+        return (
+            "**Cost** unpriced: no price is known for the models you used, so no cost is counted."
+        )
+    line = f"**Cost** {format_usd(totals.cost_micros)}"
+    if totals.partly_unpriced:
+        line += (
+            f" — plus {totals.unpriced_calls:,} unpriced "
+            f"{'call' if totals.unpriced_calls == 1 else 'calls'} whose cost is unknown"
+        )
+    return line
+
+
+def budget_line(status: BudgetStatus, view: MemberUsage) -> str:
+    budget = status.budget
+    adjective = ADJECTIVES[budget.period]
+    whose = (
+        f"Server {adjective} budget (shared by everyone)"
+        if budget.user_id is None
+        else f"Your {adjective} budget"
+    )
+    reset = describe_reset(period_of(budget.period, view.now).end, view.now)
+    held = f" + {format_usd(status.held_micros)} in progress" if status.held_micros else ""
+    return (
+        f"- {whose}: **{format_usd(status.left_micros)} left** of "
+        f"{format_usd(budget.amount_micros)} ({format_usd(status.spent_micros)} spent{held}); "
+        f"resets {reset}"
+    )
+
+
+def render_usage(view: MemberUsage, guild_name: str) -> str:
+    period = view.period
+    since = f"since {period.start:%Y-%m-%d} UTC"
+    if view.basis == "member":
+        span = f"this {period.name} ({since}, your budget's period)"
+    elif view.basis == "server":
+        span = f"this {period.name} ({since}, the server budget's period)"
+    else:
+        span = f"this month ({since})"
+    lines = [f"**Your usage in {guild_name}** — {span}"]
+    totals = view.totals
+    if totals.calls == 0:
+        lines.append("No usage yet in this period.")
+    else:
+        lines += [tokens_line(totals), cost_line(totals)]
+    if view.budgets:
+        lines.append("**Budgets that apply to you**")
+        lines += [budget_line(s, view) for s in view.budgets]
+    else:
+        lines.append("No budget applies to you here: your usage is not limited.")
+    return "\n".join(lines)
+
+
+def to_embed(spec: EmbedSpec) -> discord.Embed:
+    embed = discord.Embed(title=spec.title, description=spec.description)
+    for field in spec.fields:
+        embed.add_field(name=field.name, value=field.value, inline=field.inline)
+    embed.set_footer(text=spec.footer)
+    return embed
+
+
+def csv_filename(report: UsageReport) -> str:
+    return f"usage-{report.guild_id}-{report.period}-{report.group_by}.csv"
+
+
+def chart_filename(report: UsageReport) -> str:
+    return f"usage-{report.guild_id}-{report.period}-{report.group_by}.png"
+
+
+def _period(value: str) -> ReportPeriod:
+    for choice in ("today", "7d", "30d", "month", "all"):
+        if value == choice:
+            return choice
+    return "30d"
+
+
+def _group(value: str) -> GroupBy:
+    for choice in ("user", "model", "day", "channel"):
+        if value == choice:
+            return choice
+    return "user"
+
+
+def _format(value: str) -> Format:
+    if value == "csv":
+        return "csv"
+    if value == "chart":
+        return "chart"
+    return "table"
+
+
+class Usage(commands.Cog):
+    def __init__(self, bot: SwitchboardBot) -> None:
+        self.bot = bot
+        services = bot.services
+        self.billing = BillingService(services.db, services.meter, services.prices)
+
+    @app_commands.command(
+        name="usage", description="Your tokens, cost and remaining budget in this server."
+    )
+    @app_commands.guild_only()
+    async def usage(self, interaction: discord.Interaction[Any]) -> None:
+        if interaction.guild_id is None:  # `guild_only` only hides the command from DMs
+            raise app_commands.NoPrivateMessage()
+        view = await self.billing.member_usage(interaction.guild_id, interaction.user.id)
+        guild_name = interaction.guild.name if interaction.guild else "this server"
+        await reply(interaction, render_usage(view, guild_name))
+
+    @admin_command
+    @app_commands.command(
+        name="usage-report", description="This server's usage and cost (needs Manage Server)."
+    )
+    @app_commands.describe(
+        period="Which days (UTC); default the last 30 days",
+        group_by="One row per member (default), model, day or channel",
+        format_="table (default), csv file or chart picture",
+    )
+    @app_commands.rename(format_="format")
+    @app_commands.choices(period=PERIOD_CHOICES, group_by=GROUP_CHOICES, format_=FORMAT_CHOICES)
+    async def usage_report(
+        self,
+        interaction: discord.Interaction[Any],
+        period: str = "30d",
+        group_by: str = "user",
+        format_: str = "table",
+    ) -> None:
+        await defer(interaction)  # a report over a large ledger can take a moment
+        guild = interaction.guild
+        assert interaction.guild_id is not None and guild is not None
+        fmt = _format(format_)
+        report = await self.billing.report(interaction.guild_id, _period(period), _group(group_by))
+        names: dict[int, str] = {}
+        wanted = ids_to_name(report, fmt)
+        if wanted:
+            names = await resolve_names(self.bot, guild, report.group_by, wanted)
+        if fmt == "csv":
+            data = report_csv(report, names).encode("utf-8")
+            file = discord.File(io.BytesIO(data), filename=csv_filename(report))
+            text = (
+                f"Usage of **{guild.name}** by {report.group_by}, {report.period_label}: "
+                f"{len(report.rows):,} rows."
+            )
+            await reply(interaction, text, file=file)
+        elif fmt == "chart":
+            png = await self.billing.chart(report, names, guild.name)
+            file = discord.File(io.BytesIO(png), filename=chart_filename(report))
+            text = f"Cost per day in **{guild.name}**, {report.period_label}."
+            await reply(interaction, text, file=file)
+        else:
+            await reply(interaction, embed=to_embed(report_embed(report, names, guild.name)))
+
+
+async def setup(bot: commands.Bot) -> None:
+    assert isinstance(bot, SwitchboardBot)
+    await bot.add_cog(Usage(bot))
