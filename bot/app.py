@@ -50,11 +50,19 @@ RETENTION_EVERY_S = 6 * 3600.0
 
 @asynccontextmanager
 async def open_services(
-    settings: Settings, *, channel_lane: Callable[[int], Lane] = Lane.channel
+    settings: Settings,
+    *,
+    channel_lane: Callable[[int], Lane] = Lane.channel,
+    create_lane: Callable[[int], Lane] = Lane.channel_creates,
 ) -> AsyncIterator[Services]:
     async with (
         Database.open(settings.database_path) as db,
-        aiohttp.ClientSession(headers={"User-Agent": f"Switchboard/{__version__}"}) as http,
+        aiohttp.ClientSession(
+            headers={"User-Agent": f"Switchboard/{__version__}"},
+            # aiohttp's default cap of 100 connections would silently queue the 101st
+            # concurrent answer behind the others; each stream needs its own connection.
+            connector=aiohttp.TCPConnector(limit=0),
+        ) as http,
         new_fetch_session() as fetch_http,
         EditPacer() as pacer,
     ):
@@ -115,6 +123,7 @@ async def open_services(
             meter=meter,
             prices=prices,
             channel_lane=channel_lane,
+            create_lane=create_lane,
         )
         retention = (
             spawn(_retention_loop(db, settings.retention_days), name="retention")
@@ -146,11 +155,14 @@ async def serve(
     guild_ready_timeout: float = 2.0,
     on_bot: Callable[[SwitchboardBot], None] | None = None,
     channel_lane: Callable[[int], Lane] = Lane.channel,
+    create_lane: Callable[[int], Lane] = Lane.channel_creates,
 ) -> None:
     """Run until `stop` is set (or Discord fails for good), then shut down in order."""
     point_discord_at(settings)
     token = settings.discord_token.get_secret_value()
-    async with open_services(settings, channel_lane=channel_lane) as services:
+    async with open_services(
+        settings, channel_lane=channel_lane, create_lane=create_lane
+    ) as services:
         message_content = True
         while True:
             bot = SwitchboardBot(

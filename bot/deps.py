@@ -37,5 +37,6 @@ class Services:
     pacer: EditPacer
     meter: Meter
     prices: PriceBook  # the one price book: it keeps owner overrides in memory
-    # The rate-limit lane of a channel; tests and benchmarks scale Discord's windows down.
+    # Rate-limit lanes of a channel's message edits and creates; tests scale them down.
     channel_lane: Callable[[int], Lane] = Lane.channel
+    create_lane: Callable[[int], Lane] = Lane.channel_creates

@@ -48,6 +48,7 @@ class DiscordAnswer:
         pacer: EditPacer,
         channel: discord.abc.Messageable,
         lane: Lane,
+        create_lane: Lane,
         answer_id: int,
         reasoning_mode: ReasoningMode,
         model: str | None = None,
@@ -59,7 +60,8 @@ class DiscordAnswer:
     ) -> None:
         self._pacer = pacer
         self._channel = channel
-        self._lane = lane
+        self._lane = lane  # edits of this answer's messages
+        self._create_lane = create_lane  # its new messages
         self._answer_id = answer_id
         self._mode = reasoning_mode
         self._reply_to = reply_to
@@ -89,7 +91,7 @@ class DiscordAnswer:
         if existing is None:
             sent = render(self.state, reasoning_mode=self._mode, now=self._clock())[0]
             first = sent
-            existing = await self._pacer.call(self._lane, lambda: self._create(first))
+            existing = await self._pacer.call(self._create_lane, lambda: self._create(first))
         await self._adopt(existing, sent)
         self._ticker = spawn(self._tick(), name=f"answer-{self._answer_id}-ticker")
         self._refresh()
@@ -203,7 +205,7 @@ class DiscordAnswer:
         while len(self._messages) < len(self._wanted):
             index = len(self._messages)
             payload = self._wanted[index]
-            message = await self._pacer.call(self._lane, self._creation_of(payload))
+            message = await self._pacer.call(self._create_lane, self._creation_of(payload))
             await self._adopt(message, payload)
             # Meanwhile the earlier part may have changed (its Stop button moves here).
             self._refresh()

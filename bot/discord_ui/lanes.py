@@ -24,6 +24,9 @@ CHANNEL_WINDOW_S = 5.0  # steady spacing 5.0 / (5 - 1) = 1.25 s between sends in
 INTERACTION_LIMIT = 5
 INTERACTION_WINDOW_S = 2.0  # steady spacing 2.0 / (5 - 1) = 0.5 s per interaction token
 
+THREADS_LIMIT = 50
+THREADS_WINDOW_S = 1.0
+
 # Discord allows 50 requests/s per bot across all routes and discord.py does not enforce it
 # before sending (reference §B.7). 45/s leaves room for REST calls that bypass the pacer
 # (thread creation, interaction callbacks, command sync).
@@ -60,8 +63,23 @@ class Lane:
 
     @classmethod
     def channel(cls, channel_id: int) -> Lane:
-        """Bot REST calls in a channel or thread (edits and creates share this lane)."""
+        """Message edits (and deletes) in a channel or thread."""
         return cls(f"channel:{channel_id}")
+
+    @classmethod
+    def channel_creates(cls, channel_id: int) -> Lane:
+        """Messages created in a channel or thread. Discord limits each route separately
+        (POST and PATCH of messages have their own buckets), so creates do not eat into the
+        edits' window: sharing one lane left answers unrefreshed for seconds after a part
+        was created."""
+        return cls(f"create:{channel_id}")
+
+    @classmethod
+    def threads(cls, parent_id: int) -> Lane:
+        """Threads started in a channel. Discord publishes no limit for this route and
+        discord.py follows its headers; the lane exists so thread creation takes its share of
+        the global budget (a burst of /chat commands otherwise pushes past 50 requests/s)."""
+        return cls(f"threads:{parent_id}", THREADS_LIMIT, THREADS_WINDOW_S)
 
     @classmethod
     def interaction(cls, interaction_id: int) -> Lane:

@@ -16,6 +16,7 @@ import discord
 
 from bot.deps import Services
 from bot.discord_ui.answer import DiscordAnswer
+from bot.discord_ui.lanes import Lane
 from bot.errors import InvalidInputError, UserFacingError
 from bot.services.chat import TurnRequest
 from bot.services.config import ChannelConfig
@@ -194,6 +195,7 @@ class DiscordFrontend:
                 pacer=self._s.pacer,
                 channel=channel,
                 lane=self._s.channel_lane(channel.id),
+                create_lane=self._s.create_lane(channel.id),
                 answer_id=answer.id,
                 reasoning_mode=config.reasoning_mode,
                 model=answer.model,
@@ -227,10 +229,14 @@ class DiscordFrontend:
     # --- helpers --------------------------------------------------------------------------
 
     async def _open_thread(self, message: discord.Message, prompt: str) -> discord.Thread:
-        try:
+        async def create() -> discord.Thread:
             return await message.create_thread(
                 name=thread_title(prompt), auto_archive_duration=THREAD_ARCHIVE_MINUTES
             )
+
+        try:
+            # Paced like every message send, so a burst of /chat stays under the global limit.
+            return await self._s.pacer.call(Lane.threads(message.channel.id), create)
         except discord.Forbidden as exc:
             raise UserFacingError(
                 "I can't create threads here. An admin can give me the Create Public Threads "

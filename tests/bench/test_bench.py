@@ -30,7 +30,7 @@ def test_bench_quick_runs_every_group(tmp_path: Path, capsys: pytest.CaptureFixt
         if "openai SDK" in result["name"] and result["value"] is None:
             continue  # the SDK is only in the `bench` extra
         assert result["value"] is not None and math.isfinite(result["value"]), result
-        assert result["value"] > 0, result
+        assert result["value"] >= 0, result
 
 
 def test_bench_only_runs_the_named_group(capsys: pytest.CaptureFixture[str]) -> None:

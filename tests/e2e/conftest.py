@@ -38,6 +38,10 @@ def scaled_lane(channel_id: int) -> Lane:
     return Lane(f"channel:{channel_id}", 5, WINDOW)
 
 
+def scaled_create_lane(channel_id: int) -> Lane:
+    return Lane(f"create:{channel_id}", 5, WINDOW)
+
+
 @dataclass
 class Running:
     fake: FakeDiscord
@@ -104,6 +108,7 @@ async def running_bot(
                 guild_ready_timeout=0.05,
                 on_bot=started,
                 channel_lane=scaled_lane,
+                create_lane=scaled_create_lane,
             )
         )
         try:
