@@ -8,7 +8,6 @@ so a 10,000-message conversation costs two queries, not 10,001.
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -17,6 +16,7 @@ from dataclasses import asdict, dataclass, replace
 import aiosqlite
 
 from bot.storage.database import Database
+from bot.storage.fts import SEARCH_MAX_LIMIT, SNIPPET_TOKENS, fts_query
 from bot.storage.models import (
     AnswerStatus,
     DiscordMessageRef,
@@ -31,11 +31,6 @@ from bot.storage.timeutil import from_ms, from_ms_or_none, now_ms, to_ms, utc_no
 log = logging.getLogger(__name__)
 
 FINAL_STATUSES: frozenset[AnswerStatus] = frozenset({"complete", "stopped", "interrupted", "error"})
-SEARCH_MAX_LIMIT = 50
-SEARCH_MAX_TERMS = 32
-SNIPPET_TOKENS = 16
-# A run of characters FTS5's unicode61 tokenizer keeps together (letters and digits).
-_SEARCH_TERM = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,16 +74,6 @@ def _group_steps(rows: Iterable[sqlite3.Row]) -> dict[int, list[Step]]:
     for row in rows:
         grouped[row[0]].append(Step(*row[1:]))
     return grouped
-
-
-def fts_query(text: str) -> str | None:
-    """Free text → a safe FTS5 query: each word quoted (so AND, OR, NOT, NEAR, *, ^, :,
-    quotes and parentheses are plain text), joined with OR and ranked by bm25, so the messages
-    matching the most (and rarest) words come first. None when the text has no words."""
-    terms = list(dict.fromkeys(t.lower() for t in _SEARCH_TERM.findall(text)))
-    if not terms:
-        return None
-    return " OR ".join(f'"{term}"' for term in terms[:SEARCH_MAX_TERMS])
 
 
 class MessageRepository:

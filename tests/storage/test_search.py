@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.storage.conversations import ConversationRepository
-from bot.storage.messages import MessageRepository, fts_query
+from bot.storage.fts import fts_query
+from bot.storage.messages import MessageRepository
 from bot.storage.models import Conversation
 from tests.storage.helpers import new_thread
 
