@@ -58,7 +58,14 @@ from bot.discord_ui.pacer_targets import (
     Update,
 )
 from bot.discord_ui.schedule import choose
-from bot.discord_ui.send_errors import DEFAULT_RETRY, Action, RetryPolicy, Verdict, classify
+from bot.discord_ui.send_errors import (
+    DEFAULT_RETRY,
+    Action,
+    RetryPolicy,
+    Verdict,
+    classify,
+    log_decision,
+)
 from bot.tasks import spawn
 
 log = logging.getLogger(__name__)
@@ -336,37 +343,16 @@ class EditPacer:
                 self.stats.rate_limited += 1
                 if decision.pause_global and lane.uses_global:
                     self._global.pause(now + decision.delay_s)
-                scope = " (global)" if decision.pause_global else ""
-                log.warning(
-                    "rate limited%s in %s: sending again in %.2f s",
-                    scope,
-                    lane.key,
-                    decision.delay_s,
-                )
-            else:
-                log.info(
-                    "send in %s failed (%r), retrying in %.2f s", lane.key, error, decision.delay_s
-                )
+            log_decision(lane.key, target.key, failure, decision, error)
             self._requeue(target, update)
         elif decision.action is Action.DROP_UPDATE:
             # Only this update is lost; the target's next one (at the latest its final) retries.
             target.attempts = 0
             self.stats.dropped += 1
-            log.warning("dropped an update in %s after repeated errors: %r", lane.key, error)
+            log_decision(lane.key, target.key, failure, decision, error)
         else:
             self.stats.failed += 1
-            if failure.status is not None:
-                log.warning(
-                    "giving up on %r in %s: HTTP %d: %s",
-                    target.key,
-                    lane.key,
-                    failure.status,
-                    error,
-                )
-            else:
-                log.warning(
-                    "giving up on %r in %s: %r", target.key, lane.key, error, exc_info=error
-                )
+            log_decision(lane.key, target.key, failure, decision, error)
             self._drop_pending(target)
             self._retire(target, failed=True, error=error)
 

@@ -8,10 +8,13 @@ The pacer never imports discord, so exceptions are read by their attributes:
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+
+log = logging.getLogger("bot.discord_ui.pacer")  # the pacer's own log name: its lines
 
 
 class Verdict(enum.Enum):
@@ -107,3 +110,27 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()
+
+
+def log_decision(
+    lane_key: str, target_key: object, failure: Failure, decision: Decision, error: Exception
+) -> None:
+    """One log line per failed send, at the level its outcome deserves."""
+    if decision.action is Action.RETRY:
+        if failure.verdict is Verdict.RATE_LIMITED:
+            scope = " (global)" if decision.pause_global else ""
+            log.warning(
+                "rate limited%s in %s: sending again in %.2f s", scope, lane_key, decision.delay_s
+            )
+        else:
+            log.info(
+                "send in %s failed (%r), retrying in %.2f s", lane_key, error, decision.delay_s
+            )
+    elif decision.action is Action.DROP_UPDATE:
+        log.warning("dropped an update in %s after repeated errors: %r", lane_key, error)
+    elif failure.status is not None:
+        log.warning(
+            "giving up on %r in %s: HTTP %d: %s", target_key, lane_key, failure.status, error
+        )
+    else:
+        log.warning("giving up on %r in %s: %r", target_key, lane_key, error, exc_info=error)
