@@ -21,7 +21,7 @@ from bot.client import SwitchboardBot
 from bot.discord_ui.checks import admin_command
 from bot.discord_ui.replies import reply
 from bot.errors import InvalidInputError
-from bot.services.billing_service import BillingService
+from bot.services.billing_service import MAX_BUDGET_USD, BillingService
 from bot.storage.budgets import BudgetStatus
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,8 @@ class BudgetCog(
         self,
         interaction: discord.Interaction[Any],
         scope: str,
-        amount: float,
+        # Discord's clients enforce the maximum; the service checks every bound again.
+        amount: app_commands.Range[float, None, MAX_BUDGET_USD],
         period: str,
         user: discord.Member | None = None,
     ) -> None:

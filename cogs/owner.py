@@ -21,7 +21,7 @@ from bot.client import SwitchboardBot
 from bot.discord_ui.checks import owner_command
 from bot.discord_ui.replies import defer, reply
 from bot.errors import UserFacingError
-from bot.services.billing_service import BillingService, PriceListing
+from bot.services.billing_service import MAX_PRICE_USD, BillingService, PriceListing
 from bot.services.settings_service import MODEL_NAME_MAX, ModelCatalog
 from bot.storage.prices import PriceOverride
 
@@ -158,9 +158,9 @@ class Owner(commands.Cog):
         self,
         interaction: discord.Interaction[Any],
         model: app_commands.Range[str, 1, MODEL_NAME_MAX],
-        input: float,
-        output: float,
-        cached: float | None = None,
+        input: app_commands.Range[float, 0, MAX_PRICE_USD],
+        output: app_commands.Range[float, 0, MAX_PRICE_USD],
+        cached: app_commands.Range[float, 0, MAX_PRICE_USD] | None = None,
     ) -> None:
         saved = await self.billing.set_price(model, input, output, cached, interaction.user.id)
         prices = price_text(saved.input_price, saved.output_price, saved.cached_price)

@@ -22,6 +22,7 @@ from bot.billing.reports import ReportPeriod, UsageReport, report_csv, report_em
 from bot.client import SwitchboardBot
 from bot.discord_ui.checks import admin_command
 from bot.discord_ui.replies import defer, reply
+from bot.errors import UserFacingError
 from bot.services.billing_service import (
     BillingService,
     Format,
@@ -200,6 +201,11 @@ class Usage(commands.Cog):
             names = await resolve_names(self.bot, guild, report.group_by, wanted)
         if fmt == "csv":
             data = report_csv(report, names).encode("utf-8")
+            if len(data) > guild.filesize_limit:
+                raise UserFacingError(
+                    f"The CSV would be {len(data) / 1_000_000:.1f} MB, more than Discord accepts "
+                    "here: pick a shorter `period`."
+                )
             file = discord.File(io.BytesIO(data), filename=csv_filename(report))
             text = (
                 f"Usage of **{guild.name}** by {report.group_by}, {report.period_label}: "

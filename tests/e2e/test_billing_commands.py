@@ -241,6 +241,7 @@ async def test_budget_commands_are_declared_for_manage_server(billing: Running) 
     assert {o["name"] for o in synced["budget"]["options"]} == {"set", "show", "clear"}
     set_options = next(o for o in synced["budget"]["options"] if o["name"] == "set")["options"]
     assert [o["name"] for o in set_options] == ["scope", "amount", "period", "user"]
+    assert set_options[1]["type"] == 10 and set_options[1]["max_value"] == 1_000_000
     report_options = [o["name"] for o in synced["usage-report"]["options"]]
     assert report_options == ["period", "group_by", "format"]
     assert synced["usage"].get("default_member_permissions") is None
@@ -307,6 +308,13 @@ async def test_price_list_shows_the_catalog_price_of_a_known_model(billing: Runn
     assert "This channel's model `gpt-4o-mini`" in text
     assert "- price table: input $0.15 · output $0.60" in text
     assert "- in use: the price table's" in text
+
+
+async def test_price_list_works_in_a_dm(billing: Running) -> None:
+    assert billing.fake.user is not None
+    dm = billing.fake.add_dm_channel(billing.fake.user)
+    text = await text_of(billing, "price", subcommand="list", channel_id=dm.id)
+    assert "This channel's model `fake-model`" in text
 
 
 # --- budgets and prices in answers -----------------------------------------------------------

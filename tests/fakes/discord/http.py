@@ -176,6 +176,11 @@ async def _read_body(request: web.Request) -> tuple[Any, list[JSON]]:
         else:
             # `data` stays in memory (never serialised) so tests can read uploads back.
             files.append(
-                {"name": part.name, "filename": part.filename, "size": len(data), "data": data}
+                {
+                    "name": part.name,
+                    "filename": part.filename,
+                    "size": len(data),
+                    "data": bytes(data),
+                }
             )
     return body, files
