@@ -21,7 +21,7 @@ from bot.client import SwitchboardBot
 from bot.discord_ui.checks import admin_command
 from bot.discord_ui.replies import reply
 from bot.errors import InvalidInputError
-from bot.services.billing_service import MAX_BUDGET_USD, BillingService
+from bot.services.billing_service import MAX_BUDGET_USD, BillingService, fit_lines
 from bot.storage.budgets import BudgetStatus
 
 log = logging.getLogger(__name__)
@@ -134,7 +134,7 @@ class BudgetCog(
             return
         now = self.billing.now()
         lines = ["**Budgets in this server**", *(status_line(s, now) for s in statuses)]
-        await reply(interaction, "\n".join(lines))
+        await reply(interaction, fit_lines(lines, "budgets"))
 
     @app_commands.command(name="clear", description="Remove the server's or a member's budget.")
     @app_commands.describe(scope="server or member", user="The member (only with scope:member)")

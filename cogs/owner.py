@@ -21,7 +21,12 @@ from bot.client import SwitchboardBot
 from bot.discord_ui.checks import owner_command
 from bot.discord_ui.replies import defer, reply
 from bot.errors import UserFacingError
-from bot.services.billing_service import MAX_PRICE_USD, BillingService, PriceListing
+from bot.services.billing_service import (
+    MAX_PRICE_USD,
+    BillingService,
+    PriceListing,
+    fit_lines,
+)
 from bot.services.settings_service import MODEL_NAME_MAX, ModelCatalog
 from bot.storage.prices import PriceOverride
 
@@ -73,10 +78,9 @@ def _price(price: Price) -> str:
 
 
 def render_price_list(listing: PriceListing) -> str:
-    lines = ["**Prices set by the owners** (dollars per million tokens)"]
-    lines += [override_line(o) for o in listing.overrides] or ["- none: the price table applies"]
     model = listing.model
-    lines.append(f"**This channel's model `{model}`**")
+    # The channel's model first: the list of overrides may be cut to fit one message.
+    lines = [f"**This channel's model `{model}`**"]
     if listing.catalog is not None:
         lines.append(f"- price table: {_price(listing.catalog)}")
     else:
@@ -90,7 +94,9 @@ def render_price_list(listing: PriceListing) -> str:
     else:
         source = "your price" if effective.source == "override" else "the price table's"
         lines.append(f"- in use: {source}")
-    return "\n".join(lines)
+    lines.append("**Prices set by the owners** (dollars per million tokens)")
+    lines += [override_line(o) for o in listing.overrides] or ["- none: the price table applies"]
+    return fit_lines(lines, "prices")
 
 
 class Owner(commands.Cog):

@@ -297,8 +297,8 @@ async def test_price_list_shows_overrides_and_the_channel_model(billing: Running
     await set_price(billing)
     text = await text_of(billing, "price", subcommand="list")
     lines = text.splitlines()
-    assert lines[1].startswith("- `fake-model`: input $1,000.00 · output $2,000.00 · cached at")
-    assert lines[2].startswith("- `other-model`: input $0.15 · output $0.60")
+    assert lines[-2].startswith("- `fake-model`: input $1,000.00 · output $2,000.00 · cached at")
+    assert lines[-1].startswith("- `other-model`: input $0.15 · output $0.60")
     assert "- in use: your price" in text
 
 
@@ -315,6 +315,18 @@ async def test_price_list_works_in_a_dm(billing: Running) -> None:
     dm = billing.fake.add_dm_channel(billing.fake.user)
     text = await text_of(billing, "price", subcommand="list", channel_id=dm.id)
     assert "This channel's model `fake-model`" in text
+
+
+async def test_budget_show_with_many_budgets_fits_one_message(billing: Running) -> None:
+    guild = guild_id(billing)
+    for n in range(40):
+        member = billing.fake.add_member(guild, f"member-{n}").user
+        options = {"scope": "member", "amount": 1.0, "period": "day", "user": member}
+        await text_of(billing, "budget", options, subcommand="set")
+    text = await text_of(billing, "budget", subcommand="show")
+    assert len(text) <= 2000
+    assert text.startswith("**Budgets in this server**")
+    assert text.splitlines()[-1].startswith("…and ") and text.endswith(" more budgets.")
 
 
 # --- budgets and prices in answers -----------------------------------------------------------
