@@ -14,6 +14,7 @@
     │   │   ├── LLMBadRequestError     other 4xx
     │   │   └── LLMBadResponseError    stream we could not understand / error object mid-stream
     │   ├── BudgetExceededError    a budget refuses the call (billing)
+    │   │   └── UnpricedModelError     a budget applies but the model has no known price
     │   └── InvalidInputError      a command got a value it cannot use
     └── ConfigurationError         settings that prevent start-up
 
@@ -54,6 +55,10 @@ class InvalidInputError(UserFacingError):
 
 class BudgetExceededError(UserFacingError):
     default_message = "The usage budget for this server has been reached."
+
+
+class UnpricedModelError(BudgetExceededError):
+    """A budget applies, but nobody knows what the model costs, so the call is refused."""
 
 
 class LLMError(UserFacingError):

@@ -16,11 +16,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.billing.periods import ADJECTIVES, PeriodName, describe_reset, period_of
-from bot.billing.pricing import format_usd
 from bot.client import SwitchboardBot
 from bot.discord_ui.checks import admin_command
 from bot.discord_ui.replies import reply
 from bot.errors import InvalidInputError
+from bot.money import usd_precise
 from bot.services.billing_service import MAX_BUDGET_USD, BillingService, fit_lines
 from bot.storage.budgets import BudgetStatus
 
@@ -45,10 +45,10 @@ def whose(status: BudgetStatus) -> str:
 def status_line(status: BudgetStatus, now: datetime) -> str:
     budget = status.budget
     period = period_of(budget.period, now)
-    held = f" · {format_usd(status.held_micros)} held" if status.held_micros else ""
+    held = f" · {usd_precise(status.held_micros)} held" if status.held_micros else ""
     return (
-        f"**{whose(status)}** — {format_usd(budget.amount_micros)} {ADJECTIVES[budget.period]}: "
-        f"{format_usd(status.spent_micros)} spent{held} · **{format_usd(status.left_micros)} "
+        f"**{whose(status)}** — {usd_precise(budget.amount_micros)} {ADJECTIVES[budget.period]}: "
+        f"{usd_precise(status.spent_micros)} spent{held} · **{usd_precise(status.left_micros)} "
         f"left** · resets {describe_reset(period.end, now)}"
     )
 
@@ -113,12 +113,12 @@ class BudgetCog(
         budget = status.budget
         what = "Server budget" if user_id is None else f"Budget of <@{user_id}>"
         covers = " (everyone's usage together)" if user_id is None else ""
-        held = f" (+ {format_usd(status.held_micros)} held)" if status.held_micros else ""
+        held = f" (+ {usd_precise(status.held_micros)} held)" if status.held_micros else ""
         end = period_of(budget.period, now).end
         text = (
-            f"✅ {what} set: {format_usd(budget.amount_micros)} per {budget.period}{covers}.\n"
-            f"Spent this {budget.period} so far: {format_usd(status.spent_micros)}{held} · "
-            f"left: {format_usd(status.left_micros)} · resets {describe_reset(end, now)}."
+            f"✅ {what} set: {usd_precise(budget.amount_micros)} per {budget.period}{covers}.\n"
+            f"Spent this {budget.period} so far: {usd_precise(status.spent_micros)}{held} · "
+            f"left: {usd_precise(status.left_micros)} · resets {describe_reset(end, now)}."
         )
         await reply(interaction, text)
 

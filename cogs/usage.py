@@ -16,13 +16,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.billing.periods import ADJECTIVES, describe_reset, period_of
-from bot.billing.pricing import format_usd
 from bot.billing.report_embed import EmbedSpec
 from bot.billing.reports import ReportPeriod, UsageReport, report_csv, report_embed
 from bot.client import SwitchboardBot
 from bot.discord_ui.checks import admin_command
 from bot.discord_ui.replies import defer, reply
 from bot.errors import UserFacingError
+from bot.money import usd_precise
 from bot.services.billing_service import (
     BillingService,
     Format,
@@ -68,7 +68,7 @@ def cost_line(totals: UsageTotals) -> str:
         return (
             "**Cost** unpriced: no price is known for the models you used, so no cost is counted."
         )
-    line = f"**Cost** {format_usd(totals.cost_micros)}"
+    line = f"**Cost** {usd_precise(totals.cost_micros)}"
     if totals.partly_unpriced:
         line += (
             f" — plus {totals.unpriced_calls:,} unpriced "
@@ -86,10 +86,10 @@ def budget_line(status: BudgetStatus, view: MemberUsage) -> str:
         else f"Your {adjective} budget"
     )
     reset = describe_reset(period_of(budget.period, view.now).end, view.now)
-    held = f" + {format_usd(status.held_micros)} in progress" if status.held_micros else ""
+    held = f" + {usd_precise(status.held_micros)} in progress" if status.held_micros else ""
     return (
-        f"- {whose}: **{format_usd(status.left_micros)} left** of "
-        f"{format_usd(budget.amount_micros)} ({format_usd(status.spent_micros)} spent{held}); "
+        f"- {whose}: **{usd_precise(status.left_micros)} left** of "
+        f"{usd_precise(budget.amount_micros)} ({usd_precise(status.spent_micros)} spent{held}); "
         f"resets {reset}"
     )
 

@@ -35,15 +35,14 @@ from bot.billing.periods import (
 from bot.billing.pricing import (
     Price,
     PriceBook,
-    UnpricedModelError,
     cost_micros,
-    format_usd,
     how_to_set_price,
     worst_case_micros,
 )
 from bot.billing.types import CallCost
-from bot.errors import BudgetExceededError
+from bot.errors import BudgetExceededError, UnpricedModelError
 from bot.llm.types import ChatRequest, Usage, UsageReported
+from bot.money import usd_precise
 from bot.storage.budgets import BudgetRepository, BudgetStatus, PeriodDays, ReservationRepository
 from bot.storage.database import Database
 from bot.storage.models import Conversation, StoredMessage
@@ -327,11 +326,11 @@ def refusal_message(status: BudgetStatus, worst_micros: int, now: datetime) -> s
     reset = describe_reset(period_of(budget.period, now).end, now)
     left = status.left_micros
     if left <= 0:
-        head = f"{whose} ({format_usd(budget.amount_micros)}) is used up."
+        head = f"{whose} ({usd_precise(budget.amount_micros)}) is used up."
     else:
         head = (
-            f"{whose} has {format_usd(left)} of {format_usd(budget.amount_micros)} left, "
-            f"not enough for this request (it may cost up to {format_usd(worst_micros)})."
+            f"{whose} has {usd_precise(left)} of {usd_precise(budget.amount_micros)} left, "
+            f"not enough for this request (it may cost up to {usd_precise(worst_micros)})."
         )
     return f"{head} It resets at {reset}."
 

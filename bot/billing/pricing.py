@@ -22,8 +22,9 @@ from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Literal
 
-from bot.errors import BudgetExceededError, InvalidInputError
+from bot.errors import InvalidInputError
 from bot.llm.types import Usage
+from bot.money import usd_precise
 from bot.storage.prices import PriceOverride, PriceRepository
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ PriceSource = Literal["override", "catalog"]
 
 MICROS_PER_DOLLAR = 1_000_000
 TOKENS_PER_PRICE_UNIT = 1_000_000  # prices are per million tokens
-MAX_PRICE_USD = Decimal(100_000)  # per million tokens; far above any real model
+MAX_PRICE_USD = Decimal(10_000)  # per million tokens; far above any real model
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,12 +71,6 @@ class Price:
         return Price(
             chosen.input_price, chosen.output_price, chosen.cached_price, self.source, tiers=()
         )
-
-
-class UnpricedModelError(BudgetExceededError):
-    """A budget applies, but nobody knows what the model costs, so the call is refused."""
-
-    # TODO(errors.py): belongs in the exception tree under BudgetExceededError.
 
 
 def cost_micros(usage: Usage, price: Price) -> int:
@@ -127,20 +122,9 @@ def budget_amount_micros(value: Decimal | float | str) -> int:
     return micros
 
 
-def format_usd(micros: int) -> str:
-    """Dollars for people: cents when that is precise enough, else up to 6 decimals."""
-    sign = "-" if micros < 0 else ""
-    micros = abs(micros)
-    if micros % 10_000 == 0 or micros >= MICROS_PER_DOLLAR:
-        return f"{sign}${micros / MICROS_PER_DOLLAR:,.2f}"
-    text = f"{Decimal(micros) / MICROS_PER_DOLLAR:.6f}".rstrip("0")
-    whole, _, fraction = text.partition(".")
-    return f"{sign}${int(whole):,}.{fraction.ljust(2, '0')}"
-
-
 def format_price(price_micros: int) -> str:
     """A per-million-tokens price in dollars, e.g. "$0.075"."""
-    return format_usd(price_micros)
+    return usd_precise(price_micros)
 
 
 def how_to_set_price(model: str) -> str:

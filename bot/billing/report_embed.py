@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from bot.money import usd
 from bot.storage.usage_reports import GroupBy, UsageTotals
 
 if TYPE_CHECKING:
@@ -63,18 +64,6 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def money(micros: int) -> str:
-    """Dollars for people: cents from $1, four decimals below, never a misleading $0.00."""
-    dollars = micros / 1_000_000
-    if micros == 0:
-        return "$0.00"
-    if micros < 100:
-        return "<$0.0001"
-    if dollars < 1:
-        return f"${dollars:.4f}"
-    return f"${dollars:,.2f}"
-
-
 def tokens(count: int) -> str:
     if count < 1_000:
         return str(count)
@@ -90,7 +79,7 @@ def _calls(count: int) -> str:
 
 
 def _cost(usage: UsageTotals) -> str:
-    return "no known price" if usage.all_unpriced else money(usage.cost_micros)
+    return "no known price" if usage.all_unpriced else usd(usage.cost_micros)
 
 
 def _token_line(usage: UsageTotals) -> str:

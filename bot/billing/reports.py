@@ -27,6 +27,7 @@ from typing import Literal, get_args
 
 from bot.billing import chart
 from bot.billing.report_embed import EmbedSpec, build_embed
+from bot.money import usd_exact
 from bot.storage.usage_reports import (
     GroupBy,
     UsageReportRepository,
@@ -130,14 +131,6 @@ async def member_usage(
     return await repo.member_totals(guild_id, user_id, since_ms)
 
 
-def format_usd(micros: int, decimals: int = 6) -> str:
-    """Micro-dollars as dollars, exactly (integer arithmetic, no float rounding)."""
-    sign = "-" if micros < 0 else ""
-    whole, frac = divmod(abs(micros), 1_000_000)
-    text = f"{sign}{whole}.{frac:06d}"
-    return text[: len(text) - (6 - decimals)] if decimals < 6 else text
-
-
 def group_label(row: UsageRow, names: Mapping[int, str] | None) -> str:
     """A human label for the row's group: a resolved name, else a readable fallback."""
     if row.group_by == "user":
@@ -220,7 +213,7 @@ def report_csv(report: UsageReport, names: Mapping[int, str] | None = None) -> s
     writer.writerow(csv_header(report.group_by))
     for row in report.rows:
         u = row.usage
-        cost = "" if u.all_unpriced else format_usd(u.cost_micros)
+        cost = "" if u.all_unpriced else usd_exact(u.cost_micros)
         writer.writerow(
             [
                 *_key_cells(row, names),

@@ -52,6 +52,7 @@ from typing import Literal
 
 from bot.discord_ui.split import MESSAGE_LIMIT, is_grapheme_boundary, measure, split_markdown
 from bot.discord_ui.state import AnswerState, ToolLine
+from bot.money import usd
 
 log = logging.getLogger(__name__)
 
@@ -297,22 +298,11 @@ def footer_line(state: AnswerState) -> str:
     if state.calls_reported:
         bits.append(f"{approx}{state.tokens_in:,} in / {approx}{state.tokens_out:,} out")
         if state.cost_micros is not None:
-            bits.append(approx + format_cost(state.cost_micros))
+            bits.append(approx + usd(state.cost_micros))
     return "-# " + " · ".join(bits) if bits else ""
 
 
 # --- small formatting helpers --------------------------------------------------------------------
-
-
-def format_cost(micros: int) -> str:
-    """Micro-dollars as `$0.0012` below a dollar, `$1.23` above, `<$0.0001` for crumbs."""
-    if micros <= 0:
-        return "$0"
-    if micros < 100:
-        return "<$0.0001"
-    if micros < 1_000_000:
-        return f"${micros / 1_000_000:.4f}"
-    return f"${micros / 1_000_000:,.2f}"
 
 
 def format_duration(seconds: float) -> str:

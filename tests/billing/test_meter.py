@@ -8,9 +8,9 @@ import pytest
 
 from bot.billing.estimate import worst_case_tokens
 from bot.billing.meter import CallHold, Meter
-from bot.billing.pricing import PriceBook, UnpricedModelError, worst_case_micros
+from bot.billing.pricing import PriceBook, worst_case_micros
 from bot.billing.types import CallCost
-from bot.errors import BudgetExceededError
+from bot.errors import BudgetExceededError, UnpricedModelError
 from bot.llm.types import Usage, UsageReported
 from bot.services.chat import CallMeter
 from bot.storage.budgets import BudgetRepository, ReservationRepository

@@ -15,7 +15,6 @@ from bot.billing.pricing import (
     PriceCatalog,
     budget_amount_micros,
     cost_micros,
-    format_usd,
     usd_to_price,
 )
 from bot.errors import InvalidInputError
@@ -185,22 +184,6 @@ def test_usd_to_price_converts_dollars_per_million() -> None:
     assert usd_to_price("0.075") == 75_000
     assert usd_to_price(2.5) == 2_500_000
     assert usd_to_price("0.0000004") == 0
-
-
-@pytest.mark.parametrize(
-    ("micros", "text"),
-    [
-        (0, "$0.00"),
-        (5_000_000, "$5.00"),
-        (1_234_567, "$1.23"),
-        (120_000, "$0.12"),
-        (123, "$0.000123"),
-        (1_500, "$0.0015"),
-        (1_000_000_000_000, "$1,000,000.00"),
-    ],
-)
-def test_format_usd(micros: int, text: str) -> None:
-    assert format_usd(micros) == text
 
 
 def test_budget_amount_micros_checks_the_range() -> None:

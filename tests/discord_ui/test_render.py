@@ -15,7 +15,6 @@ from bot.discord_ui.render import (
     escape_inline,
     field_text,
     footer_line,
-    format_cost,
     format_duration,
     reasoning_excerpt,
     render,
@@ -236,22 +235,6 @@ def test_render_footer_without_usage_shows_model_only() -> None:
     state = AnswerState(model="local_model*")
     assert footer_line(state) == "-# local\\_model\\*"
     assert footer_line(AnswerState()) == ""
-
-
-@pytest.mark.parametrize(
-    ("micros", "text"),
-    [
-        (0, "$0"),
-        (42, "<$0.0001"),
-        (1200, "$0.0012"),
-        (123_456, "$0.1235"),
-        (999_999, "$1.0000"),
-        (1_000_000, "$1.00"),
-        (12_345_678_900, "$12,345.68"),
-    ],
-)
-def test_render_format_cost(micros: int, text: str) -> None:
-    assert format_cost(micros) == text
 
 
 @pytest.mark.parametrize(

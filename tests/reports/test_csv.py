@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from bot.billing.reports import build_report, csv_header, format_usd, report_csv, safe_cell
+from bot.billing.reports import build_report, csv_header, report_csv, safe_cell
 from bot.storage.database import Database
 from bot.storage.usage_reports import GROUP_BYS, GroupBy, UsageReportRepository
 from tests.reports.helpers import GUILD, NOW, NOW_DAY, Call, insert_calls, random_calls
@@ -137,13 +137,6 @@ async def test_report_csv_of_an_empty_report_is_just_the_header(
     report = await build_report(repo, GUILD, period="7d", group_by="channel", now=NOW)
 
     assert _parse(report_csv(report)) == [HEADERS["channel"] + COUNTS]
-
-
-def test_format_usd_is_exact() -> None:
-    assert format_usd(0) == "0.000000"
-    assert format_usd(1) == "0.000001"
-    assert format_usd(12_345_678_901) == "12345.678901"
-    assert format_usd(1_500_000, decimals=2) == "1.50"
 
 
 def test_safe_cell_leaves_ordinary_text_alone() -> None:

@@ -11,10 +11,10 @@ from bot.billing.report_embed import (
     TITLE_LIMIT,
     TOTAL_LIMIT,
     EmbedSpec,
-    money,
     tokens,
 )
 from bot.billing.reports import build_report, report_embed
+from bot.money import usd
 from bot.storage.database import Database
 from bot.storage.usage_reports import GROUP_BYS, UsageReportRepository
 from tests.reports.helpers import GUILD, NOW, NOW_DAY, Call, insert_calls, random_calls
@@ -104,11 +104,11 @@ async def test_report_embed_of_an_empty_report_says_so(repo: UsageReportReposito
     assert "No usage in this period." in spec.description
 
 
-def test_money_and_tokens_read_well() -> None:
-    assert money(0) == "$0.00"
-    assert money(50) == "<$0.0001"
-    assert money(123_456) == "$0.1235"
-    assert money(1_234_567_890) == "$1,234.57"
+def test_embed_money_and_tokens_read_well() -> None:
+    assert usd(0) == "$0.00"
+    assert usd(50) == "<$0.0001"
+    assert usd(123_456) == "$0.1235"
+    assert usd(1_234_567_890) == "$1,234.57"
     assert tokens(999) == "999"
     assert tokens(12_345) == "12.3k"
     assert tokens(1_234_567) == "1.23M"
