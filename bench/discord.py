@@ -1,11 +1,13 @@
 """The `discord` group: N concurrent streaming answers against Discord's rate limits.
 
 For N = 1, 10, 50, 200 (quick: 1, 3), each on a fresh fake Discord (default limits: edits and
-creates 5 per 5 s per channel, webhooks 5 per 2 s, global 50/s), fake LLM and bot, N `/chat`
-commands are invoked at once; every answer streams ~10 s of numbered words (quick: ~1 s) into
+creates 5 per 5 s per channel, webhooks 5 per 2 s, global 50/s), fake LLM and bot process
+(`python -m bot`, as in production; the fakes stay in this process), N `/chat` commands are
+invoked at once; every answer streams ~10 s of numbered words (quick: ~1 s) into
 its own thread. `bench.discord_probe` does one run; this module turns it into table rows:
 429s received, edits per answer, first token → first visible text, staleness (word written →
-visible) p50/p95, and interaction acknowledgement time, plus informational load figures.
+visible) p50/p95, and interaction acknowledgement time, plus informational load figures (the
+bot's and the fakes' CPU, and the fakes' event-loop lag, which would delay the timestamps).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def level_results(run: LevelRun) -> list[Result]:
     )
     hits = ", ".join(f"{k}: {v}" for k, v in sorted(run.rate_limit_hits.items()))
     p95_target = staleness_target(n)
-    lag = run.loop_lag_s
+    lag = run.fakes_loop_lag_s
     return [
         Result(GROUP, f"{tag} 429s received", float(run.total_429s), "", Target(1), note=hits),
         Result(
@@ -108,15 +110,16 @@ def level_results(run: LevelRun) -> list[Result]:
         ),
         Result(
             GROUP,
-            f"{tag} event-loop lag p95",
+            f"{tag} fakes' event-loop lag p95",
             percentile(lag, 95) * 1000,
             "ms",
             note=(
+                f"bench process (fake Discord + LLM), not the bot; "
                 f"max {max(lag, default=math.nan) * 1000:.0f} ms; "
                 f"peak {peak_concurrency(answers)} answers streaming at once; "
-                f"CPU {run.cpu_s:.1f} s in {run.wall_s:.1f} s wall; "
-                f"{run.finished}/{n} answers finished; "
-                f"pacer max queue wait {run.pacer_max_queue_wait_s:.2f} s"
+                f"CPU: bot {run.bot_cpu_s:.1f} s, fakes {run.fakes_cpu_s:.1f} s "
+                f"in {run.wall_s:.1f} s wall; "
+                f"{run.finished}/{n} answers finished"
             ),
         ),
     ]

@@ -1,31 +1,33 @@
 """One measured run of the Discord streaming benchmark: N concurrent `/chat` answers.
 
-The real bot (`bot.app.serve`, default lanes = Discord's real windows) runs in this process
-against `FakeDiscord` with its default (Discord's) rate limits and a `TimedLLMServer` that
-streams numbered words (`w0001 w0002 …`) on a fixed schedule and logs when each word was
-written. Afterwards each answer's message revisions (timestamped by the fake when the edit
-arrived) say when each word became visible. Everything shares one event loop and one clock
-(`time.monotonic`), so "written" and "visible" are directly comparable.
+The real bot runs as in production, as its own process (`python -m bot`, default lanes =
+Discord's real windows), against `FakeDiscord` with its default (Discord's) rate limits and a
+`TimedLLMServer` that streams numbered words (`w0001 w0002 …`) on a fixed schedule and logs
+when each word was written. Both fakes and all measurement live in this process, so the
+fakes' CPU work is not charged to the bot (in production Discord is not on the bot's CPU).
+Every timestamp is taken inside the fakes on this process's clock (`time.monotonic`): word
+written, message revision arrived, interaction created and acknowledged, so "written" and
+"visible" are directly comparable.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import signal
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from bot.app import serve
-from bot.client import SwitchboardBot
-from bot.settings import Settings
-from tests.fakes.discord_client import pointed_at
 from tests.fakes.discord_server import (
     CallRecord,
     FakeChannel,
@@ -42,6 +44,9 @@ WORD = re.compile(r"\bw(\d{4})\b")
 ANSWER_TAG = re.compile(r"answer-(\d+)")
 ANSWER_HEADER = "X-Bench-Answer"
 WORD_INTERVAL_S = 0.05  # one word per write, 20 words/s: a brisk but realistic model
+ROOT = Path(__file__).resolve().parents[1]
+READY_LINE = b"connected as"
+STDERR_TAIL_LINES = 30
 
 
 def prompt_for(answer: int) -> str:
@@ -141,9 +146,10 @@ class LevelRun:
     total_429s: int
     rate_limit_hits: dict[str, int]
     wall_s: float
-    cpu_s: float
-    loop_lag_s: list[float] = field(default_factory=list)
-    pacer_max_queue_wait_s: float = 0.0
+    bot_cpu_s: float  # the bot process (nan where /proc is unavailable)
+    fakes_cpu_s: float  # this process: fake Discord, fake LLM and the measuring
+    # This process's event loop (the fakes'), not the bot's.
+    fakes_loop_lag_s: list[float] = field(default_factory=list)
     finished: int = 0
     calls: list[CallRecord] = field(default_factory=list)  # every REST call, for diagnosis
     started_at: float = 0.0
@@ -206,31 +212,98 @@ class LoopLagMonitor:
             await asyncio.gather(self._task, return_exceptions=True)
 
 
-async def _start_bot(
-    settings: Settings, stop: asyncio.Event
-) -> tuple[asyncio.Future[None], SwitchboardBot]:
-    ready = asyncio.Event()
-    bots: list[SwitchboardBot] = []
-
-    def started(bot: SwitchboardBot) -> None:
-        async def on_ready() -> None:
-            ready.set()
-
-        bot.add_listener(on_ready, "on_ready")
-        bots.append(bot)
-
-    # Default lanes: Discord's real windows (5 per 5 s per channel).
-    task = asyncio.ensure_future(
-        serve(settings, stop, grace_s=5.0, guild_ready_timeout=0.05, on_bot=started)
+def bot_env(fake: FakeDiscord, llm: FakeLLMServer, database: Path) -> dict[str, str]:
+    """The environment of `python -m bot` pointed at the fakes (as `tests/ops` starts it)."""
+    assert fake.guild is not None
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DISCORD_", "LLM_", "LOG_", "DATABASE_"))
+    }
+    env.update(
+        PYTHONPATH=str(ROOT),
+        DISCORD_TOKEN=fake.token,
+        DISCORD_API_BASE=fake.api_base,
+        DISCORD_GATEWAY_URL=fake.gateway_url,
+        LLM_BASE_URL=llm.base_url,
+        LLM_MODEL="fake-model",
+        DATABASE_PATH=str(database),
+        DEV_GUILD_ID=str(fake.guild.id),
+        # Every answer has finished before the stop; a long grace would only hide a hang.
+        SHUTDOWN_GRACE_SECONDS="5",
     )
-    waiter = asyncio.ensure_future(ready.wait())
-    await asyncio.wait({waiter, task}, timeout=15, return_when=asyncio.FIRST_COMPLETED)
-    waiter.cancel()
-    if task.done():
-        task.result()  # start-up failed: show why
-    if not ready.is_set():
-        raise RuntimeError("the bot did not become ready against the fake Discord")
-    return task, bots[-1]
+    return env
+
+
+def stderr_tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
+    text = path.read_text(errors="replace") if path.exists() else ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a live process, from /proc; nan where that is missing."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return float("nan")
+    # The command name (field 2) may hold spaces: count fields after its closing paren.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class BotProcess:
+    process: asyncio.subprocess.Process
+    stderr_path: Path
+
+    def failure(self, what: str) -> RuntimeError:
+        return RuntimeError(f"{what}; last lines of its stderr:\n{stderr_tail(self.stderr_path)}")
+
+
+async def _wait_ready(bot: BotProcess, timeout_s: float) -> None:
+    """Poll the captured stderr for the "connected as" line; fail if the bot exits first."""
+    deadline = time.monotonic() + timeout_s
+    while READY_LINE not in bot.stderr_path.read_bytes():
+        if bot.process.returncode is not None:
+            raise bot.failure(f"the bot exited with {bot.process.returncode} before it was ready")
+        if time.monotonic() > deadline:
+            raise bot.failure("the bot did not become ready against the fake Discord")
+        await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def bot_process(
+    fake: FakeDiscord, llm: FakeLLMServer, tmp: Path
+) -> AsyncIterator[BotProcess]:
+    """Run `python -m bot` (cwd `tmp`, so no .env is read) until the block ends, then SIGTERM
+    it and require exit code 0; its stderr goes to `tmp/bot-stderr.log`."""
+    stderr_path = tmp / "bot-stderr.log"
+    with stderr_path.open("wb") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            cwd=tmp,
+            env=bot_env(fake, llm, tmp / "switchboard.db"),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=stderr,
+            stderr=stderr,
+        )
+    bot = BotProcess(process, stderr_path)
+    try:
+        await _wait_ready(bot, timeout_s=30)
+        yield bot
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            code = await asyncio.wait_for(process.wait(), 60)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            raise bot.failure("the bot did not exit within 60 s of SIGTERM") from None
+        if code != 0:
+            raise bot.failure(f"the bot exited with {code} after SIGTERM")
 
 
 async def _wait_finished(
@@ -248,34 +321,16 @@ async def _wait_finished(
 
 
 async def run_level(n: int, words: int, *, db_dir: Path | None = None) -> LevelRun:
-    """Start a fresh fake Discord, fake LLM and bot; run N concurrent /chat answers."""
+    """Start a fresh fake Discord, fake LLM and bot process; run N concurrent /chat answers."""
     with tempfile.TemporaryDirectory(prefix="switchboard-bench-", dir=db_dir) as tmp:
         llm = TimedLLMServer(words)
-        async with FakeDiscord() as fake, llm:
-            assert fake.guild is not None and fake.channel is not None
-            parent = fake.channel.id
-            settings = Settings(
-                discord_token=fake.token,  # type: ignore[arg-type]
-                llm_model="fake-model",
-                llm_base_url=llm.base_url,
-                database_path=Path(tmp) / "switchboard.db",
-                discord_api_base=fake.api_base,
-                discord_gateway_url=fake.gateway_url,
-                dev_guild_id=fake.guild.id,
-                log_level="WARNING",
-            )
-            stop = asyncio.Event()
-            with pointed_at(fake):
-                task, bot = await _start_bot(settings, stop)
-                try:
-                    return await _measure(fake, llm, bot, parent, n, words)
-                finally:
-                    stop.set()
-                    await asyncio.wait_for(task, 60)
+        async with FakeDiscord() as fake, llm, bot_process(fake, llm, Path(tmp)) as bot:
+            assert fake.channel is not None
+            return await _measure(fake, llm, bot.process.pid, fake.channel.id, n, words)
 
 
 async def _measure(
-    fake: FakeDiscord, llm: TimedLLMServer, bot: SwitchboardBot, parent: int, n: int, words: int
+    fake: FakeDiscord, llm: TimedLLMServer, bot_pid: int, parent: int, n: int, words: int
 ) -> LevelRun:
     by_answer: dict[int, FakeChannel] = {}
 
@@ -290,12 +345,14 @@ async def _measure(
     lag = LoopLagMonitor()
     lag.start()
     started, cpu_started = time.monotonic(), time.process_time()
+    bot_cpu_started = process_cpu_s(bot_pid)
     interactions = [
         await fake.invoke_slash_command("chat", {"prompt": prompt_for(k)}) for k in range(n)
     ]
     stream_s = words * WORD_INTERVAL_S
     finished = await _wait_finished(fake, threads, n, timeout_s=60 + 2 * stream_s + n * 0.5)
     wall, cpu = time.monotonic() - started, time.process_time() - cpu_started
+    bot_cpu = process_cpu_s(bot_pid) - bot_cpu_started
     await lag.stop()
 
     answers: list[AnswerRecord] = []
@@ -321,9 +378,9 @@ async def _measure(
         total_429s=fake.total_429s,
         rate_limit_hits=dict(fake.rate_limit_hits),
         wall_s=wall,
-        cpu_s=cpu,
-        loop_lag_s=lag.lags,
-        pacer_max_queue_wait_s=bot.services.pacer.stats.max_queue_wait_s,
+        bot_cpu_s=bot_cpu,
+        fakes_cpu_s=cpu,
+        fakes_loop_lag_s=lag.lags,
         finished=finished,
         calls=list(fake.calls),
         started_at=started,

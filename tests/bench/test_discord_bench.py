@@ -1,19 +1,30 @@
 """The Discord streaming benchmark runs end to end at a tiny size, and its arithmetic is right.
 
-No timing is asserted: only that every answer finished, every word became visible, and the
-table has its rows.
+No timing is asserted: only that the bot ran as its own process, no request was rate-limited,
+every answer finished, every word became visible, and the table has its rows.
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
+import os
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
 
 from bench.discord import level_results, percentile, staleness_target
 from bench.discord_probe import (
     AnswerRecord,
+    BotProcess,
+    _wait_ready,
     numbered_words,
     peak_concurrency,
+    process_cpu_s,
     run_level,
+    stderr_tail,
     visible_times,
 )
 from tests.fakes.discord_server import FakeInteraction, FakeMessage, FakeUser, MessageRevision
@@ -68,10 +79,43 @@ def test_numbered_words_are_six_characters_each() -> None:
     assert numbered_words(3) == "w0001 w0002 w0003 "
 
 
-async def test_discord_bench_level_runs_against_the_real_bot() -> None:
+def test_process_cpu_s_reads_a_live_process() -> None:
+    cpu = process_cpu_s(os.getpid())
+
+    assert math.isnan(cpu) or cpu > 0
+    assert math.isnan(process_cpu_s(2**22 + 1))  # beyond Linux's pid_max: no such process
+
+
+def test_stderr_tail_keeps_the_last_lines(tmp_path: Path) -> None:
+    log = tmp_path / "err.log"
+    log.write_text("".join(f"line {i}\n" for i in range(50)))
+
+    assert stderr_tail(log, 2) == "line 48\nline 49"
+    assert stderr_tail(tmp_path / "missing.log") == ""
+
+
+async def test_wait_ready_reports_a_bot_that_exits_with_its_stderr(tmp_path: Path) -> None:
+    log = tmp_path / "err.log"
+    with log.open("wb") as err:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            "import sys; print('bad token', file=sys.stderr); sys.exit(2)",
+            stderr=err,
+        )
+    await process.wait()
+
+    with pytest.raises(RuntimeError, match=r"exited with 2 before it was ready(.|\n)*bad token"):
+        await _wait_ready(BotProcess(process, log), timeout_s=10)
+
+
+async def test_discord_bench_level_runs_against_the_real_bot_process() -> None:
     run = await run_level(2, 5)
 
     assert run.finished == 2
+    assert run.total_429s == 0
+    if sys.platform == "linux":  # a separate process, its CPU read from /proc
+        assert run.bot_cpu_s > 0
     assert len(run.answers) == 2
     for answer in run.answers:
         assert sorted(answer.written) == [1, 2, 3, 4, 5]
