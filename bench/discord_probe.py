@@ -293,17 +293,26 @@ async def bot_process(
     try:
         await _wait_ready(bot, timeout_s=30)
         yield bot
-    finally:
-        if process.returncode is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            code = await asyncio.wait_for(process.wait(), 60)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
-            raise bot.failure("the bot did not exit within 60 s of SIGTERM") from None
-        if code != 0:
-            raise bot.failure(f"the bot exited with {code} after SIGTERM")
+    except BaseException:
+        await _stop(bot)  # the error in flight says what went wrong; don't mask it
+        raise
+    crashed = process.returncode
+    code = await _stop(bot)
+    if code != 0:
+        when = "during the run" if crashed is not None else "after SIGTERM"
+        raise bot.failure(f"the bot exited with {code} {when}")
+
+
+async def _stop(bot: BotProcess) -> int:
+    """SIGTERM (if still running) and the exit code; killed after 60 s."""
+    if bot.process.returncode is None:
+        bot.process.send_signal(signal.SIGTERM)
+    try:
+        return await asyncio.wait_for(bot.process.wait(), 60)
+    except TimeoutError:
+        bot.process.kill()
+        await bot.process.wait()
+        raise bot.failure("the bot did not exit within 60 s of SIGTERM") from None
 
 
 async def _wait_finished(

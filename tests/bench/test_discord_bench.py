@@ -19,6 +19,7 @@ from bench.discord import level_results, percentile, staleness_target
 from bench.discord_probe import (
     AnswerRecord,
     BotProcess,
+    _stop,
     _wait_ready,
     numbered_words,
     peak_concurrency,
@@ -107,6 +108,22 @@ async def test_wait_ready_reports_a_bot_that_exits_with_its_stderr(tmp_path: Pat
 
     with pytest.raises(RuntimeError, match=r"exited with 2 before it was ready(.|\n)*bad token"):
         await _wait_ready(BotProcess(process, log), timeout_s=10)
+
+
+async def test_stop_sends_sigterm_and_returns_the_exit_code(tmp_path: Path) -> None:
+    log = tmp_path / "err.log"
+    script = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGTERM, lambda *_: sys.exit(3))\n"
+        "print('connected as test', file=sys.stderr, flush=True)\n"
+        "time.sleep(30)\n"
+    )
+    with log.open("wb") as err:
+        process = await asyncio.create_subprocess_exec(sys.executable, "-c", script, stderr=err)
+    bot = BotProcess(process, log)
+    await _wait_ready(bot, timeout_s=10)
+
+    assert await _stop(bot) == 3
 
 
 async def test_discord_bench_level_runs_against_the_real_bot_process() -> None:
