@@ -2,15 +2,25 @@
 
 Threads inherit their parent channel's settings (tool by tool as well); a DM has no settings
 of its own and uses the defaults.
+
+Configs are cached: every /chat reads one before it may acknowledge the interaction, and a
+burst of commands would otherwise queue that many reads on the database. The settings
+repository bumps a version on every write; a changed version empties the cache, and a read
+that overlapped a write is not cached. Concurrent reads of one channel share one load.
 """
 
 from __future__ import annotations
 
+import asyncio
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.models import ChannelMode, ChannelSettings, ReasoningMode
+
+CACHE_SIZE = 10_000  # channels and threads; the least recently used are forgotten first
+_Key = tuple[int | None, int | None]
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are Switchboard, a helpful assistant taking part in a Discord conversation. "
@@ -77,6 +87,9 @@ class ChannelConfigService:
         self._default_model = default_model
         self._available = tuple(available_tools)
         self._default_enabled = tuple(default_enabled)
+        self._cache: OrderedDict[_Key, ChannelConfig] = OrderedDict()
+        self._loading: dict[_Key, asyncio.Future[ChannelConfig]] = {}
+        self._version = settings.version
 
     @property
     def default_model(self) -> str:
@@ -85,6 +98,39 @@ class ChannelConfigService:
     async def for_channel(
         self, channel_id: int | None, parent_channel_id: int | None = None
     ) -> ChannelConfig:
+        if self._settings.version != self._version:
+            self._cache.clear()
+            self._version = self._settings.version
+        key = (channel_id, parent_channel_id)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        loading = self._loading.get(key)
+        if loading is not None:
+            return await asyncio.shield(loading)
+        future: asyncio.Future[ChannelConfig] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        version = self._settings.version
+        try:
+            config = await self._load(channel_id, parent_channel_id)
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                future.set_exception(exc)
+                future.exception()  # its waiters re-raise it; nobody else must be warned
+            else:
+                future.cancel()
+            raise
+        finally:
+            self._loading.pop(key, None)
+        future.set_result(config)
+        if self._settings.version == version:
+            self._cache[key] = config
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        return config
+
+    async def _load(self, channel_id: int | None, parent_channel_id: int | None) -> ChannelConfig:
         stored = None
         if channel_id is not None:
             stored = await self._settings.effective(channel_id, parent_channel_id)

@@ -124,11 +124,15 @@ class DiscordFrontend:
         )
         model_note = f" · `{model}`" if model else ""
         quoted = "\n".join(f"> {line}" if line else ">" for line in preview.splitlines())
-        await interaction.response.send_message(
+        callback = await interaction.response.send_message(
             f"💬 **{display_name(user)}** started a conversation{model_note}\n{quoted}",
             allowed_mentions=NO_MENTIONS,
         )
-        starter = await interaction.original_response()
+        # The callback's response already carries the message (discord.py asks for it), so
+        # no second request is needed to find where to start the thread.
+        starter = callback.resource
+        if not isinstance(starter, discord.InteractionMessage):
+            starter = await interaction.original_response()
         thread = await self._open_thread(starter, prompt)
         conversation = await self._s.conversations.create(
             "thread", channel.guild.id, thread.id, channel.id, thread.name, model, user.id

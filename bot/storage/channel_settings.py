@@ -51,6 +51,9 @@ def _settings(row: sqlite3.Row, tools: Iterable[tuple[str, bool]]) -> ChannelSet
 class ChannelSettingsRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Bumped by every write: readers that cache settings compare it to know when to drop
+        # their copies (this repository is the only writer of these tables).
+        self.version = 0
 
     _GET = f"{_SETTINGS} WHERE channel_id = ?"
     _GET_TOOLS = f"{_TOOLS} WHERE channel_id = ?"
@@ -115,9 +118,11 @@ class ChannelSettingsRepository:
             given = value is not UNSET
             params[f"set_{name}"] = int(given)
             params[name] = value if given else None
+        self.version += 1
         async with self._db.maybe_transaction(conn) as c:
             await c.execute(self._UPDATE, params)
             updated = await self.get(channel_id, conn=c)
+        self.version += 1
         assert updated is not None
         return updated
 
@@ -142,12 +147,14 @@ class ChannelSettingsRepository:
         conn: aiosqlite.Connection | None = None,
     ) -> None:
         """Turn a tool on or off in this channel; None removes the toggle (inherit again)."""
+        self.version += 1
         async with self._db.maybe_transaction(conn) as c:
             await c.execute(self._TOUCH, (channel_id, guild_id, now_ms()))
             if enabled is None:
                 await c.execute(self._CLEAR_TOOL, (channel_id, tool))
             else:
                 await c.execute(self._SET_TOOL, (channel_id, tool, int(enabled)))
+        self.version += 1
 
     _GET_PAIR = f"{_SETTINGS} WHERE channel_id IN (:own, :parent)"
     _GET_PAIR_TOOLS = f"{_TOOLS} WHERE channel_id IN (:own, :parent)"

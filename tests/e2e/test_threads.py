@@ -25,6 +25,8 @@ async def test_chat_command_starts_a_thread_and_streams_the_answer(app: Running)
     for message in [*app.bot_messages(thread.id), starter]:
         assert message.allowed_mentions == NO_MENTIONS
     assert app.fake.total_429s == 0
+    # The starter message comes with the callback's response: no extra GET for it.
+    assert not [c for c in app.fake.calls if c.method == "GET" and c.path.endswith("@original")]
 
 
 async def test_thread_follow_up_continues_without_a_mention(app: Running) -> None:
