@@ -166,7 +166,7 @@ def tool_call_reply(
         ]
         chunks.append(chunk({"tool_calls": whole}))
     elif style == "ollama":
-        whole = [
+        ollama_calls: list[dict[str, Any]] = [
             {
                 "id": ids[i],
                 "index": i,
@@ -175,7 +175,7 @@ def tool_call_reply(
             }
             for i, (name, a) in enumerate(calls)
         ]
-        chunks.append(chunk({"role": "assistant", "content": "", "tool_calls": whole}))
+        chunks.append(chunk({"role": "assistant", "content": "", "tool_calls": ollama_calls}))
     elif style == "anonymous":
         for i, (name, _) in enumerate(calls):
             chunks.append(chunk({"tool_calls": [{"function": {"name": name, "arguments": ""}}]}))
