@@ -40,6 +40,9 @@ from bot.tasks import spawn
 log = logging.getLogger(__name__)
 
 GENERIC_FAILURE = "Sorry, something went wrong while answering."
+# Messages loaded for a turn at first; the window grows (x4) only while all of it fits.
+HISTORY_WINDOW = 300
+HISTORY_WINDOW_MAX = 20_000
 TOO_LONG = (
     "This message is too long for the model's context window. "
     "Shorten it, or start a new conversation."
@@ -285,11 +288,9 @@ class ChatService:
         presenter: AnswerPresenter | None = None
         try:
             presenter = await turn.presenter_factory(answer, config)
-            request, omitted = await self._build_request(turn, answer, config.system_prompt, model)
-            if omitted:
-                presenter.note(
-                    f"Older messages ({omitted} turns) were left out to fit the context."
-                )
+            request, left_out = await self._build_request(turn, answer, config.system_prompt, model)
+            if left_out:
+                presenter.note("Older messages were left out to fit the model's context.")
             tools = self._tools.only(config.enabled_tools)
             await self._stream(turn, context, request, tools, running, recorder, presenter)
         except UserFacingError as exc:
@@ -314,20 +315,34 @@ class ChatService:
 
     async def _build_request(
         self, turn: TurnRequest, answer: StoredMessage, system_prompt: str, model: str
-    ) -> tuple[ChatRequest, int]:
+    ) -> tuple[ChatRequest, bool]:
+        """The request for this turn, and whether older turns had to be left out."""
         conversation = turn.conversation
-        stored = await self._messages.history(conversation.id)
-        ordered = history_for_turn(stored, turn.user_message.id, answer.id)
         prompt = self._system_prompt(system_prompt, turn.place)
         tool_tokens = estimate_tokens(json.dumps([s.to_wire() for s in self._tools.specs()]))
         budget = self._limits.context_tokens - self._limits.max_output_tokens - tool_tokens
-        built = build_model_messages(ordered, system_prompt=prompt, token_budget=budget)
+        # Load the newest messages first and widen the window only while everything still
+        # fits: a rolling inline conversation can hold tens of thousands of messages, and
+        # loading them all for every turn would stall the event loop for everyone.
+        limit: int | None = HISTORY_WINDOW
+        while True:
+            stored = await self._messages.history(conversation.id, limit)
+            ordered = history_for_turn(stored, turn.user_message.id, answer.id)
+            built = build_model_messages(ordered, system_prompt=prompt, token_budget=budget)
+            if limit is None or len(stored) < limit:
+                complete = True
+                break
+            complete = False
+            if built.omitted_turns:
+                break
+            limit = None if limit >= HISTORY_WINDOW_MAX else limit * 4
         if built.estimated_tokens > budget:
             raise LLMContextTooLongError(
                 TOO_LONG, detail=f"{built.estimated_tokens} tokens > budget {budget}"
             )
         request = ChatRequest(model, built.messages, max_tokens=self._limits.max_output_tokens)
-        return request, built.omitted_turns
+        left_out = built.omitted_turns > 0 or not complete
+        return request, left_out
 
     def _system_prompt(self, base: str, place: str | None) -> str:
         now = self._clock()

@@ -76,6 +76,8 @@ class Harness:
     conversations: ConversationRepository
     messages: MessageRepository
     llm: FakeLLMServer
+    config: ChannelConfigService
+    client: LLMClient
     presenters: list[RecordingPresenter] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -142,7 +144,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
             tools=ToolRegistry(),
             limits=EngineLimits(context_tokens=2_000, max_output_tokens=200),
         )
-        yield Harness(service, ConversationRepository(db), messages, llm)
+        yield Harness(service, ConversationRepository(db), messages, llm, config, client)
         await service.close(grace_s=1)
 
 
@@ -268,3 +270,49 @@ def test_chat_history_for_turn_places_answers_after_their_question() -> None:
     assert contents(history_for_turn(stored, 7, current_answer_id=10)) == [
         "q1", "a1", "q2", "a2", "q3", "a3 retried", "q4",
     ]  # fmt: skip
+
+
+async def fill(harness: Harness, conversation: Conversation, count: int, size: int) -> None:
+    """`count` earlier exchanges (question + answer) with `size`-character texts."""
+    for n in range(count):
+        question = await harness.messages.add_user_message(
+            conversation.id, f"q{n} " + "x" * size, 5, "Ann", None
+        )
+        answer = await harness.messages.start_answer(conversation.id, "fake-model", question.id)
+        await harness.messages.finish_answer(answer.id, "complete", f"a{n} " + "y" * size)
+
+
+async def test_chat_long_history_that_fits_is_loaded_whole(harness: Harness) -> None:
+    roomy = ChatService(
+        messages=harness.messages,
+        config=harness.config,
+        client=harness.client,
+        tools=ToolRegistry(),
+        limits=EngineLimits(context_tokens=200_000, max_output_tokens=200),
+    )
+    harness.service = roomy
+    conversation = await harness.conversation()
+    await fill(harness, conversation, 400, 10)  # 800 messages: past the first window
+    harness.llm.enqueue(text_reply("ok"))
+    await harness.say(conversation, "what was first?")
+    await harness.all_finished(1)
+    sent = harness.llm.chat_requests[0].json["messages"]
+    assert sent[1]["content"].startswith("q0 ")  # the oldest exchange is there
+    assert len(sent) == 1 + 800 + 1
+    assert harness.presenters[0].notes == []
+    await roomy.close(grace_s=1)
+
+
+async def test_chat_long_history_stops_loading_once_the_budget_is_full(harness: Harness) -> None:
+    conversation = await harness.conversation()
+    await fill(harness, conversation, 1_000, 40)  # far more than a 2,000-token context holds
+    harness.llm.enqueue(text_reply("ok"))
+    await harness.say(conversation, "and now?")
+    await harness.all_finished(1)
+    sent = harness.llm.chat_requests[0].json["messages"]
+    assert sent[-1]["content"] == "and now?"
+    assert sent[-2]["content"].startswith("a999 ")  # the newest exchange is kept
+    assert not any(m["content"].startswith("q0 ") for m in sent)
+    assert harness.presenters[0].notes == [
+        "Older messages were left out to fit the model's context."
+    ]
