@@ -17,7 +17,7 @@ from discord.ext import commands
 from bot.client import SwitchboardBot
 from bot.discord_ui.replies import reply
 from bot.errors import UserFacingError
-from bot.services.frontend import DiscordFrontend, member_text, strip_mention
+from bot.services.frontend import DiscordFrontend, strip_mention
 
 log = logging.getLogger(__name__)
 
@@ -203,9 +203,7 @@ class Chat(commands.Cog):
             conversation = await self.frontend.rolling_conversation(channel, message.author.id)
             await self.frontend.continue_with_message(conversation, message, text)
         elif mentioned and config.mentions and isinstance(channel, discord.TextChannel):
-            await self.frontend.start_thread_from_message(
-                message, channel, member_text(message, text)
-            )
+            await self.frontend.start_thread_from_message(message, channel, text)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -59,3 +59,23 @@ async def test_channel_messages_without_mention_are_ignored(app: Running) -> Non
     await app.fake.send_user_message(app.channel_id, content="still chatting")
     assert app.fake.threads(app.channel_id) == []
     assert app.llm.chat_requests == []
+
+
+async def test_mention_with_an_attachment_tells_the_model_once(app: Running) -> None:
+    app.llm.enqueue(text_reply("Nice picture."))
+    bot_id = app.fake.bot_user.id
+    picture = {
+        "id": "1",
+        "filename": "cat.png",
+        "size": 2048,
+        "url": "http://127.0.0.1/cat.png",
+        "proxy_url": "http://127.0.0.1/cat.png",
+        "content_type": "image/png",
+    }
+    await app.fake.send_user_message(
+        app.channel_id, content=f"<@{bot_id}> look", mentions_bot=True, attachments=[picture]
+    )
+    thread = await app.fake.wait_for(lambda: next(iter(app.fake.threads(app.channel_id)), None))
+    await app.final_answer(thread.id)
+    asked = app.llm.chat_requests[0].json["messages"][-1]["content"]
+    assert asked == "look\n[attachment: cat.png (image/png, 2048 bytes)]"

@@ -162,13 +162,14 @@ class FakeDiscord(WorldBuilder):
         mentions_bot: bool = False,
         embeds: list[JSON] | None = None,
         reply_to: int | None = None,
+        attachments: list[JSON] | None = None,
     ) -> FakeMessage:
         """A user posts a message: stored, then MESSAGE_CREATE to every session."""
         channel = self._default_channel(channel_id)
         author = self._default_user(author)
         if channel.guild_id is not None and self.world.member(channel.guild_id, author.id) is None:
             self.add_member(channel.guild_id, author)
-        body: JSON = {"content": content, "embeds": embeds or []}
+        body: JSON = {"content": content, "embeds": embeds or [], "attachments": attachments or []}
         if reply_to is not None:
             body["message_reference"] = {"message_id": reply_to}
         extra = [self.world.bot.id] if mentions_bot else []
