@@ -31,6 +31,7 @@ from bot.llm.client import LLMClient
 from bot.logs import setup_logging
 from bot.services.chat import ChatService, EngineLimits
 from bot.services.config import ChannelConfigService
+from bot.services.settings_service import ModelCatalog
 from bot.settings import Settings
 from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.conversations import ConversationRepository
@@ -122,6 +123,7 @@ async def open_services(
             pacer=pacer,
             meter=meter,
             prices=prices,
+            models=ModelCatalog(llm, settings.llm_model),
             channel_lane=channel_lane,
             create_lane=create_lane,
         )

@@ -16,6 +16,7 @@ from bot.llm.client import LLMClient
 from bot.llm.tools import ToolRegistry
 from bot.services.chat import ChatService
 from bot.services.config import ChannelConfigService
+from bot.services.settings_service import ModelCatalog
 from bot.settings import Settings
 from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.conversations import ConversationRepository
@@ -37,6 +38,7 @@ class Services:
     pacer: EditPacer
     meter: Meter
     prices: PriceBook  # the one price book: it keeps owner overrides in memory
+    models: ModelCatalog  # the endpoint's model list, cached once for every autocomplete
     # Rate-limit lanes of a channel's message edits and creates; tests scale them down.
     channel_lane: Callable[[int], Lane] = Lane.channel
     create_lane: Callable[[int], Lane] = Lane.channel_creates

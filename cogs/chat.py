@@ -7,7 +7,6 @@ chat service; replies go through `bot.discord_ui.replies`.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 import discord
@@ -22,7 +21,6 @@ from bot.services.frontend import DiscordFrontend, strip_mention
 log = logging.getLogger(__name__)
 
 MODEL_NAME_MAX = 100
-MODELS_CACHE_S = 300.0
 ANSWERABLE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 
 
@@ -31,7 +29,6 @@ class Chat(commands.Cog):
         self.bot = bot
         self.services = bot.services
         self.frontend = DiscordFrontend(bot.services)
-        self._models: tuple[float, list[str]] = (0.0, [])
 
     async def cog_load(self) -> None:
         self.bot.answer_actions = self
@@ -68,21 +65,8 @@ class Chat(commands.Cog):
     async def _model_names(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
-        names = await self._model_list()
-        wanted = current.lower()
-        return [app_commands.Choice(name=n, value=n) for n in names if wanted in n.lower()][:25]
-
-    async def _model_list(self) -> list[str]:
-        fetched_at, names = self._models
-        if time.monotonic() - fetched_at < MODELS_CACHE_S and names:
-            return names
-        try:
-            names = sorted(m.id for m in await self.services.llm.list_models())
-        except UserFacingError as exc:
-            log.info("could not list models for autocomplete: %s", exc.user_message)
-            names = [self.services.config.default_model]
-        self._models = (time.monotonic(), names)
-        return names
+        names = await self.services.models.suggest(current)
+        return [app_commands.Choice(name=n, value=n) for n in names]
 
     @app_commands.command(name="new", description="Start a fresh conversation in this channel.")
     async def new(self, interaction: discord.Interaction[Any]) -> None:

@@ -27,7 +27,7 @@ from bot.services.billing_service import (
     PriceListing,
     fit_lines,
 )
-from bot.services.settings_service import MODEL_NAME_MAX, ModelCatalog
+from bot.services.settings_service import MODEL_NAME_MAX
 from bot.storage.prices import PriceOverride
 
 log = logging.getLogger(__name__)
@@ -109,7 +109,6 @@ class Owner(commands.Cog):
         self.services = bot.services
         services = bot.services
         self.billing = BillingService(services.db, services.meter, services.prices)
-        self.catalog = ModelCatalog(services.llm, services.config.default_model)
 
     @owner_command
     @app_commands.command(name="status", description="Health of the bot (owners only).")
@@ -180,7 +179,7 @@ class Owner(commands.Cog):
     async def _model_names(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
-        names = await self.catalog.suggest(current)
+        names = await self.services.models.suggest(current)
         return [app_commands.Choice(name=n, value=n) for n in names]
 
     @owner_command

@@ -22,7 +22,6 @@ from bot.services.settings_service import (
     MODEL_NAME_MAX,
     SYSTEM_PROMPT_MAX,
     EffectiveSettings,
-    ModelCatalog,
     Place,
     SettingsService,
     Source,
@@ -117,7 +116,7 @@ class SettingsCog(
         self.service = SettingsService(
             services.channel_settings,
             services.config,
-            ModelCatalog(services.llm, services.config.default_model),
+            services.models,
             tool_names=tuple(n for n in BUILTIN_TOOL_NAMES if n in services.tools),
         )
 

@@ -27,6 +27,7 @@ import discord
 from bot.discord_ui.lanes import Lane
 from bot.discord_ui.pacer import EditPacer
 from bot.discord_ui.render import PLACEHOLDER, MessagePayload, ReasoningMode, render
+from bot.discord_ui.replies import NO_MENTIONS
 from bot.discord_ui.split import MESSAGE_LIMIT
 from bot.discord_ui.state import AnswerState, Summarizer
 from bot.discord_ui.views import view_for
@@ -35,7 +36,6 @@ from bot.tasks import spawn
 
 log = logging.getLogger(__name__)
 
-NO_MENTIONS = discord.AllowedMentions.none()
 FINISH_TIMEOUT_S = 60.0
 
 MessageCreated = Callable[[int, discord.Message], Awaitable[None]]

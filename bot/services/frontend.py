@@ -17,6 +17,7 @@ import discord
 from bot.deps import Services
 from bot.discord_ui.answer import DiscordAnswer
 from bot.discord_ui.lanes import Lane
+from bot.discord_ui.replies import NO_MENTIONS
 from bot.errors import InvalidInputError, UserFacingError
 from bot.services.chat import TurnRequest
 from bot.services.config import ChannelConfig
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 THREAD_NAME_MAX = 100
 STARTER_PREVIEW_MAX = 1800
 THREAD_ARCHIVE_MINUTES: Literal[60, 1440, 4320, 10080] = 1440  # a day of quiet
-NO_MENTIONS = discord.AllowedMentions.none()
 
 Messageable = discord.TextChannel | discord.Thread | discord.DMChannel | discord.VoiceChannel
 

@@ -15,7 +15,8 @@ import logging
 import discord
 
 from bot.deps import Services
-from bot.discord_ui.answer import NO_MENTIONS, interrupted_content
+from bot.discord_ui.answer import interrupted_content
+from bot.discord_ui.replies import NO_MENTIONS
 from bot.discord_ui.views import view_for
 from bot.storage.models import DiscordMessageRef, StoredMessage
 
