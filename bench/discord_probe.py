@@ -28,6 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.bot_env import bot_env
 from tests.fakes.discord_server import (
     CallRecord,
     FakeChannel,
@@ -212,29 +213,6 @@ class LoopLagMonitor:
             await asyncio.gather(self._task, return_exceptions=True)
 
 
-def bot_env(fake: FakeDiscord, llm: FakeLLMServer, database: Path) -> dict[str, str]:
-    """The environment of `python -m bot` pointed at the fakes (as `tests/ops` starts it)."""
-    assert fake.guild is not None
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("DISCORD_", "LLM_", "LOG_", "DATABASE_"))
-    }
-    env.update(
-        PYTHONPATH=str(ROOT),
-        DISCORD_TOKEN=fake.token,
-        DISCORD_API_BASE=fake.api_base,
-        DISCORD_GATEWAY_URL=fake.gateway_url,
-        LLM_BASE_URL=llm.base_url,
-        LLM_MODEL="fake-model",
-        DATABASE_PATH=str(database),
-        DEV_GUILD_ID=str(fake.guild.id),
-        # Every answer has finished before the stop; a long grace would only hide a hang.
-        SHUTDOWN_GRACE_SECONDS="5",
-    )
-    return env
-
-
 def stderr_tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
     text = path.read_text(errors="replace") if path.exists() else ""
     return "\n".join(text.splitlines()[-lines:])
@@ -284,7 +262,13 @@ async def bot_process(
             "-m",
             "bot",
             cwd=tmp,
-            env=bot_env(fake, llm, tmp / "switchboard.db"),
+            env=bot_env(
+                fake,
+                llm,
+                tmp / "switchboard.db",
+                # Every answer has finished before the stop; a long grace would only hide a hang.
+                SHUTDOWN_GRACE_SECONDS="5",
+            ),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=stderr,
             stderr=stderr,

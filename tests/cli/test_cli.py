@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import sqlite3
 import sys
@@ -16,16 +15,11 @@ from bot.cli import PERMISSIONS
 from bot.storage.conversations import ConversationRepository
 from bot.storage.database import Database
 from bot.storage.messages import MessageRepository
+from tests.fakes.bot_env import bot_env, clean_env
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.llm_server import FakeLLMServer
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def base_env() -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "LLM_"))}
-    keep["PYTHONPATH"] = str(ROOT)
-    return keep
 
 
 async def bot_command(*args: str, env: dict[str, str], cwd: Path) -> tuple[int, str, str]:
@@ -51,17 +45,7 @@ async def fakes() -> AsyncIterator[tuple[FakeDiscord, FakeLLMServer]]:
 
 
 def env_for(fake: FakeDiscord, llm: FakeLLMServer, tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = base_env()
-    env.update(
-        DISCORD_TOKEN=fake.token,
-        DISCORD_API_BASE=fake.api_base,
-        DISCORD_GATEWAY_URL=fake.gateway_url,
-        LLM_BASE_URL=llm.base_url,
-        LLM_MODEL="fake-model",
-        DATABASE_PATH=str(tmp_path / "data" / "bot.db"),
-    )
-    env.update(extra)
-    return env
+    return bot_env(fake, llm, tmp_path / "data" / "bot.db", **extra)
 
 
 async def test_cli_readme_flow_check_passes_against_the_fakes(tmp_path: Path) -> None:
@@ -75,12 +59,12 @@ async def test_cli_readme_flow_check_passes_against_the_fakes(tmp_path: Path) ->
         "--llm-port",
         "0",
         cwd=ROOT,
-        env=base_env(),
+        env=clean_env(),
         stdout=asyncio.subprocess.PIPE,
     )
     try:
         assert fakes.stdout is not None
-        env = base_env()
+        env = clean_env()
         while "LLM_MODEL" not in env:
             line = (await asyncio.wait_for(fakes.stdout.readline(), 30)).decode().strip()
             assert line, "the fakes exited early"
@@ -138,7 +122,7 @@ async def test_cli_check_names_a_rejected_llm_key_and_an_unlisted_model(
 
 
 async def test_cli_missing_settings_exit_2_with_one_line_each(tmp_path: Path) -> None:
-    code, out, err = await bot_command("check", env=base_env(), cwd=tmp_path)
+    code, out, err = await bot_command("check", env=clean_env(), cwd=tmp_path)
     assert code == 2
     assert "✗ DISCORD_TOKEN is missing" in out and "✗ LLM_MODEL is missing" in out
     assert "Traceback" not in err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sqlite3
 import sys
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fakes.bot_env import bot_env
 from tests.fakes.discord_server import FakeDiscord, FakeMessage
 from tests.fakes.llm_scripts import text_reply
 from tests.fakes.llm_server import FakeLLMServer
@@ -28,19 +28,7 @@ async def fakes() -> AsyncIterator[tuple[FakeDiscord, FakeLLMServer]]:
 async def start_bot(
     fake: FakeDiscord, llm: FakeLLMServer, database: Path, grace: float
 ) -> asyncio.subprocess.Process:
-    assert fake.guild is not None
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "LLM_"))}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        DISCORD_TOKEN=fake.token,
-        DISCORD_API_BASE=fake.api_base,
-        DISCORD_GATEWAY_URL=fake.gateway_url,
-        LLM_BASE_URL=llm.base_url,
-        LLM_MODEL="fake-model",
-        DATABASE_PATH=str(database),
-        DEV_GUILD_ID=str(fake.guild.id),
-        SHUTDOWN_GRACE_SECONDS=str(grace),
-    )
+    env = bot_env(fake, llm, database, SHUTDOWN_GRACE_SECONDS=str(grace))
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
