@@ -21,7 +21,7 @@ from bench.results import Result, Target
 from bot.billing.meter import Meter
 from bot.billing.pricing import PriceBook
 from bot.llm.types import ChatMessage, ChatRequest, Usage, UsageReported
-from bot.services.chat import TurnContext
+from bot.services.ports import TurnContext
 from bot.storage.budgets import BudgetRepository
 from bot.storage.database import Database
 from bot.storage.models import Conversation, StoredMessage

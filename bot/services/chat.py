@@ -17,21 +17,20 @@ import json
 import logging
 import secrets
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
 
-from bot.billing.types import CallCost
 from bot.errors import LLMContextTooLongError, UserFacingError
 from bot.llm.loop import ChatStreamer, run_tool_loop
 from bot.llm.tools import ToolContext, ToolRegistry
-from bot.llm.types import ChatRequest, LoopError, LoopEvent, RoundStarted, UsageReported
+from bot.llm.types import ChatRequest, LoopError, RoundStarted, UsageReported
 from bot.llm.usage import estimate_tokens
 from bot.logs import log_context
-from bot.services.config import ChannelConfig, ChannelConfigService
+from bot.services.config import ChannelConfigService
 from bot.services.history import build_model_messages
+from bot.services.ports import AnswerPresenter, CallMeter, PresenterFactory, TurnContext
 from bot.services.recorder import AnswerRecorder
 from bot.storage.messages import MessageRepository
 from bot.storage.models import Conversation, StoredMessage
@@ -52,53 +51,6 @@ TOO_LONG = (
 def new_error_id() -> str:
     """A short id a member can quote and an operator can find in the log."""
     return secrets.token_hex(4)
-
-
-class AnswerPresenter(Protocol):
-    """Shows one answer to people (the Discord front end implements it)."""
-
-    def update(self, event: LoopEvent) -> None:
-        """Fold a loop event in; must not block (rendering and I/O happen elsewhere)."""
-
-    def note(self, text: str) -> None:
-        """An extra line for the member, e.g. that older turns were left out."""
-
-    def add_cost(self, cost_micros: int | None, *, estimated: bool) -> None:
-        """The cost of one call (None when the model has no known price)."""
-
-    async def fail(self, user_message: str, *, error_id: str | None = None) -> None:
-        """The answer failed outside the loop (budget, context, internal error)."""
-
-    async def interrupted(self) -> None:
-        """The bot is shutting down mid-answer."""
-
-    async def finish(self) -> None:
-        """Wait (bounded) until the final state is visible."""
-
-
-# Builds the presenter of a new answer and shows its first visible sign.
-PresenterFactory = Callable[[StoredMessage, ChannelConfig], Awaitable[AnswerPresenter]]
-
-
-class CallMeter(Protocol):
-    """Billing around each model call (reserve → settle); see `bot.billing`."""
-
-    async def before_call(self, turn: TurnContext, request: ChatRequest) -> object:
-        """Reserve the worst case; raise `BudgetExceededError` to refuse the call."""
-
-    async def after_call(self, reservation: object, event: UsageReported) -> CallCost:
-        """Settle to what was used (one ledger row); returns the cost and any warning."""
-
-    async def release(self, reservation: object) -> None:
-        """Drop a reservation whose call never reported usage."""
-
-
-@dataclass(frozen=True, slots=True)
-class TurnContext:
-    conversation: Conversation
-    user_message: StoredMessage
-    answer_id: int
-    model: str
 
 
 @dataclass(slots=True)

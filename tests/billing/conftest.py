@@ -12,7 +12,7 @@ import pytest
 from bot.billing.meter import Meter
 from bot.billing.pricing import PriceBook
 from bot.llm.types import ChatMessage, ChatRequest
-from bot.services.chat import TurnContext
+from bot.services.ports import TurnContext
 from bot.storage.budgets import BudgetRepository, ReservationRepository
 from bot.storage.database import Database
 from bot.storage.models import Conversation, StoredMessage

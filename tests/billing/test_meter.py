@@ -12,7 +12,7 @@ from bot.billing.pricing import PriceBook, worst_case_micros
 from bot.billing.types import CallCost
 from bot.errors import BudgetExceededError, UnpricedModelError
 from bot.llm.types import Usage, UsageReported
-from bot.services.chat import CallMeter
+from bot.services.ports import CallMeter
 from bot.storage.budgets import BudgetRepository, ReservationRepository
 from bot.storage.database import Database
 from bot.storage.usage import UsageRepository

@@ -1,0 +1,62 @@
+"""What a conversation turn talks to, as protocols: the presenter that shows an answer
+(the Discord front end implements it) and the meter that bills each model call
+(`bot.billing.meter.Meter` implements it). The chat service depends only on these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.billing.types import CallCost
+from bot.llm.types import ChatRequest, LoopEvent, UsageReported
+from bot.services.config import ChannelConfig
+from bot.storage.models import Conversation, StoredMessage
+
+
+class AnswerPresenter(Protocol):
+    """Shows one answer to people (the Discord front end implements it)."""
+
+    def update(self, event: LoopEvent) -> None:
+        """Fold a loop event in; must not block (rendering and I/O happen elsewhere)."""
+
+    def note(self, text: str) -> None:
+        """An extra line for the member, e.g. that older turns were left out."""
+
+    def add_cost(self, cost_micros: int | None, *, estimated: bool) -> None:
+        """The cost of one call (None when the model has no known price)."""
+
+    async def fail(self, user_message: str, *, error_id: str | None = None) -> None:
+        """The answer failed outside the loop (budget, context, internal error)."""
+
+    async def interrupted(self) -> None:
+        """The bot is shutting down mid-answer."""
+
+    async def finish(self) -> None:
+        """Wait (bounded) until the final state is visible."""
+
+
+# Builds the presenter of a new answer and shows its first visible sign.
+PresenterFactory = Callable[[StoredMessage, ChannelConfig], Awaitable[AnswerPresenter]]
+
+
+class CallMeter(Protocol):
+    """Billing around each model call (reserve → settle); see `bot.billing`."""
+
+    async def before_call(self, turn: TurnContext, request: ChatRequest) -> object:
+        """Reserve the worst case; raise `BudgetExceededError` to refuse the call."""
+
+    async def after_call(self, reservation: object, event: UsageReported) -> CallCost:
+        """Settle to what was used (one ledger row); returns the cost and any warning."""
+
+    async def release(self, reservation: object) -> None:
+        """Drop a reservation whose call never reported usage."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnContext:
+    conversation: Conversation
+    user_message: StoredMessage
+    answer_id: int
+    model: str
