@@ -5,8 +5,11 @@ it produced; `finish()` builds the `Completion`. It runs once per streamed event
 to plain dict lookups and list appends (no validation models in the hot path).
 
 Provider variations it absorbs:
-- text in `delta.content` (a string, or a list of parts as Mistral's reasoning models send);
-  reasoning in `delta.reasoning_content` or `delta.reasoning` (`reasoning_details` ignored).
+- text in `delta.content` (a string, or a list of parts as Mistral's reasoning models send),
+  with thinking written inline as `<think>…</think>` split out as reasoning
+  (`bot.llm.think_tags`, unless switched off); OpenAI's `delta.refusal` shown as the text;
+- reasoning in `delta.reasoning_content` or `delta.reasoning`, and OpenRouter's structured
+  `delta.reasoning_details` (merged by `index`);
 - tool calls fragmented by `index` (OpenAI); every call at index 0 with distinct ids (Gemini);
   whole calls without `index` (Mistral) or all in one chunk (Ollama); calls with neither id nor
   index (a fragment naming a tool opens a new call, others continue the last one); names and
@@ -16,6 +19,13 @@ Provider variations it absorbs:
 
 Tool calls without an id get a generated one; calls without arguments get "{}". Truncated
 arguments (`finish_reason: length`) are returned as they are: the loop decides.
+
+Artefacts (what the provider requires back, see `bot.llm.types.Artefacts`): the reasoning
+received as `reasoning_content` (DeepSeek thinking mode, Kimi, Qwen on vLLM/SGLang) is kept
+as `{"reasoning_content": ...}`, OpenRouter's details as `{"reasoning_details": [...]}`, and
+any unknown field of a tool call fragment (Gemini 3's `extra_content.google.
+thought_signature`) as that call's `extra`. Plain `delta.reasoning` is shown but not sent
+back: no provider documents needing it, and strict servers reject unknown message fields.
 """
 
 from __future__ import annotations
@@ -25,12 +35,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from bot.llm.think_tags import ThinkTagSplitter
 from bot.llm.types import (
     Completion,
     FinishReason,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
+    TextWasReasoning,
     ToolCall,
     ToolCallProgress,
     Usage,
@@ -40,6 +52,10 @@ from bot.llm.usage import parse_usage
 __all__ = ["StreamAccumulator", "map_finish_reason"]
 
 _NO_EVENTS: tuple[StreamEvent, ...] = ()
+# Fields of a tool call fragment that we assemble; any other is provider state to send back.
+_CALL_FIELDS = frozenset({"index", "id", "type", "function"})
+# Fields of a reasoning detail whose string fragments are concatenated across chunks.
+_DETAIL_TEXT_FIELDS = ("text", "summary", "data")
 
 _FINISH: dict[str, FinishReason] = {
     "stop": "stop",
@@ -71,7 +87,7 @@ def map_finish_reason(raw: str | None, has_tool_calls: bool) -> FinishReason:
 
 
 class _Call:
-    __slots__ = ("args", "id", "index", "name", "seq")
+    __slots__ = ("args", "extra", "id", "index", "name", "seq")
 
     def __init__(self, seq: int, index: int | None, call_id: str | None) -> None:
         self.seq = seq
@@ -79,6 +95,7 @@ class _Call:
         self.id = call_id
         self.name = ""
         self.args: list[str] = []
+        self.extra: dict[str, Any] | None = None
 
 
 class StreamAccumulator:
@@ -88,20 +105,28 @@ class StreamAccumulator:
         "_by_id",
         "_by_index",
         "_calls",
+        "_details",
         "_reasoning",
+        "_reasoning_content",
+        "_refusal",
         "_text",
+        "_think",
         "chunks",
         "finish_reason",
         "model",
         "usage",
     )
 
-    def __init__(self) -> None:
+    def __init__(self, *, think_tags: bool = True) -> None:
         self._text: list[str] = []
         self._reasoning: list[str] = []
         self._calls: list[_Call] = []
         self._by_index: dict[int, _Call] = {}
         self._by_id: dict[str, _Call] = {}
+        self._reasoning_content: list[str] = []
+        self._details: dict[int, dict[str, Any]] = {}
+        self._refusal = False
+        self._think = ThinkTagSplitter() if think_tags else None
         self.chunks = 0
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
@@ -139,9 +164,17 @@ class StreamAccumulator:
         if not delta or not isinstance(delta, dict):
             return _NO_EVENTS
         content = delta.get("content")
-        reasoning = delta.get("reasoning_content") or delta.get("reasoning")
+        reasoning_content = delta.get("reasoning_content")
+        reasoning = reasoning_content or delta.get("reasoning")
         tool_calls = delta.get("tool_calls")
-        if content.__class__ is str and not reasoning and not tool_calls:
+        think = self._think
+        if (
+            content.__class__ is str
+            and not reasoning
+            and not tool_calls
+            and (think is None or think.done)
+            and len(delta) <= 2  # content and role at most: nothing else to look at
+        ):
             # Hot path: a plain text delta.
             if not content:
                 return _NO_EVENTS
@@ -149,14 +182,26 @@ class StreamAccumulator:
             return (TextDelta(content),)
         events: list[StreamEvent] = []
         if reasoning and isinstance(reasoning, str):
+            if think is not None:
+                think.stop_watching()
             self._reasoning.append(reasoning)
+            if reasoning_content:
+                self._reasoning_content.append(reasoning)
             events.append(ReasoningDelta(reasoning))
+        details = delta.get("reasoning_details")
+        if details and isinstance(details, list):
+            self._reasoning_details(details, events, shown=bool(reasoning))
         if content:
             if isinstance(content, str):
-                self._text.append(content)
-                events.append(TextDelta(content))
+                self._content(content, events)
             elif isinstance(content, list):
                 self._content_parts(content, events)
+        refusal = delta.get("refusal")
+        if refusal and isinstance(refusal, str):
+            # A refusal is the answer: shown and stored as its text, never an empty answer.
+            self._refusal = True
+            self._text.append(refusal)
+            events.append(TextDelta(refusal))
         if tool_calls and isinstance(tool_calls, list):
             for fragment in tool_calls:
                 if isinstance(fragment, dict):
@@ -165,16 +210,24 @@ class StreamAccumulator:
 
     def finish(self) -> Completion:
         """The assembled completion (text, reasoning, calls in index order, usage)."""
+        if self._think is not None:
+            self._apply_think(self._think.flush(), [])
         calls = self._ordered_calls()
         tool_calls = tuple(
             ToolCall(
                 id=call.id or f"call_{uuid.uuid4().hex[:24]}",
                 name=call.name,
                 arguments="".join(call.args) or "{}",
+                extra=call.extra,
             )
             for call in calls
             if call.name or call.args
         )
+        artefacts: dict[str, Any] = {}
+        if self._reasoning_content:
+            artefacts["reasoning_content"] = "".join(self._reasoning_content)
+        if self._details:
+            artefacts["reasoning_details"] = [self._details[i] for i in sorted(self._details)]
         return Completion(
             text="".join(self._text),
             reasoning="".join(self._reasoning),
@@ -182,7 +235,67 @@ class StreamAccumulator:
             finish_reason=map_finish_reason(self.finish_reason, bool(tool_calls)),
             usage=self.usage,
             model=self.model,
+            artefacts=artefacts,
+            refusal=self._refusal,
         )
+
+    # --- text with thinking inline, and structured reasoning -----------------------------
+
+    def _content(self, content: str, events: list[StreamEvent]) -> None:
+        think = self._think
+        if think is None or think.done:
+            self._text.append(content)
+            events.append(TextDelta(content))
+            return
+        self._apply_think(think.feed(content), events)
+
+    def _apply_think(self, pieces: Sequence[tuple[str, str]], events: list[StreamEvent]) -> None:
+        for kind, piece in pieces:
+            if kind == "text":
+                self._text.append(piece)
+                events.append(TextDelta(piece))
+            elif kind == "reasoning":
+                self._reasoning.append(piece)
+                events.append(ReasoningDelta(piece))
+            else:  # everything shown as text so far was thinking
+                self._reasoning.extend(self._text)
+                self._text.clear()
+                events.append(TextWasReasoning())
+
+    def _reasoning_details(
+        self, details: list[Any], events: list[StreamEvent], *, shown: bool
+    ) -> None:
+        """Merge OpenRouter's `reasoning_details` fragments by index, exactly as sent."""
+        for detail in details:
+            if not isinstance(detail, dict):
+                continue
+            raw_index = detail.get("index")
+            index = (
+                raw_index
+                if isinstance(raw_index, int) and not isinstance(raw_index, bool)
+                else len(self._details)
+            )
+            known = self._details.get(index)
+            if known is None:
+                self._details[index] = dict(detail)
+            else:
+                for key, value in detail.items():
+                    previous = known.get(key)
+                    if (
+                        key in _DETAIL_TEXT_FIELDS
+                        and isinstance(previous, str)
+                        and isinstance(value, str)
+                    ):
+                        known[key] = previous + value
+                    elif value is not None:
+                        known[key] = value
+            if not shown:
+                # Only structured details arrived: show their readable text as reasoning.
+                for key in ("text", "summary"):
+                    text = detail.get(key)
+                    if isinstance(text, str) and text:
+                        self._reasoning.append(text)
+                        events.append(ReasoningDelta(text))
 
     # --- the less common paths -----------------------------------------------------------
 
@@ -222,6 +335,9 @@ class StreamAccumulator:
         if not isinstance(name, str):
             name = None
         call = self._slot(fragment, name)
+        if len(fragment) > len(_CALL_FIELDS & fragment.keys()):
+            extra = {k: v for k, v in fragment.items() if k not in _CALL_FIELDS}
+            call.extra = {**(call.extra or {}), **extra}
         if name and not call.name:
             call.name = name
             events.append(ToolCallProgress(index=call.seq, name=name))

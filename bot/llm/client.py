@@ -1,8 +1,10 @@
-"""The streaming chat-completions client: HTTP, timeouts, retries and typed errors.
+"""The streaming LLM client: HTTP, timeouts, retries and typed errors, for every protocol.
 
-`LLMClient.stream(request)` posts to `{base_url}/chat/completions` over the caller's aiohttp
-session, decodes SSE with `SSEDecoder`, assembles with `StreamAccumulator`, and yields
-`ReasoningDelta` / `TextDelta` / `ToolCallProgress` events and one final `Completion`.
+`LLMClient.stream(request)` posts to the protocol's endpoint (`{base_url}/chat/completions`
+for chat completions, `/responses`, `/messages`; see `bot.llm.protocols`) over the caller's
+aiohttp session, decodes SSE with `SSEDecoder`, assembles with the protocol's decoder, and
+yields `ReasoningDelta` / `TextDelta` / `ToolCallProgress` / `TextWasReasoning` events and
+one final `Completion`.
 
 - Timeouts are enforced with asyncio, per phase: connect (also given to aiohttp), first byte
   (request sent → first body bytes) and idle (between reads; SSE comments count as activity).
@@ -36,8 +38,15 @@ from bot.errors import (
     LLMRateLimitedError,
     LLMTimeoutError,
 )
-from bot.llm.accumulate import StreamAccumulator
 from bot.llm.http_errors import error_from_response, error_from_stream, retry_after_seconds
+from bot.llm.protocols.base import (
+    DEFAULT_OPTIONS,
+    CallOptions,
+    ProviderStreamError,
+    StreamDecoder,
+    WireProtocol,
+)
+from bot.llm.protocols.chat_completions import ChatCompletionsProtocol
 from bot.llm.sse import SSEDecoder
 from bot.llm.types import ChatRequest, ModelInfo, StreamEvent
 
@@ -47,10 +56,15 @@ log = logging.getLogger(__name__)
 
 _MAX_ERROR_BODY = 64 * 1024
 _DONE = b"[DONE]"
+EMPTY_STREAM = (
+    "The model endpoint sent back an empty answer (no data at all). Local servers do this "
+    "when the conversation no longer fits their context window: try a shorter message or a "
+    "new conversation."
+)
 
 
 class LLMClient:
-    """An OpenAI-compatible endpoint. The aiohttp session belongs to the caller."""
+    """One provider endpoint. The aiohttp session belongs to the caller."""
 
     def __init__(
         self,
@@ -58,6 +72,7 @@ class LLMClient:
         base_url: str,
         api_key: str = "",
         *,
+        protocol: WireProtocol | None = None,
         connect_timeout: float = 10,
         first_byte_timeout: float = 120,
         idle_timeout: float = 90,
@@ -80,14 +95,28 @@ class LLMClient:
         self._http_timeout = aiohttp.ClientTimeout(
             total=None, connect=connect_timeout, sock_connect=connect_timeout
         )
-        self._headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
-        if api_key:
-            self._headers["Authorization"] = f"Bearer {api_key}"
+        self._protocol: WireProtocol = protocol or ChatCompletionsProtocol()
+        self._headers = {
+            "Content-Type": "application/json",
+            "Accept": "text/event-stream",
+            **self._protocol.headers(api_key),
+        }
 
-    async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @property
+    def protocol(self) -> WireProtocol:
+        return self._protocol
+
+    async def stream(
+        self, request: ChatRequest, options: CallOptions = DEFAULT_OPTIONS
+    ) -> AsyncIterator[StreamEvent]:
         """Stream one completion. Raises `LLMError` subclasses (`partial` after output)."""
-        body = json.dumps(request.to_wire(), ensure_ascii=False).encode()
-        url = f"{self._base_url}/chat/completions"
+        protocol = self._protocol
+        body = json.dumps(protocol.body(request, options), ensure_ascii=False).encode()
+        url = protocol.endpoint(self._base_url)
         attempt = 0
         yielded = False
         while True:
@@ -104,7 +133,9 @@ class LLMClient:
                 finished = False
                 try:
                     async with contextlib.aclosing(
-                        self._events(response, request.model, first_by)
+                        self._events(
+                            response, request.model, first_by, protocol.decoder(request, options)
+                        )
                     ) as events:
                         async for event in events:
                             yielded = True
@@ -208,19 +239,33 @@ class LLMClient:
         return b"".join(parts)
 
     async def _events(
-        self, response: aiohttp.ClientResponse, model: str, first_deadline: float
+        self,
+        response: aiohttp.ClientResponse,
+        model: str,
+        first_deadline: float,
+        decoder: StreamDecoder,
     ) -> AsyncGenerator[StreamEvent, None]:
         """Decode one 2xx response into events, ending with the `Completion`."""
-        accumulator = StreamAccumulator()
         content_type = response.headers.get("Content-Type", "")
         if content_type.startswith("application/json"):
             # Some servers ignore `stream` (or report errors with 200): one JSON document.
             raw = await self._read_body(response, self._first_byte_timeout)
-            for event in accumulator.feed(self._whole_json(raw)):
+            document = self._whole_json(raw)
+            try:
+                events = decoder.feed(document)
+            except ProviderStreamError as exc:
+                raise error_from_stream(exc.error, self._api_key) from None
+            for event in events:
                 yield event
-            yield accumulator.finish()
+            yield decoder.finish()
             return
-        decoder = SSEDecoder()
+        if content_type.startswith("text/html"):
+            raise LLMBadResponseError(
+                "The model endpoint answered with a web page instead of a model response; "
+                "an admin must check its base URL.",
+                detail="HTML page with a 2xx status",
+            )
+        sse = SSEDecoder()
         content = response.content
         loads = json.loads
         idle = self._idle_timeout
@@ -240,9 +285,9 @@ class LLMClient:
                 raise LLMTimeoutError(detail=f"stream timed out ({phase})") from exc
             except (aiohttp.ClientError, OSError) as exc:
                 raise LLMConnectionError(
-                    detail=f"stream cut after {accumulator.chunks} chunks: {type(exc).__name__}"
+                    detail=f"stream cut after {decoder.chunks} chunks: {type(exc).__name__}"
                 ) from exc
-            payloads = decoder.feed(data) if data else decoder.flush()
+            payloads = sse.feed(data) if data else sse.flush()
             for payload in payloads:
                 if payload == _DONE:
                     done = True
@@ -253,18 +298,23 @@ class LLMClient:
                     raise LLMBadResponseError(detail="a stream event is not valid JSON") from exc
                 if chunk.__class__ is not dict:
                     raise LLMBadResponseError(detail="a stream event is not a JSON object")
-                if chunk.get("error"):
-                    raise error_from_stream(chunk["error"], self._api_key)
-                for event in accumulator.feed(chunk):
+                try:
+                    events = decoder.feed(chunk)
+                except ProviderStreamError as exc:
+                    raise error_from_stream(exc.error, self._api_key) from None
+                for event in events:
                     yield event
             if not data:
                 break
-        if not done:
-            if not accumulator.chunks:
-                raise LLMBadResponseError(detail="the stream ended without any event")
-            if accumulator.finish_reason is None:
-                log.warning("LLM stream for %s ended without [DONE] or finish_reason", model)
-        yield accumulator.finish()
+        if not done and not decoder.ended:
+            if not decoder.chunks:
+                raise LLMBadResponseError(EMPTY_STREAM, detail="the stream ended without any event")
+            if self._protocol.requires_end_event:
+                raise LLMConnectionError(
+                    detail=f"stream ended after {decoder.chunks} events without its end event"
+                )
+            log.warning("LLM stream for %s ended without [DONE] or finish_reason", model)
+        yield decoder.finish()
 
     def _whole_json(self, raw: bytes) -> dict[str, Any]:
         try:
@@ -275,6 +325,8 @@ class LLMClient:
             raise LLMBadResponseError(detail="the response is not a JSON object")
         if document.get("error"):
             raise error_from_stream(document["error"], self._api_key)
+        if self._protocol.name != "openai":
+            return document  # the protocol's decoder judges its own whole-response shape
         # A non-streamed completion: present its message as the delta of a single chunk.
         choices = document.get("choices")
         if isinstance(choices, list) and choices and isinstance(choices[0], dict):

@@ -4,12 +4,20 @@ Two event families:
 - `StreamEvent`: what one streamed chat completion produces (`LLMClient.stream`).
 - `LoopEvent`: what the tool loop produces for a whole answer (`run_tool_loop`).
 Consumers match on the dataclass type; all are frozen so they can be shared safely.
+
+Provider artefacts: thinking models require parts of their own output back, unchanged, in
+later requests (DeepSeek's `reasoning_content`, OpenRouter's `reasoning_details`, Gemini's
+`thought_signature` on tool calls, Anthropic's signed thinking blocks, the Responses API's
+encrypted reasoning items). A protocol's decoder collects them into `Completion.artefacts`
+(message level, a JSON object whose keys only that protocol reads) and `ToolCall.extra` (per
+call); the tool loop wraps them in `Artefacts` tagged with the model reference that produced
+them, and `strip_foreign_artefacts` drops them before a request goes to any other model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -17,28 +25,56 @@ Role = Literal["system", "user", "assistant", "tool"]
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
-    """A complete tool call as the model asked for it. `arguments` is the raw JSON text."""
+    """A complete tool call as the model asked for it. `arguments` is the raw JSON text.
+
+    `extra` holds provider fields that came with the call and must go back with it exactly
+    as received (Gemini's `extra_content`); only the protocol that produced them reads them.
+    """
 
     id: str
     name: str
     arguments: str
+    extra: Mapping[str, Any] | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        return {
+        wire: dict[str, Any] = {
             "id": self.id,
             "type": "function",
             "function": {"name": self.name, "arguments": self.arguments},
         }
+        if self.extra:
+            for key, value in self.extra.items():
+                wire.setdefault(key, value)
+        return wire
+
+
+@dataclass(frozen=True, slots=True)
+class Artefacts:
+    """What a provider requires back with one assistant message, exactly as it sent it.
+
+    `source` is the model reference (`provider/model`) that produced them: they are sent to
+    that model only. `data` is a JSON object read by the protocol of that provider alone
+    (e.g. `{"reasoning_content": "..."}` for chat completions, `{"thinking_blocks": [...]}`
+    for Anthropic, `{"reasoning_items": [...]}` for the Responses API).
+    """
+
+    source: str
+    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class ChatMessage:
-    """One message of the chat-completions `messages` array."""
+    """One message of a conversation, in the chat-completions shape every protocol maps from.
+
+    `artefacts` (assistant messages only) carry the provider's own reasoning state; the
+    chat-completions wire form merges their `data` into the message object.
+    """
 
     role: Role
     content: str | None = None
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
+    artefacts: Artefacts | None = None
 
     def to_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {"role": self.role}
@@ -50,7 +86,31 @@ class ChatMessage:
             wire["content"] = self.content or ""
         if self.role == "tool":
             wire["tool_call_id"] = self.tool_call_id
+        if self.artefacts is not None and self.role == "assistant":
+            for key, value in self.artefacts.data.items():
+                wire.setdefault(key, value)
         return wire
+
+
+def strip_foreign_artefacts(
+    messages: Sequence[ChatMessage], source: str
+) -> tuple[ChatMessage, ...]:
+    """`messages` with every artefact that another model produced removed (with the tool
+    calls' `extra`): a provider must never receive another provider's reasoning state."""
+    out: list[ChatMessage] = []
+    changed = False
+    for message in messages:
+        artefacts = message.artefacts
+        if artefacts is None and not any(c.extra for c in message.tool_calls):
+            out.append(message)
+            continue
+        if artefacts is not None and artefacts.source == source:
+            out.append(message)
+            continue
+        calls = tuple(replace(c, extra=None) if c.extra else c for c in message.tool_calls)
+        out.append(replace(message, tool_calls=calls, artefacts=None))
+        changed = True
+    return tuple(out) if changed else tuple(messages)
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +143,7 @@ class ChatRequest:
     tool_choice: Literal["auto", "none"] | None = None
 
     def to_wire(self) -> dict[str, Any]:
+        """The chat-completions body (other protocols build theirs in `bot.llm.protocols`)."""
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [m.to_wire() for m in self.messages],
@@ -116,6 +177,10 @@ class Usage:
     estimated: bool = False
     # Cost the provider reported itself (OpenRouter), in dollars; informational only.
     provider_cost_usd: float | None = None
+    # Prompt tokens written to the provider's cache (Anthropic's cache_creation_input_tokens),
+    # a part of `prompt_tokens` like `cached_tokens` (which counts cache reads), billed at
+    # the model's cache-write price.
+    cache_write_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -147,8 +212,32 @@ class ToolCallProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class TextWasReasoning:
+    """Everything streamed as text so far in this call was really reasoning.
+
+    Servers without a reasoning parser put the thinking in `content`; R1-style templates
+    send only the closing `</think>`, so the text before it is known to be thinking only
+    when that tag arrives. Consumers move the call's text so far into its reasoning.
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSwitched:
+    """The requested model failed before its first token; `used` answers instead."""
+
+    requested: str
+    used: str
+    reason: str  # plain words, safe to show
+
+
+@dataclass(frozen=True, slots=True)
 class Completion:
-    """The last event of a successful stream: everything the completion produced, assembled."""
+    """The last event of a successful stream: everything the completion produced, assembled.
+
+    `model` is the model name the provider reported (may be None); `source` the model
+    reference that answered (set by the router; None when the client was called directly).
+    `artefacts` is what the provider requires back with this message (see `Artefacts`).
+    """
 
     text: str
     reasoning: str
@@ -156,9 +245,14 @@ class Completion:
     finish_reason: FinishReason
     usage: Usage | None
     model: str | None = None
+    artefacts: Mapping[str, Any] = field(default_factory=dict)
+    source: str | None = None
+    refusal: bool = False  # the text is the provider's refusal (OpenAI `refusal`)
 
 
-StreamEvent = ReasoningDelta | TextDelta | ToolCallProgress | Completion
+StreamEvent = (
+    ReasoningDelta | TextDelta | ToolCallProgress | TextWasReasoning | ModelSwitched | Completion
+)
 
 
 # --- events of a whole answer (run_tool_loop) --------------------------------------------------
@@ -210,6 +304,7 @@ class RoundFinished:
     reasoning: str
     tool_calls: tuple[ToolCall, ...]
     finish_reason: FinishReason
+    artefacts: Artefacts | None = None  # what the provider requires back with this round
 
 
 StopReason = Literal["complete", "stopped", "max_rounds", "length", "content_filter"]
@@ -235,6 +330,8 @@ LoopEvent = (
     ReasoningDelta
     | TextDelta
     | ToolCallProgress
+    | TextWasReasoning
+    | ModelSwitched
     | RoundStarted
     | ToolStarted
     | ToolFinished

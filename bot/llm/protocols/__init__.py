@@ -1,0 +1,1 @@
+"""The wire protocols `LLMClient` speaks; see `bot.llm.protocols.base`."""
