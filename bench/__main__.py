@@ -28,6 +28,10 @@ GroupRunner = Callable[[bool], Awaitable[list[Result]]]
 # name → (module, title). Later groups (Discord pacing, billing) plug in here.
 GROUPS: dict[str, tuple[str, str]] = {
     "engine": ("bench.engine", "engine: SSE ingestion, history rebuild, tool-loop overhead"),
+    "protocols": (
+        "bench.protocols",
+        "protocols: Anthropic and Responses stream ingestion vs. the official SDKs",
+    ),
     "billing-reports": ("bench.reports", "billing-reports: /usage-report on a 1M-row ledger"),
     "billing": ("bench.billing", "billing: reserve + settle per LLM call"),
     "discord": ("bench.discord", "discord: N concurrent streaming answers vs. rate limits"),

@@ -3,9 +3,13 @@
 A real database file (in a temporary folder) gets one conversation of N messages written
 through the repositories: two members taking turns, answers with reasoning, text, tool rounds
 with sizeable results, and now and then a stopped or failed answer. Then, separately:
-(a) `MessageRepository.history` (two queries, rows → dataclasses),
+(a) `MessageRepository.history` (three queries, rows → dataclasses),
 (b) `build_model_messages` with the default context budget (32,000 tokens),
-(c) `build_model_messages` with a budget large enough that every message is sent.
+(c) `build_model_messages` with a budget large enough that every message is sent,
+(d) the chat-completions request body of (b), serialized as it goes on the wire.
+Tool rounds carry provider artefacts as a thinking model leaves them (the round's reasoning
+as `reasoning_content`, a thought signature on the first call), so the figures include
+reading and replaying them.
 """
 
 from __future__ import annotations
@@ -16,11 +20,14 @@ import tempfile
 from pathlib import Path
 
 from bench.results import Result, Target, median, time_async, time_sync
+from bot.llm.protocols.base import DEFAULT_OPTIONS
+from bot.llm.protocols.chat_completions import ChatCompletionsProtocol
+from bot.llm.types import ChatRequest
 from bot.services.history import ModelHistory, build_model_messages
 from bot.storage.conversations import ConversationRepository
 from bot.storage.database import Database
 from bot.storage.messages import MessageRepository, NewStep
-from bot.storage.models import AnswerStatus, StoredMessage
+from bot.storage.models import AnswerStatus, RoundArtefacts, StoredMessage
 
 GROUP = "engine"
 DEFAULT_BUDGET = 32_000  # Settings.llm_context_tokens' default
@@ -73,24 +80,37 @@ def _paragraphs(rng: random.Random, n_chars: int) -> str:
     return " ".join(parts)
 
 
-def answer_steps(rng: random.Random, number: int) -> tuple[list[NewStep], str, AnswerStatus]:
-    """Steps, final text and status of one realistic answer."""
+SIGNATURE = json.dumps({"extra_content": {"google": {"thought_signature": "Q" * 300}}})
+
+
+def answer_steps(
+    rng: random.Random, number: int
+) -> tuple[list[NewStep], str, AnswerStatus, list[RoundArtefacts]]:
+    """Steps, final text, status and provider artefacts of one realistic answer."""
     steps: list[NewStep] = []
+    artefacts: list[RoundArtefacts] = []
     rounds = 0
     roll = rng.random()
     if roll < 0.30:
         rounds = rng.randint(1, 3)  # ~30% of answers use tools, a few rounds
     for round_no in range(rounds + 1):
+        thought = ""
         if rng.random() < 0.4:
-            steps.append(NewStep(round_no, "reasoning", _paragraphs(rng, rng.randint(200, 1200))))
+            thought = _paragraphs(rng, rng.randint(200, 1200))
+            steps.append(NewStep(round_no, "reasoning", thought))
         if round_no < rounds:
+            data = json.dumps({"reasoning_content": thought}, ensure_ascii=False)
+            artefacts.append(RoundArtefacts(round_no, "fake-model", data))
             if rng.random() < 0.3:
                 steps.append(NewStep(round_no, "text", _sentence(rng, 10)))
             for call in range(rng.choice((1, 1, 2))):
                 call_id = f"call_{number}_{round_no}_{call}"
                 name = rng.choice(("web_search", "fetch_url", "calculator", "search_history"))
                 arguments = json.dumps({"query": _sentence(rng, 5), "limit": 5})
-                steps.append(NewStep(round_no, "tool_call", "", call_id, name, arguments))
+                extra = SIGNATURE if call == 0 else None
+                steps.append(
+                    NewStep(round_no, "tool_call", "", call_id, name, arguments, tool_extra=extra)
+                )
                 output = _paragraphs(rng, rng.choice((80, 600, 2500, 6000)))
                 steps.append(
                     NewStep(
@@ -104,7 +124,7 @@ def answer_steps(rng: random.Random, number: int) -> tuple[list[NewStep], str, A
         status = "stopped"
     elif roll > 0.96:
         status = "error"
-    return steps, final, status
+    return steps, final, status, artefacts
 
 
 async def build_database(path: Path, n_messages: int, seed: int = 42) -> int:
@@ -131,8 +151,10 @@ async def build_database(path: Path, n_messages: int, seed: int = 42) -> int:
                 answer = await messages.start_answer(
                     conversation.id, "fake-model", reply_to, conn=conn
                 )
-                steps, final, status = answer_steps(rng, i)
+                steps, final, status, artefacts = answer_steps(rng, i)
                 await messages.append_steps(answer.id, steps, conn=conn)
+                for saved in artefacts:
+                    await messages.append_steps(answer.id, [], artefacts=saved, conn=conn)
                 error = "The model provider failed." if status == "error" else None
                 await messages.finish_answer(answer.id, status, final, error, conn=conn)
     return conversation.id
@@ -166,6 +188,15 @@ async def run(quick: bool) -> list[Result]:
     everything = rebuild(history, UNLIMITED_BUDGET)
     trim_s = [time_sync(lambda: rebuild(history, DEFAULT_BUDGET)) for _ in range(repetitions)]
     full_s = [time_sync(lambda: rebuild(history, UNLIMITED_BUDGET)) for _ in range(repetitions)]
+    protocol = ChatCompletionsProtocol()
+    request = ChatRequest("fake-model", trimmed.messages, max_tokens=4096)
+
+    def body() -> bytes:
+        wire = protocol.body(request, DEFAULT_OPTIONS)
+        return json.dumps(wire, ensure_ascii=False).encode()
+
+    body_s = [time_sync(body) for _ in range(repetitions)]
+    with_artefacts = sum(1 for m in trimmed.messages if m.artefacts is not None)
     ms = 1000.0
     return [
         Result(
@@ -177,7 +208,7 @@ async def run(quick: bool) -> list[Result]:
         ),
         Result(
             GROUP,
-            "rebuild model messages, 32k budget",
+            "rebuild model messages, 32k budget (with artefacts)",
             median(trim_s) * ms,
             "ms",
             Target(50.0),
@@ -185,6 +216,13 @@ async def run(quick: bool) -> list[Result]:
                 f"sends {len(trimmed.messages):,} messages (~{trimmed.estimated_tokens:,} "
                 f"tokens), {trimmed.omitted_turns:,} turns left out"
             ),
+        ),
+        Result(
+            GROUP,
+            "request body of the 32k history, serialized",
+            median(body_s) * ms,
+            "ms",
+            note=f"{with_artefacts} assistant messages carry provider artefacts",
         ),
         Result(
             GROUP,

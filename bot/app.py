@@ -23,11 +23,14 @@ from bot import __version__
 from bot.billing.meter import Meter
 from bot.billing.pricing import PriceBook
 from bot.client import SwitchboardBot, point_discord_at
+from bot.config_file import load_directory
 from bot.deps import Services
 from bot.discord_ui.lanes import Lane
 from bot.discord_ui.pacer import EditPacer
 from bot.errors import ConfigurationError
-from bot.llm.client import LLMClient
+from bot.llm.context_windows import ContextWindows
+from bot.llm.providers import ModelDirectory
+from bot.llm.router import build_router
 from bot.logs import setup_logging
 from bot.services.chat import ChatService, EngineLimits
 from bot.services.config import ChannelConfigService
@@ -53,9 +56,14 @@ RETENTION_EVERY_S = 6 * 3600.0
 async def open_services(
     settings: Settings,
     *,
+    directory: ModelDirectory | None = None,
     channel_lane: Callable[[int], Lane] = Lane.channel,
     create_lane: Callable[[int], Lane] = Lane.channel_creates,
 ) -> AsyncIterator[Services]:
+    # The configuration file is read before anything is opened: a bad file stops start-up
+    # with its problems listed, having touched nothing.
+    if directory is None:
+        directory = load_directory(settings)
     async with (
         Database.open(settings.database_path) as db,
         aiohttp.ClientSession(
@@ -77,10 +85,9 @@ async def open_services(
             fetch_timeout_s=settings.fetch_url_timeout_seconds,
             timeout_s=settings.tool_timeout_seconds,
         )
-        llm = LLMClient(
+        router = build_router(
             http,
-            settings.llm_base_url,
-            settings.llm_api_key.get_secret_value(),
+            directory,
             connect_timeout=settings.llm_connect_timeout,
             first_byte_timeout=settings.llm_first_byte_timeout,
             idle_timeout=settings.llm_idle_timeout,
@@ -92,7 +99,7 @@ async def open_services(
             available_tools=tuple(tools),
             default_enabled=DEFAULT_ENABLED,
         )
-        prices = PriceBook(PriceRepository(db))
+        prices = PriceBook(PriceRepository(db), directory=directory)
         meter = Meter(db, prices, default_max_output_tokens=settings.llm_max_output_tokens)
         # Nothing is in flight at start: holds left by a crash would block budgets forever.
         released = await meter.release_stale()
@@ -101,7 +108,7 @@ async def open_services(
         chat = ChatService(
             messages=messages,
             config=config,
-            client=llm,
+            client=router,
             tools=tools,
             limits=EngineLimits(
                 max_tool_rounds=settings.max_tool_rounds,
@@ -109,6 +116,7 @@ async def open_services(
                 max_output_tokens=settings.llm_max_output_tokens,
             ),
             meter=meter,
+            context_windows=ContextWindows(http, directory, settings.llm_context_tokens),
         )
         services = Services(
             settings=settings,
@@ -117,13 +125,13 @@ async def open_services(
             messages=messages,
             channel_settings=channel_settings,
             config=config,
-            llm=llm,
+            router=router,
             tools=tools,
             chat=chat,
             pacer=pacer,
             meter=meter,
             prices=prices,
-            models=ModelCatalog(llm, settings.llm_model),
+            models=ModelCatalog(router, settings.llm_model),
             channel_lane=channel_lane,
             create_lane=create_lane,
         )
@@ -154,6 +162,7 @@ async def serve(
     stop: asyncio.Event,
     *,
     grace_s: float | None = None,
+    directory: ModelDirectory | None = None,
     guild_ready_timeout: float = 2.0,
     on_bot: Callable[[SwitchboardBot], None] | None = None,
     channel_lane: Callable[[int], Lane] = Lane.channel,
@@ -163,7 +172,7 @@ async def serve(
     point_discord_at(settings)
     token = settings.discord_token.get_secret_value()
     async with open_services(
-        settings, channel_lane=channel_lane, create_lane=create_lane
+        settings, directory=directory, channel_lane=channel_lane, create_lane=create_lane
     ) as services:
         message_content = True
         while True:
@@ -210,10 +219,17 @@ async def _run_until_stopped(
 
 
 def run(settings: Settings) -> None:
+    try:
+        directory = load_directory(settings)
+    except ConfigurationError as exc:
+        for problem in exc.problems:
+            _fail(problem, exit_now=False)
+        raise SystemExit(EXIT_CONFIG) from None
     secrets = [settings.discord_token.get_secret_value(), settings.llm_api_key.get_secret_value()]
+    secrets.extend(provider.api_key for provider in directory if provider.api_key)
     setup_logging(settings.log_level, settings.log_format, secrets)
     try:
-        asyncio.run(_main(settings))
+        asyncio.run(_main(settings, directory))
     except discord.LoginFailure:
         _fail("Discord refused DISCORD_TOKEN: check it in the Developer Portal (Bot → Token).")
     except ConfigurationError as exc:
@@ -233,10 +249,10 @@ def _fail(line: str, *, exit_now: bool = True) -> None:
         raise SystemExit(EXIT_CONFIG)
 
 
-async def _main(settings: Settings) -> None:
+async def _main(settings: Settings, directory: ModelDirectory) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await serve(settings, stop)
+    await serve(settings, stop, directory=directory)
     log.info("stopped cleanly")

@@ -19,8 +19,11 @@ import aiohttp
 from pydantic import ValidationError
 
 from bot import __version__
+from bot.config_file import load_directory
 from bot.errors import ConfigurationError, UserFacingError
 from bot.llm.client import LLMClient
+from bot.llm.protocols import protocol_for
+from bot.llm.providers import DEFAULT_PROVIDER, ModelDirectory
 from bot.settings import Settings, describe_errors, load_settings
 from bot.storage.database import Database
 
@@ -86,10 +89,21 @@ async def _discord_get(
 
 async def check(settings: Settings, report: Report) -> None:
     report.ok(f"settings: model {settings.llm_model} at {settings.llm_base_url}")
+    directory: ModelDirectory | None = None
+    try:
+        directory = load_directory(settings)
+    except ConfigurationError as exc:
+        for problem in exc.problems:
+            report.bad(problem)
+    else:
+        named = len(directory.providers) - 1
+        if named:
+            report.ok(f"{settings.config_file}: {named} providers, {len(directory.models)} models")
     await _check_database(settings, report)
     timeout = aiohttp.ClientTimeout(total=CHECK_TIMEOUT_S)
     async with aiohttp.ClientSession(timeout=timeout) as http:
-        await _check_llm(settings, http, report)
+        if directory is not None:
+            await _check_providers(settings, directory, http, report)
         await _check_discord(settings, http, report)
 
 
@@ -110,24 +124,42 @@ async def _check_database(settings: Settings, report: Report) -> None:
         report.bad(f"database {settings.database_path}: {exc.strerror or exc}")
 
 
-async def _check_llm(settings: Settings, http: aiohttp.ClientSession, report: Report) -> None:
-    client = LLMClient(
-        http,
-        settings.llm_base_url,
-        settings.llm_api_key.get_secret_value(),
-        connect_timeout=CHECK_TIMEOUT_S,
-        first_byte_timeout=CHECK_TIMEOUT_S,
-        max_retries=0,
-    )
-    try:
-        models = await client.list_models()
-    except UserFacingError as exc:
-        report.bad(f"LLM endpoint {settings.llm_base_url}: {exc.user_message}")
-        return
-    names = {m.id for m in models}
-    report.ok(f"LLM endpoint {settings.llm_base_url} answers ({len(names)} models)")
-    if names and settings.llm_model not in names:
-        report.warn(f"LLM_MODEL {settings.llm_model} is not in the endpoint's model list")
+async def _check_providers(
+    settings: Settings, directory: ModelDirectory, http: aiohttp.ClientSession, report: Report
+) -> None:
+    """Every provider's endpoint answers, and lists the models configured for it."""
+    wanted: dict[str, set[str]] = {name: set() for name in directory.providers}
+    for ref in (settings.llm_model, *directory.models):
+        provider, model = directory.split(ref)
+        wanted[provider].add(model)
+        for fallback in directory.resolve(ref).config.fallback:
+            fallback_provider, fallback_model = directory.split(fallback)
+            wanted[fallback_provider].add(fallback_model)
+    for config in directory:
+        label = "LLM endpoint" if config.name == DEFAULT_PROVIDER else f"provider {config.name}"
+        client = LLMClient(
+            http,
+            config.base_url,
+            config.api_key,
+            protocol=protocol_for(config.protocol),
+            connect_timeout=CHECK_TIMEOUT_S,
+            first_byte_timeout=CHECK_TIMEOUT_S,
+            max_retries=0,
+        )
+        try:
+            models = await client.list_models()
+        except UserFacingError as exc:
+            report.bad(f"{label} {config.base_url}: {exc.user_message}")
+            continue
+        names = {m.id for m in models}
+        report.ok(f"{label} {config.base_url} answers ({len(names)} models)")
+        if not names:
+            continue
+        for model in sorted(wanted[config.name] | set(config.models or ())):
+            if model not in names:
+                ref = directory.reference(config.name, model)
+                what = "LLM_MODEL " if ref == directory.canonical(settings.llm_model) else ""
+                report.warn(f"{what}{ref} is not in the {label}'s model list")
 
 
 async def _check_discord(settings: Settings, http: aiohttp.ClientSession, report: Report) -> None:

@@ -12,7 +12,7 @@ from bot.billing.meter import Meter
 from bot.billing.pricing import PriceBook
 from bot.discord_ui.lanes import Lane
 from bot.discord_ui.pacer import EditPacer
-from bot.llm.client import LLMClient
+from bot.llm.router import ModelRouter
 from bot.llm.tools import ToolRegistry
 from bot.services.chat import ChatService
 from bot.services.config import ChannelConfigService
@@ -32,13 +32,13 @@ class Services:
     messages: MessageRepository
     channel_settings: ChannelSettingsRepository
     config: ChannelConfigService
-    llm: LLMClient
+    router: ModelRouter  # every provider's client, by model reference
     tools: ToolRegistry
     chat: ChatService
     pacer: EditPacer
     meter: Meter
     prices: PriceBook  # the one price book: it keeps owner overrides in memory
-    models: ModelCatalog  # the endpoint's model list, cached once for every autocomplete
+    models: ModelCatalog  # every provider's model list, cached once for every autocomplete
     # Rate-limit lanes of a channel's message edits and creates; tests scale them down.
     channel_lane: Callable[[int], Lane] = Lane.channel
     create_lane: Callable[[int], Lane] = Lane.channel_creates

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     dev_guild_id: int | None = None
     owner_ids: Annotated[frozenset[int], NoDecode] = frozenset()
 
+    # Providers and per-model settings (TOML); optional: without it LLM_* is everything.
+    config_file: Path = Path("switchboard.toml")
+
     # --- ours ---------------------------------------------------------------------------------
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["text", "json"] = "text"

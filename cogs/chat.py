@@ -24,6 +24,10 @@ MODEL_NAME_MAX = 100
 ANSWERABLE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 
 
+# How long /chat waits for a provider's model list before trusting the name given.
+MODEL_CHECK_S = 1.5
+
+
 class Chat(commands.Cog):
     def __init__(self, bot: SwitchboardBot) -> None:
         self.bot = bot
@@ -47,6 +51,9 @@ class Chat(commands.Cog):
         model: app_commands.Range[str, 1, MODEL_NAME_MAX] | None = None,
     ) -> None:
         channel = interaction.channel
+        if model is not None:
+            # Bounded: the command must be acknowledged within Discord's 3 seconds.
+            model = await self.services.models.check_choice(model, wait_s=MODEL_CHECK_S)
         if isinstance(channel, discord.TextChannel):
             config = await self.frontend.config_for(channel)
             if config.mode == "threads":

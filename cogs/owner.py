@@ -21,6 +21,7 @@ from bot.client import SwitchboardBot
 from bot.discord_ui.checks import owner_command
 from bot.discord_ui.replies import defer, reply
 from bot.errors import UserFacingError
+from bot.llm.providers import DEFAULT_PROVIDER
 from bot.services.billing_service import (
     MAX_PRICE_USD,
     BillingService,
@@ -130,7 +131,7 @@ class Owner(commands.Cog):
         )
         size = await asyncio.to_thread(database_size, services.settings.database_path)
         lines.append(f"**Database** {size / 1_000_000:.1f} MB")
-        lines.append(await self._llm_line())
+        lines.extend(await self._llm_lines())
         last = services.chat.last_llm_error
         if last is not None:
             ago = format_uptime((datetime.now(UTC) - last.at).total_seconds())
@@ -138,18 +139,26 @@ class Owner(commands.Cog):
         embed = discord.Embed(title="Switchboard status", description="\n".join(lines))
         await reply(interaction, embed=embed)
 
-    async def _llm_line(self) -> str:
-        base = self.services.settings.llm_base_url
+    async def _llm_lines(self) -> list[str]:
+        """One line per provider: reachable (how many models, how fast) or what is wrong."""
+        router = self.services.router
+        providers = list(router.directory)
+        return list(await asyncio.gather(*(self._provider_line(p.name) for p in providers)))
+
+    async def _provider_line(self, name: str) -> str:
+        client = self.services.router.client(name)
+        label = "Model endpoint" if name == DEFAULT_PROVIDER else f"Provider {name}"
+        base = client.base_url
         started = time.monotonic()
         try:
             async with asyncio.timeout(LLM_PROBE_TIMEOUT_S):
-                models = await self.services.llm.list_models()
+                models = await client.list_models()
         except TimeoutError:
-            return f"**Model endpoint** {base}: no answer within {LLM_PROBE_TIMEOUT_S:.0f} s ❌"
+            return f"**{label}** {base}: no answer within {LLM_PROBE_TIMEOUT_S:.0f} s ❌"
         except UserFacingError as exc:
-            return f"**Model endpoint** {base}: {exc.user_message} ❌"
+            return f"**{label}** {base}: {exc.user_message} ❌"
         elapsed = (time.monotonic() - started) * 1000
-        return f"**Model endpoint** {base}: reachable ({len(models)} models, {elapsed:.0f} ms) ✅"
+        return f"**{label}** {base}: reachable ({len(models)} models, {elapsed:.0f} ms) ✅"
 
     @owner_command
     @price.command(name="set", description="Set a model's price per million tokens (owners).")

@@ -90,7 +90,7 @@ def render_settings(view: EffectiveSettings, place: Place, tool_names: tuple[str
     )
     lines = [
         title,
-        line("Model", f"`{config.model}`", "model"),
+        line("Model", f"`{config.model}` (provider `{view.provider}`)", "model"),
         line("System prompt", f"“{shorten(config.system_prompt)}”", "system_prompt"),
         line("Reasoning", config.reasoning_mode, "reasoning_mode"),
         line("Mode", config.mode, "mode"),
@@ -127,7 +127,7 @@ class SettingsCog(
         await reply(interaction, render_settings(view, place, self.service.tool_names))
 
     @app_commands.command(name="model", description="Set the model used in this channel.")
-    @app_commands.describe(model="Model name as the endpoint spells it")
+    @app_commands.describe(model="Model reference: provider/model, or a model of the main endpoint")
     async def model(
         self,
         interaction: discord.Interaction[Any],
@@ -136,12 +136,14 @@ class SettingsCog(
         place = place_of(interaction)
         name = validate_model_name(model)
         await defer(interaction)  # checking the endpoint's model list may take a moment
-        listed = await self.service.set_model(place, name)
-        text = f"✅ Model for {where(place)}: `{name}`."
+        name, listed = await self.service.set_model(place, name)
+        provider = self.service.catalog.provider_of(name)
+        text = f"✅ Model for {where(place)}: `{name}` (provider `{provider}`)."
         if listed is False:
             text += (
-                f"\n⚠️ The endpoint doesn't list `{name}`; answers will fail if the name is "
-                "wrong. Start typing in the `model` option to see the names it offers."
+                f"\n⚠️ Provider `{provider}` doesn't list `{name}`; answers will fail if the "
+                "name is wrong. Start typing in the `model` option to see every provider's "
+                "models."
             )
         await reply(interaction, text)
 

@@ -74,7 +74,8 @@ class CallHold:
     """One metered call, from `before_call` until it is settled or released."""
 
     key: str
-    model: str
+    model: str  # the model reference (canonical)
+    provider: str
     guild_id: int | None
     channel_id: int | None
     user_id: int | None
@@ -113,10 +114,11 @@ class Meter:
     async def before_call(self, turn: Turn, request: ChatRequest) -> CallHold:
         """Hold the worst case of this call against every applicable budget, or refuse."""
         conversation = turn.conversation
-        model = request.model or turn.model
+        model = self._prices.canonical(request.model or turn.model)
         hold = CallHold(
             key=f"answer:{turn.answer_id}:round:{self._next_round(turn.answer_id)}",
             model=model,
+            provider=self._prices.provider_of(model),
             guild_id=conversation.guild_id,
             channel_id=conversation.channel_id,
             user_id=turn.user_message.author_id,
@@ -160,8 +162,11 @@ class Meter:
         if hold.finished:
             log.warning("call %s settled after it was finished", hold.key)
         price = hold.price
-        if price is None and event.model and event.model != hold.model:
-            price = await self._prices.price_for(event.model)
+        answered_by = self._prices.canonical(event.model) if event.model else hold.model
+        if answered_by != hold.model:
+            # A fallback model answered: the call is billed to it, at its provider's price.
+            hold.model, hold.provider = answered_by, self._prices.provider_of(answered_by)
+            price = await self._prices.price_for(answered_by)
         # Shielded: the call happened and must be recorded (and its hold dropped) even if the
         # answer is cancelled while waiting for the database.
         return await asyncio.shield(self._settle(hold, event.usage, event.status, price))
@@ -195,9 +200,11 @@ class Meter:
 
         `key` must be unique per call and stable across a replay, e.g. f"title:{conv_id}".
         """
+        model = self._prices.canonical(model)
         hold = CallHold(
             key=key,
             model=model,
+            provider=self._prices.provider_of(model),
             guild_id=guild_id,
             channel_id=channel_id,
             user_id=user_id,
@@ -269,6 +276,7 @@ def _entry(
 ) -> LedgerEntry:
     prompt = usage.prompt_tokens
     cached = min(usage.cached_tokens, prompt)
+    written = min(usage.cache_write_tokens, prompt - cached)
     completion = usage.completion_tokens
     reasoning = min(usage.reasoning_tokens, completion)
     flat = None if price is None else price.for_prompt(prompt)
@@ -293,6 +301,9 @@ def _entry(
         cost_micros=None if flat is None else cost_micros(usage, flat),
         status=status,
         usage_source="estimated" if usage.estimated else "provider",
+        provider=hold.provider,
+        cache_write_tokens=written,
+        cache_write_price=None if flat is None else flat.effective_cache_write_price,
     )
 
 

@@ -26,10 +26,12 @@ from bot.llm.types import (
     Done,
     LoopError,
     LoopEvent,
+    ModelSwitched,
     ReasoningDelta,
     RoundFinished,
     RoundStarted,
     TextDelta,
+    TextWasReasoning,
     ToolCall,
     ToolCallProgress,
     ToolFinished,
@@ -142,6 +144,21 @@ class AnswerState:
         self._last_now = now
         if isinstance(event, ReasoningDelta):
             self._on_reasoning(event.text, now)
+            return
+        if isinstance(event, TextWasReasoning):
+            # Thinking written inline (a bare `</think>` arrived): what was shown as the
+            # answer of this round was the model thinking.
+            thought = self._texts.pop(self._round, "")
+            if thought:
+                self._on_reasoning(thought, now)
+            return
+        if isinstance(event, ModelSwitched):
+            note = (
+                f"↪ {event.used} answered: {event.requested} failed ({event.reason.rstrip('.')})."
+            )
+            if note not in self.notes:
+                self.notes.append(note)
+            self.model = event.used
             return
         # Any other event means the model stopped thinking (for now).
         self._close_reasoning(now)

@@ -41,7 +41,9 @@ _CONTEXT = re.compile(
 )
 _MODEL_MISSING = re.compile(
     r"model\b.{0,80}\b(?:not found|does not exist|doesn't exist|not exist|is not supported"
-    r"|not available|unknown)|no endpoints found|unknown model|invalid model",
+    r"|not available|unknown)|no endpoints found|unknown model|invalid model"
+    # Anthropic's 404 `not_found_error` for an unknown model says only "model: <name>".
+    r"|^model: \S+\s*$",
     re.IGNORECASE,
 )
 _SECRETS = re.compile(r"\b(?:sk|rk|pk|key|gsk|xai)-[A-Za-z0-9_\-]{6,}|Bearer\s+\S+")
@@ -77,16 +79,33 @@ def retry_after_seconds(headers: Mapping[str, str], now: float) -> float | None:
 
 
 def _fields(error: Any) -> tuple[str, str, Any]:
-    """(message, type, code) of an OpenAI-style error value, tolerant of other shapes."""
+    """(message, type, code) of an OpenAI-style error value, tolerant of other shapes:
+    Gemini's compatible API answers with a one-element list, OpenRouter wraps the upstream
+    provider's error as a string in `metadata.raw`."""
+    if isinstance(error, list) and error:
+        return _fields(error[0])
     if isinstance(error, dict):
         message = error.get("message") or error.get("detail") or error.get("error") or ""
         if isinstance(message, dict):
             return _fields(message)
         kind = error.get("type") or error.get("status") or ""
+        metadata = error.get("metadata")
+        raw = metadata.get("raw") if isinstance(metadata, dict) else None
+        if isinstance(raw, str) and raw:
+            upstream, upstream_kind, _ = _fields(_maybe_json(raw))
+            message = f"{message}: {upstream or raw}" if message else upstream or raw
+            kind = kind or upstream_kind
         return str(message), str(kind), error.get("code")
     if isinstance(error, str):
         return error, "", None
     return "", "", None
+
+
+def _maybe_json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _classify(
@@ -114,9 +133,16 @@ def _classify(
             detail=detail,
             status=status,
         )
-    if (status is not None and status >= 500) or "server_error" in names or "overloaded" in names:
+    # Anthropic mid-stream: `api_error` is its internal server error, `invalid_request_error`
+    # a rejected request (no status comes with an error event).
+    if (
+        (status is not None and status >= 500)
+        or "server_error" in names
+        or "overloaded" in names
+        or "api_error" in names
+    ):
         return LLMServerError(detail=detail, status=status)
-    if status is not None and status >= 400:
+    if (status is not None and status >= 400) or "invalid_request" in names:
         return LLMBadRequestError(detail=detail, status=status)
     return LLMBadResponseError(detail=detail, status=status)
 
@@ -131,7 +157,9 @@ def error_from_response(
         document = json.loads(raw) if raw else None
     except ValueError:
         document = None
-    if isinstance(document, dict):
+    if isinstance(document, list):
+        message, kind, code = _fields(document)
+    elif isinstance(document, dict):
         message, kind, code = _fields(document.get("error") or document)
     elif raw and "html" not in content_type and not raw.lstrip().startswith(b"<"):
         # A proxy's plain-text answer ("Bad Gateway"): keep a short line of it.

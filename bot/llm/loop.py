@@ -36,6 +36,7 @@ from bot.errors import LLMError
 from bot.llm.interrupt import Interrupted, Interrupter
 from bot.llm.tools import Tool, ToolContext, ToolError, ToolRegistry
 from bot.llm.types import (
+    Artefacts,
     ChatMessage,
     ChatRequest,
     Completion,
@@ -43,11 +44,13 @@ from bot.llm.types import (
     FinishReason,
     LoopError,
     LoopEvent,
+    ModelSwitched,
     ReasoningDelta,
     RoundFinished,
     RoundStarted,
     StreamEvent,
     TextDelta,
+    TextWasReasoning,
     ToolCall,
     ToolFinished,
     ToolStarted,
@@ -82,6 +85,10 @@ class _RoundOutput:
     def joined(self) -> tuple[str, str]:
         return "".join(self.text), "".join(self.reasoning)
 
+    def text_was_reasoning(self) -> None:
+        self.reasoning.extend(self.text)
+        self.text.clear()
+
 
 @dataclass(frozen=True, slots=True)
 class _ToolOutcome:
@@ -110,12 +117,15 @@ async def run_tool_loop(
     tool_rounds = 0
     round_no = 0
     shown_output = False
+    # The model that answers: a fallback that took over stays for the rest of the answer.
+    model = request.model
     try:
         while True:
             round_no += 1
             forced_answer = tool_rounds >= max_tool_rounds
             call = replace(
                 request,
+                model=model,
                 messages=tuple(messages),
                 tools=tuple(specs),
                 tool_choice=("none" if forced_answer else None) if specs else None,
@@ -140,6 +150,11 @@ async def run_tool_loop(
                     elif isinstance(event, ReasoningDelta):
                         output.reasoning.append(event.text)
                         shown_output = True
+                    elif isinstance(event, TextWasReasoning):
+                        output.text_was_reasoning()
+                    elif isinstance(event, ModelSwitched):
+                        model = event.used
+                        call = replace(call, model=model)
                     yield event
             except Interrupted:
                 text, reasoning = output.joined()
@@ -166,13 +181,23 @@ async def run_tool_loop(
             usage = completion.usage or estimate_usage(
                 call, completion.text, completion.reasoning, completion.tool_calls
             )
-            yield UsageReported(round_no, completion.model or call.model, usage, "completed")
+            # Billed to the model reference that answered (a fallback's, after a switch).
+            billed = completion.source or call.model
+            yield UsageReported(round_no, billed, usage, "completed")
 
             calls = _unique_ids(completion.tool_calls, round_no)
+            artefacts = _artefacts(completion, call.model, calls)
             if calls and forced_answer:
                 # The model ignored tool_choice "none": its calls are dropped, never run, and
                 # never recorded, so the history stays valid.
-                yield RoundFinished(round_no, completion.text, completion.reasoning, (), "other")
+                yield RoundFinished(
+                    round_no,
+                    completion.text,
+                    completion.reasoning,
+                    (),
+                    "other",
+                    _artefacts(completion, call.model, ()),
+                )
                 yield Done(
                     "max_rounds",
                     completion.text,
@@ -181,14 +206,21 @@ async def run_tool_loop(
                 )
                 return
             yield RoundFinished(
-                round_no, completion.text, completion.reasoning, calls, completion.finish_reason
+                round_no,
+                completion.text,
+                completion.reasoning,
+                calls,
+                completion.finish_reason,
+                artefacts,
             )
             if not calls:
                 yield _done(completion, round_no, forced_answer, max_tool_rounds)
                 return
 
             tool_rounds += 1
-            messages.append(ChatMessage("assistant", completion.text or None, tuple(calls)))
+            messages.append(
+                ChatMessage("assistant", completion.text or None, tuple(calls), artefacts=artefacts)
+            )
             outcomes: dict[str, _ToolOutcome] = {}
             async for tool_event in _run_tools(
                 round_no,
@@ -227,6 +259,15 @@ def _done(completion: Completion, round_no: int, forced: bool, max_rounds: int) 
         note = f"Stopped using tools after {max_rounds} rounds."
         return Done("max_rounds", completion.text, note=note, rounds=round_no)
     return Done("complete", completion.text, rounds=round_no)
+
+
+def _artefacts(
+    completion: Completion, requested: str, calls: tuple[ToolCall, ...]
+) -> Artefacts | None:
+    """The provider state of this round, tagged with the model that produced it."""
+    if not completion.artefacts and not any(call.extra for call in calls):
+        return None
+    return Artefacts(completion.source or requested, dict(completion.artefacts))
 
 
 def _unique_ids(calls: tuple[ToolCall, ...], round_no: int) -> tuple[ToolCall, ...]:

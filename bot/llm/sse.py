@@ -68,10 +68,18 @@ class SSEDecoder:
             pending.append(tail)
         out: list[bytes] = []
         for event in events:
-            # Fast path: a single `data: ` line, which is nearly every event of every provider.
-            if event.startswith(b"data: ") and b"\n" not in event:
-                out.append(event[6:])
-            elif event:
+            # Fast paths: a single `data: ` line (chat completions), or an `event: ` line then
+            # one `data: ` line (Anthropic and the Responses API name every event).
+            if event.startswith(b"data: "):
+                if b"\n" not in event:
+                    out.append(event[6:])
+                    continue
+            elif event.startswith(b"event: "):
+                newline = event.find(b"\n")
+                if event.startswith(b"data: ", newline + 1) and b"\n" not in event[newline + 1 :]:
+                    out.append(event[newline + 7 :])
+                    continue
+            if event:
                 payload = _parse_event(event)
                 if payload is not None:
                     out.append(payload)

@@ -20,6 +20,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from bot.llm.types import ChatRequest, ToolCall, Usage
@@ -79,15 +80,19 @@ def parse_usage(obj: Mapping[str, Any]) -> Usage:
             None,
         )
     if "prompt_tokens" not in obj and "input_tokens" in obj:
+        # Anthropic counts cache reads and writes apart from input_tokens; the Responses API
+        # counts cached tokens inside input_tokens (input_tokens_details.cached_tokens).
         cache_read = _int(obj.get("cache_read_input_tokens"))
         cache_write = _int(obj.get("cache_creation_input_tokens"))
-        return _usage(
+        cached = cache_read or _sub(obj, "input_tokens_details", "cached_tokens")
+        usage = _usage(
             _int(obj.get("input_tokens")) + cache_read + cache_write,
             _int(obj.get("output_tokens")),
-            cache_read,
+            cached,
             _sub(obj, "output_tokens_details", "reasoning_tokens"),
             _cost(obj.get("cost")),
         )
+        return replace(usage, cache_write_tokens=cache_write) if cache_write else usage
     prompt = _int(obj.get("prompt_tokens"))
     cached = _sub(obj, "prompt_tokens_details", "cached_tokens")
     if "prompt_cache_hit_tokens" in obj:  # DeepSeek

@@ -30,7 +30,13 @@ from bot.llm.usage import estimate_tokens
 from bot.logs import log_context
 from bot.services.config import ChannelConfigService
 from bot.services.history import build_model_messages
-from bot.services.ports import AnswerPresenter, CallMeter, PresenterFactory, TurnContext
+from bot.services.ports import (
+    AnswerPresenter,
+    CallMeter,
+    ContextWindowSource,
+    PresenterFactory,
+    TurnContext,
+)
 from bot.services.recorder import AnswerRecorder
 from bot.storage.messages import MessageRepository
 from bot.storage.models import Conversation, StoredMessage
@@ -39,6 +45,7 @@ from bot.tasks import spawn
 log = logging.getLogger(__name__)
 
 GENERIC_FAILURE = "Sorry, something went wrong while answering."
+MIN_OUTPUT_TOKENS = 256
 # Messages loaded for a turn at first; the window grows (x4) only while all of it fits.
 HISTORY_WINDOW = 300
 HISTORY_WINDOW_MAX = 20_000
@@ -131,6 +138,7 @@ class ChatService:
         tools: ToolRegistry,
         limits: EngineLimits = EngineLimits(),
         meter: CallMeter | None = None,
+        context_windows: ContextWindowSource | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._messages = messages
@@ -139,6 +147,7 @@ class ChatService:
         self._tools = tools
         self._limits = limits
         self._meter = meter
+        self._context_windows = context_windows
         self._clock = clock
         self._queues: dict[int, deque[TurnRequest]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
@@ -272,7 +281,13 @@ class ChatService:
         conversation = turn.conversation
         prompt = self._system_prompt(system_prompt, turn.place)
         tool_tokens = estimate_tokens(json.dumps([s.to_wire() for s in self._tools.specs()]))
-        budget = self._limits.context_tokens - self._limits.max_output_tokens - tool_tokens
+        window = self._limits.context_tokens
+        if self._context_windows is not None:
+            window = await self._context_windows.tokens(model)
+        # A small local window (4k) can't give a quarter of itself to the answer and another
+        # 4k to the prompt: the answer gets at most a quarter of the window.
+        max_output = min(self._limits.max_output_tokens, max(MIN_OUTPUT_TOKENS, window // 4))
+        budget = window - max_output - tool_tokens
         # Load the newest messages first and widen the window only while everything still
         # fits: a rolling inline conversation can hold tens of thousands of messages, and
         # loading them all for every turn would stall the event loop for everyone.
@@ -292,7 +307,7 @@ class ChatService:
             raise LLMContextTooLongError(
                 TOO_LONG, detail=f"{built.estimated_tokens} tokens > budget {budget}"
             )
-        request = ChatRequest(model, built.messages, max_tokens=self._limits.max_output_tokens)
+        request = ChatRequest(model, built.messages, max_tokens=max_output)
         left_out = built.omitted_turns > 0 or not complete
         return request, left_out
 

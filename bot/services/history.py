@@ -33,8 +33,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import Any
 
-from bot.llm.types import ChatMessage, ToolCall
+from bot.llm.types import Artefacts, ChatMessage, ToolCall
 from bot.services.trim import (
     Draft,
     DraftCall,
@@ -44,7 +45,7 @@ from bot.services.trim import (
     estimate_tokens,
     fit_turns,
 )
-from bot.storage.models import AnswerStatus, Step, StoredMessage
+from bot.storage.models import AnswerStatus, RoundArtefacts, Step, StoredMessage
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ def build_model_messages(
     def build_turn(index: int) -> Turn:
         return _build_turn(history, starts[index], ends[index], multi_member)
 
-    head: list[Draft] = [("system", system_prompt, (), None)] if system_prompt else []
+    head: list[Draft] = [("system", system_prompt, (), None, None)] if system_prompt else []
     fit = fit_turns(
         len(starts),
         build_turn,
@@ -153,7 +154,7 @@ def _replayable(answer: StoredMessage) -> bool:
 
 
 def _build_turn(history: Sequence[StoredMessage], start: int, end: int, multi_member: bool) -> Turn:
-    turn = Turn(("user", _member_text(history[start], multi_member), (), None))
+    turn = Turn(("user", _member_text(history[start], multi_member), (), None, None))
     drafts = turn.drafts
     for i in range(start + 1, end):
         stored = history[i]
@@ -162,9 +163,9 @@ def _build_turn(history: Sequence[StoredMessage], start: int, end: int, multi_me
         elif len(drafts) == 1:
             # Nothing answered the previous member message: one user message, not two.
             text = _member_text(stored, multi_member)
-            drafts[0] = ("user", f"{drafts[0][1]}\n\n{text}", (), None)
+            drafts[0] = ("user", f"{drafts[0][1]}\n\n{text}", (), None, None)
         else:  # not reached when _replayable agrees with _append_answer; still valid
-            drafts.append(("user", _member_text(stored, multi_member), (), None))
+            drafts.append(("user", _member_text(stored, multi_member), (), None, None))
     return turn
 
 
@@ -177,22 +178,22 @@ def _to_messages(parts: list[list[Draft]]) -> list[ChatMessage]:
     append = messages.append
     message = ChatMessage  # a local name: this loop runs once per message sent
     for drafts in parts:
-        for role, content, calls, call_id in drafts:
+        for role, content, calls, call_id, artefacts in drafts:
             if call_id is not None:
                 append(message(role, content, (), renamed.get(call_id, call_id)))
             elif not calls:
-                append(message(role, content))
+                append(message(role, content, artefacts=artefacts))
             else:
                 renamed = {}
                 tool_calls: list[ToolCall] = []
-                for raw, name, arguments in calls:
+                for raw, name, arguments, extra in calls:
                     if raw in used:
                         sent = renamed[raw] = ids.claim(raw)
                     else:
                         used.add(raw)
                         sent = raw
-                    tool_calls.append(ToolCall(sent, name, arguments))
-                append(message(role, content, tuple(tool_calls)))
+                    tool_calls.append(ToolCall(sent, name, arguments, extra))
+                append(message(role, content, tuple(tool_calls), artefacts=artefacts))
     return messages
 
 
@@ -209,17 +210,18 @@ def _member_text(stored: StoredMessage, multi_member: bool) -> str:
 
 
 class _Call:
-    __slots__ = ("arguments", "id", "name", "result")
+    __slots__ = ("arguments", "extra", "id", "name", "result")
 
-    def __init__(self, call_id: str, name: str, arguments: str) -> None:
+    def __init__(self, call_id: str, name: str, arguments: str, extra: str | None) -> None:
         self.id = call_id
         self.name = name
         self.arguments = arguments
+        self.extra = extra  # JSON text of provider fields, parsed only when replayed
         self.result: str | None = None
 
 
-# One round of an answer: its text pieces and its tool calls.
-_Round = tuple[list[str], list[_Call]]
+# One round of an answer: its text pieces, its tool calls and its round number.
+_Round = tuple[list[str], list[_Call], int]
 
 
 class _IdAllocator:
@@ -251,7 +253,7 @@ class _IdAllocator:
 def _append_answer(out: list[Draft], answer: StoredMessage) -> None:
     """Append the replay of one answer to `out` (a turn's drafts)."""
     emitted = bool(answer.steps) and _append_rounds(
-        out, _rounds(answer, answer.steps), MISSING_RESULTS[answer.status]
+        out, _rounds(answer, answer.steps), MISSING_RESULTS[answer.status], answer.artefacts
     )
     if not emitted:
         content = answer.content
@@ -262,9 +264,9 @@ def _append_answer(out: list[Draft], answer: StoredMessage) -> None:
     marker = END_MARKERS.get(answer.status)
     if marker is None:
         return
-    role, text, calls, _ = out[-1]
+    role, text, calls, _, artefacts = out[-1]
     if role == "assistant" and text is not None and not calls:
-        out[-1] = ("assistant", f"{text}\n\n{marker}", (), None)
+        out[-1] = ("assistant", f"{text}\n\n{marker}", (), None, artefacts)
     else:
         # The answer ended on tool results: say so, so the model knows it never answered.
         _push_assistant(out, marker, ())
@@ -300,16 +302,21 @@ def _rounds(answer: StoredMessage, steps: Sequence[Step]) -> list[_Round]:
                 if step.round < highest:
                     in_order = False
                 highest = max(highest, step.round)
-                rnd = by_round[step.round] = ([], [])
+                rnd = by_round[step.round] = ([], [], step.round)
             round_no = step.round
-            texts, calls = rnd
+            texts, calls, _ = rnd
         if kind == "text":
             texts.append(step.content)
         elif kind == "tool_call":
             call_id = step.tool_call_id or f"call_{answer.id}_{step.seq}"
             if calls and any(c.id == call_id for c in calls):
                 continue  # the same id twice in one round would break pairing; keep the first
-            call = _Call(call_id, step.tool_name or "unknown_tool", step.tool_arguments or "")
+            call = _Call(
+                call_id,
+                step.tool_name or "unknown_tool",
+                step.tool_arguments or "",
+                step.tool_extra,
+            )
             calls.append(call)
             open_calls[call_id] = call
     if in_order:
@@ -317,10 +324,18 @@ def _rounds(answer: StoredMessage, steps: Sequence[Step]) -> list[_Round]:
     return [by_round[r] for r in sorted(by_round)]
 
 
-def _append_rounds(out: list[Draft], rounds: list[_Round], missing: str) -> bool:
-    """Append the rounds' drafts; whether there was anything to append."""
+def _append_rounds(
+    out: list[Draft], rounds: list[_Round], missing: str, saved: Sequence[RoundArtefacts]
+) -> bool:
+    """Append the rounds' drafts; whether there was anything to append.
+
+    Provider artefacts go back with the rounds that called tools, which is where every
+    provider requires them (DeepSeek, Gemini, OpenRouter, Anthropic, the Responses API);
+    on rounds that only answered, providers ignore or drop them, so they would only cost
+    context."""
+    by_round = {a.round: a for a in saved} if saved else None
     emitted = False
-    for texts, calls in rounds:
+    for texts, calls, round_no in rounds:
         if not texts:
             content = None
         else:
@@ -332,12 +347,41 @@ def _append_rounds(out: list[Draft], rounds: list[_Round], missing: str) -> bool
                 emitted = True
             continue
         emitted = True
-        drafted = tuple([(c.id, c.name, _json_object(c.arguments)) for c in calls])
-        _push_assistant(out, content, drafted)
+        stored = by_round.get(round_no) if by_round is not None else None
+        artefacts = _artefacts(stored) if stored is not None else None
+        drafted = tuple(
+            [
+                (
+                    c.id,
+                    c.name,
+                    _json_object(c.arguments),
+                    _extra(c.extra) if artefacts is not None and c.extra else None,
+                )
+                for c in calls
+            ]
+        )
+        _push_assistant(out, content, drafted, artefacts)
         for c in calls:
             result = missing if c.result is None else (c.result or EMPTY_TOOL_RESULT)
-            out.append(("tool", result, (), c.id))
+            out.append(("tool", result, (), c.id, None))
     return emitted
+
+
+def _artefacts(stored: RoundArtefacts) -> Artefacts | None:
+    try:
+        data = json.loads(stored.data)
+    except ValueError:
+        log.warning("unreadable provider artefacts of round %d; not sent back", stored.round)
+        return None
+    return Artefacts(stored.source, data) if isinstance(data, dict) else None
+
+
+def _extra(raw: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 _decode_json = json.JSONDecoder().raw_decode
@@ -360,14 +404,20 @@ def _json_object(arguments: str) -> str:
     return text if end == len(text) else "{}"
 
 
-def _push_assistant(out: list[Draft], content: str | None, calls: tuple[DraftCall, ...]) -> None:
+def _push_assistant(
+    out: list[Draft],
+    content: str | None,
+    calls: tuple[DraftCall, ...],
+    artefacts: Artefacts | None = None,
+) -> None:
     """Append an assistant draft, merged into a preceding assistant text if there is one."""
     if out:
-        role, previous, previous_calls, _ = out[-1]
+        role, previous, previous_calls, _, previous_artefacts = out[-1]
         if role == "assistant" and not previous_calls:
             # Two assistant messages in a row are rejected: one message, texts a blank line
-            # apart, carrying the second one's tool calls.
+            # apart, carrying the second one's tool calls (and the artefacts that go with
+            # them).
             merged = f"{previous}\n\n{content}" if previous and content else previous or content
-            out[-1] = ("assistant", merged, calls, None)
+            out[-1] = ("assistant", merged, calls, None, artefacts or previous_artefacts)
             return
-    out.append(("assistant", content, calls, None))
+    out.append(("assistant", content, calls, None, artefacts))

@@ -41,6 +41,13 @@ class AnswerPresenter(Protocol):
 PresenterFactory = Callable[[StoredMessage, ChannelConfig], Awaitable[AnswerPresenter]]
 
 
+class ContextWindowSource(Protocol):
+    """Each model's context window (`bot.llm.context_windows.ContextWindows` is one)."""
+
+    async def tokens(self, ref: str) -> int:
+        """The context window of model reference `ref`, in tokens."""
+
+
 class CallMeter(Protocol):
     """Billing around each model call (reserve → settle); see `bot.billing`."""
 

@@ -13,6 +13,7 @@ A Stop reaches us as `Done(reason="stopped")`; a hard cancellation (shutdown) as
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 from bot.llm.types import (
@@ -23,10 +24,11 @@ from bot.llm.types import (
     RoundFinished,
     RoundStarted,
     TextDelta,
+    TextWasReasoning,
     ToolFinished,
 )
 from bot.storage.messages import MessageRepository, NewStep
-from bot.storage.models import AnswerStatus
+from bot.storage.models import AnswerStatus, RoundArtefacts
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,9 @@ class AnswerRecorder:
             self._round_text.append(event.text)
         elif isinstance(event, ReasoningDelta):
             self._round_reasoning.append(event.text)
+        elif isinstance(event, TextWasReasoning):
+            self._round_reasoning.extend(self._round_text)
+            self._round_text = []
         elif isinstance(event, RoundStarted):
             self._round = event.round
             self._round_text, self._round_reasoning = [], []
@@ -97,11 +102,17 @@ class AnswerRecorder:
                 tool_call_id=call.id,
                 tool_name=call.name,
                 tool_arguments=call.arguments,
+                tool_extra=_json(call.extra) if call.extra else None,
             )
             for call in event.tool_calls
         )
-        if steps:
-            await self._messages.append_steps(self._answer_id, steps)
+        artefacts = None
+        if event.artefacts is not None:
+            artefacts = RoundArtefacts(
+                event.round, event.artefacts.source, _json(event.artefacts.data)
+            )
+        if steps or artefacts is not None:
+            await self._messages.append_steps(self._answer_id, steps, artefacts=artefacts)
         self._texts.append(event.text)
         self._round_recorded = True
 
@@ -141,3 +152,9 @@ class AnswerRecorder:
             self._texts.append(text)
             self._round_recorded = True
         await self._finish(status, error_text)
+
+
+def _json(value: object) -> str:
+    # Compact and unescaped: artefacts go back byte for byte as far as JSON allows, and a
+    # signature or encrypted blob is stored once, not inflated by escapes.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))

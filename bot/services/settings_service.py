@@ -8,6 +8,7 @@ setting in a thread changes the thread only.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.errors import InvalidInputError, UserFacingError
-from bot.llm.client import LLMClient
+from bot.llm.router import ModelRouter
 from bot.services.config import ChannelConfig, ChannelConfigService
 from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.models import ChannelMode, ChannelSettings, ReasoningMode
@@ -53,52 +54,108 @@ def validate_system_prompt(text: str | None) -> str | None:
     return text
 
 
-class ModelCatalog:
-    """The endpoint's model ids from `GET /models`, cached for a few minutes.
+def unknown_model_text(ref: str) -> str:
+    return (
+        f"I don't know the model `{ref}`. Start typing in the `model` option to see every "
+        "provider's models (`provider/model`, or a plain name for the main endpoint), or "
+        "leave it out to use this channel's model (`/settings show` names it)."
+    )
 
-    When the endpoint does not answer, the list is just the default model (and `known()`
-    can't tell, so it returns None rather than a false "unknown model")."""
+
+class ModelCatalog:
+    """Every provider's models as references (`NAME/model`, bare for `default`), cached for a
+    few minutes per provider.
+
+    A provider's list is its `models` from the configuration file, else its `GET /models`.
+    Models configured under `[models]` and the default model are always offered. When a
+    provider's endpoint does not answer, `known()` can't tell for its models and returns
+    None rather than a false "unknown model"."""
 
     def __init__(
         self,
-        llm: LLMClient,
+        router: ModelRouter,
         default_model: str,
         *,
         ttl_s: float = MODELS_CACHE_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._llm = llm
-        self._default = default_model
+        self._router = router
+        self._directory = router.directory
+        self._default = self._directory.canonical(default_model)
         self._ttl = ttl_s
         self._clock = clock
-        self._fetched_at: float | None = None
-        self._names: list[str] = []
-        self._answered = False
+        # provider → (fetched at, model ids, whether the list is authoritative)
+        self._lists: dict[str, tuple[float, list[str], bool]] = {}
+        self._refreshing: dict[str, asyncio.Future[None]] = {}
 
-    async def _refresh(self) -> None:
-        if self._fetched_at is not None and self._clock() - self._fetched_at < self._ttl:
-            return
+    async def _models_of(self, provider: str) -> tuple[list[str], bool]:
+        configured = self._directory.configured_models(provider)
+        if configured is not None:
+            return list(configured), True
+        cached = self._lists.get(provider)
+        if cached is not None and self._clock() - cached[0] < self._ttl:
+            return cached[1], cached[2]
+        running = self._refreshing.get(provider)
+        if running is None:
+            future = asyncio.ensure_future(self._fetch(provider))
+            self._refreshing[provider] = future
+            future.add_done_callback(lambda _: self._refreshing.pop(provider, None))
+            running = future
+        await asyncio.shield(running)
+        _, names, answered = self._lists[provider]
+        return names, answered
+
+    async def _fetch(self, provider: str) -> None:
         try:
-            self._names = sorted({m.id for m in await self._llm.list_models()})
-            self._answered = True
+            models = await self._router.client(provider).list_models()
+            self._lists[provider] = (self._clock(), sorted({m.id for m in models}), True)
         except UserFacingError as exc:
-            log.info("could not list models: %s", exc.user_message)
-            self._names, self._answered = [self._default], False
-        self._fetched_at = self._clock()
+            log.info("could not list the models of provider %s: %s", provider, exc.user_message)
+            self._lists[provider] = (self._clock(), [], False)
 
     async def names(self) -> list[str]:
-        await self._refresh()
-        return list(self._names)
+        """Every model reference on offer, the default model first."""
+        providers = list(self._directory.providers)
+        lists = await asyncio.gather(*(self._models_of(p) for p in providers))
+        names = [self._default]
+        names.extend(self._directory.models)
+        for provider, (models, _) in zip(providers, lists, strict=True):
+            names.extend(self._directory.reference(provider, m) for m in models)
+        return list(dict.fromkeys(names))
 
-    async def known(self, name: str) -> bool | None:
-        """Whether the endpoint lists `name`; None when it did not answer."""
-        await self._refresh()
-        if not self._answered:
+    async def known(self, ref: str, *, wait_s: float | None = None) -> bool | None:
+        """Whether `ref` names a model its provider offers; None when the provider did not
+        answer its model list (within `wait_s`, if given: a command that must acknowledge
+        within Discord's 3 s can't wait on a slow endpoint)."""
+        canonical = self._directory.canonical(ref)
+        if canonical == self._default or canonical in self._directory.models:
+            return True
+        provider, model = self._directory.split(ref)
+        try:
+            async with asyncio.timeout(wait_s):
+                models, answered = await self._models_of(provider)
+        except TimeoutError:
             return None
-        return name in self._names
+        if not answered:
+            return None
+        return model in models
+
+    async def check_choice(self, ref: str, *, wait_s: float | None = None) -> str:
+        """`ref` in canonical form, or `InvalidInputError` saying how to find a model when
+        its provider lists its models and this one is not among them."""
+        name = validate_model_name(ref)
+        if await self.known(name, wait_s=wait_s) is False:
+            raise InvalidInputError(unknown_model_text(name))
+        return self.canonical(name)
+
+    def provider_of(self, ref: str) -> str:
+        return self._directory.provider_of(ref)
+
+    def canonical(self, ref: str) -> str:
+        return self._directory.canonical(ref)
 
     async def suggest(self, current: str, limit: int = 25) -> list[str]:
-        """Names containing what was typed so far, best matches (prefix) first."""
+        """References containing what was typed so far, best matches (prefix) first."""
         wanted = current.strip().lower()
         names = [n for n in await self.names() if wanted in n.lower()]
         names.sort(key=lambda n: (not n.lower().startswith(wanted), n))
@@ -112,6 +169,7 @@ class EffectiveSettings:
     config: ChannelConfig
     sources: dict[str, Source]  # "model", …, "mentions", "tool:<name>"
     is_thread: bool
+    provider: str = "default"  # which provider the model reference goes to
 
     def source(self, name: str) -> Source:
         return self.sources.get(name, "default")
@@ -157,13 +215,19 @@ class SettingsService:
             for name, value in _explicit(stored).items():
                 if value is not None:
                     sources[name] = origin
-        return EffectiveSettings(config=config, sources=sources, is_thread=place.is_thread)
+        return EffectiveSettings(
+            config=config,
+            sources=sources,
+            is_thread=place.is_thread,
+            provider=self.catalog.provider_of(config.model),
+        )
 
-    async def set_model(self, place: Place, name: str) -> bool | None:
-        """Store the model; returns whether the endpoint lists it (None: it didn't answer)."""
-        name = validate_model_name(name)
+    async def set_model(self, place: Place, name: str) -> tuple[str, bool | None]:
+        """Store the model reference; returns it in canonical form and whether its provider
+        lists it (None: it didn't answer)."""
+        name = self.catalog.canonical(validate_model_name(name))
         await self._repo.update(place.channel_id, place.guild_id, model=name)
-        return await self.catalog.known(name)
+        return name, await self.catalog.known(name)
 
     async def set_system_prompt(self, place: Place, text: str | None) -> str | None:
         prompt = validate_system_prompt(text)

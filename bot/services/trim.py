@@ -24,10 +24,12 @@ the context is too long.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from bot.llm.types import ChatMessage, Role
+from bot.llm.types import Artefacts, ChatMessage, Role
 
 # Per-message framing (role, separators) that the chat template adds around the text.
 MESSAGE_OVERHEAD_TOKENS = 4
@@ -37,10 +39,11 @@ TOOL_CALL_OVERHEAD_TOKENS = 8
 SHORTENED_TOOL_RESULT_CHARS = 1000
 
 TokenCounter = Callable[[str], int]
-# A tool call before it becomes a `ToolCall`: (id, name, arguments).
-DraftCall = tuple[str, str, str]
-# A message before it becomes a `ChatMessage`: (role, content, tool calls, tool_call_id).
-Draft = tuple[Role, str | None, tuple[DraftCall, ...], str | None]
+# A tool call before it becomes a `ToolCall`: (id, name, arguments, provider extra).
+DraftCall = tuple[str, str, str, Mapping[str, Any] | None]
+# A message before it becomes a `ChatMessage`:
+# (role, content, tool calls, tool_call_id, provider artefacts).
+Draft = tuple[Role, str | None, tuple[DraftCall, ...], str | None, Artefacts | None]
 
 
 def estimate_tokens(text: str) -> int:
@@ -59,15 +62,25 @@ def message_tokens(message: ChatMessage, count: TokenCounter) -> int:
         tokens += count(message.content)
     for call in message.tool_calls:
         tokens += TOOL_CALL_OVERHEAD_TOKENS + count(call.name) + count(call.arguments)
+    if message.artefacts is not None:
+        tokens += artefact_tokens(message.artefacts, count)
     return tokens
+
+
+def artefact_tokens(artefacts: Artefacts, count: TokenCounter) -> int:
+    """What sending a round's provider artefacts back costs (reasoning sent back is
+    prompt text for the provider, signatures and encrypted blobs are counted as text)."""
+    return count(json.dumps(artefacts.data, ensure_ascii=False)) if artefacts.data else 0
 
 
 def draft_tokens(draft: Draft, count: TokenCounter) -> int:
     """`message_tokens` of the message the draft becomes."""
-    _, content, calls, _ = draft
+    _, content, calls, _, artefacts = draft
     tokens = MESSAGE_OVERHEAD_TOKENS + count(content) if content else MESSAGE_OVERHEAD_TOKENS
-    for _, name, arguments in calls:
+    for _, name, arguments, _ in calls:
         tokens += TOOL_CALL_OVERHEAD_TOKENS + count(name) + count(arguments)
+    if artefacts is not None:
+        tokens += artefact_tokens(artefacts, count)
     return tokens
 
 
@@ -96,13 +109,15 @@ class Turn:
         tokens = 0
         saved = 0
         for i, draft in enumerate(self.drafts):
-            role, content, calls, call_id = draft
+            role, content, calls, call_id, artefacts = draft
             n = MESSAGE_OVERHEAD_TOKENS + count(content) if content else MESSAGE_OVERHEAD_TOKENS
+            if artefacts is not None:
+                n += artefact_tokens(artefacts, count)
             if calls:
-                for _, name, arguments in calls:
+                for _, name, arguments, _ in calls:
                     n += TOOL_CALL_OVERHEAD_TOKENS + count(name) + count(arguments)
             elif role == "tool" and content and len(content) > SHORTENED_TOOL_RESULT_CHARS:
-                short: Draft = ("tool", shorten_tool_result(content), (), call_id)
+                short: Draft = ("tool", shorten_tool_result(content), (), call_id, None)
                 cut = n - draft_tokens(short, count)
                 if cut > 0:
                     self.cuts.append((i, short, cut))

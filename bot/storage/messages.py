@@ -20,6 +20,7 @@ from bot.storage.fts import SEARCH_MAX_LIMIT, SNIPPET_TOKENS, fts_query
 from bot.storage.models import (
     AnswerStatus,
     DiscordMessageRef,
+    RoundArtefacts,
     SearchHit,
     Step,
     StepKind,
@@ -45,6 +46,7 @@ class NewStep:
     tool_arguments: str | None = None
     tool_status: ToolResultStatus | None = None
     duration_ms: int | None = None
+    tool_extra: str | None = None  # JSON object
 
 
 # Both column lists are in their dataclass's field order, so rows map positionally (fast:
@@ -56,16 +58,27 @@ _MESSAGE_COLUMNS = (
 )
 _STEP_COLUMNS = (
     "s.message_id, s.seq, s.round, s.kind, s.content, s.tool_call_id, s.tool_name,"
-    " s.tool_arguments, s.tool_status, s.duration_ms"
+    " s.tool_arguments, s.tool_status, s.duration_ms, s.tool_extra"
 )
+_ARTEFACT_COLUMNS = "a.message_id, a.round, a.source, a.data"
 
 
-def _message(row: sqlite3.Row, steps: Sequence[Step] = ()) -> StoredMessage:
+def _message(
+    row: sqlite3.Row, steps: Sequence[Step] = (), artefacts: Sequence[RoundArtefacts] = ()
+) -> StoredMessage:
     id_, conversation_id, role, content, author_id, author_name, discord_id, status, model = row[:9]
     return StoredMessage(
         id_, conversation_id, role, content, author_id, author_name, discord_id, status, model,
         from_ms(row[9]), tuple(steps), row[10], row[11], from_ms_or_none(row[12]),
+        tuple(artefacts),
     )  # fmt: skip
+
+
+def _group_artefacts(rows: Iterable[sqlite3.Row]) -> dict[int, list[RoundArtefacts]]:
+    grouped: dict[int, list[RoundArtefacts]] = defaultdict(list)
+    for row in rows:
+        grouped[row[0]].append(RoundArtefacts(row[1], row[2], row[3]))
+    return grouped
 
 
 def _group_steps(rows: Iterable[sqlite3.Row]) -> dict[int, list[Step]]:
@@ -161,9 +174,14 @@ class MessageRepository:
     _NEXT_SEQ = "SELECT COALESCE(MAX(seq) + 1, 0) FROM steps WHERE message_id = ?"
     _INSERT_STEP = """
         INSERT INTO steps (message_id, seq, round, kind, content, tool_call_id, tool_name,
-                           tool_arguments, tool_status, duration_ms)
+                           tool_arguments, tool_status, duration_ms, tool_extra)
         VALUES (:message_id, :seq, :round, :kind, :content, :tool_call_id, :tool_name,
-                :tool_arguments, :tool_status, :duration_ms)
+                :tool_arguments, :tool_status, :duration_ms, :tool_extra)
+    """
+    _SAVE_ARTEFACTS = """
+        INSERT INTO round_artefacts (message_id, round, source, data) VALUES (?, ?, ?, ?)
+        ON CONFLICT (message_id, round) DO UPDATE SET
+            source = excluded.source, data = excluded.data
     """
 
     async def append_steps(
@@ -171,12 +189,23 @@ class MessageRepository:
         message_id: int,
         steps: Sequence[NewStep],
         *,
+        artefacts: RoundArtefacts | None = None,
         conn: aiosqlite.Connection | None = None,
     ) -> list[Step]:
-        """Append steps after the answer's existing ones; `seq` counts 0, 1, 2, … in order."""
-        if not steps:
+        """Append steps after the answer's existing ones; `seq` counts 0, 1, 2, … in order.
+
+        `artefacts` of the steps' round are written in the same transaction, so a round is
+        never stored without what its provider requires back with it."""
+        if not steps and artefacts is None:
             return []
         async with self._db.maybe_transaction(conn) as c:
+            if artefacts is not None:
+                await c.execute(
+                    self._SAVE_ARTEFACTS,
+                    (message_id, artefacts.round, artefacts.source, artefacts.data),
+                )
+            if not steps:
+                return []
             async with c.execute(self._NEXT_SEQ, (message_id,)) as cursor:
                 row = await cursor.fetchone()
             first = int(row[0]) if row is not None else 0
@@ -212,6 +241,9 @@ class MessageRepository:
 
     _GET = f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?"
     _STEPS_OF = f"SELECT {_STEP_COLUMNS} FROM steps s WHERE s.message_id = ? ORDER BY s.seq"
+    _ARTEFACTS_OF = (
+        f"SELECT {_ARTEFACT_COLUMNS} FROM round_artefacts a WHERE a.message_id = ? ORDER BY a.round"
+    )
 
     async def get(
         self, message_id: int, *, conn: aiosqlite.Connection | None = None
@@ -226,7 +258,8 @@ class MessageRepository:
         if row is None:
             return None
         steps = _group_steps(await conn.execute_fetchall(self._STEPS_OF, (message_id,)))
-        return _message(row, steps.get(message_id, ()))
+        artefacts = _group_artefacts(await conn.execute_fetchall(self._ARTEFACTS_OF, (message_id,)))
+        return _message(row, steps.get(message_id, ()), artefacts.get(message_id, ()))
 
     _HISTORY = f"""
         SELECT {_MESSAGE_COLUMNS} FROM messages m
@@ -236,6 +269,11 @@ class MessageRepository:
         SELECT {_STEP_COLUMNS} FROM messages m JOIN steps s ON s.message_id = m.id
         WHERE m.conversation_id = ? AND m.id >= ?
         ORDER BY m.id, s.seq
+    """
+    _HISTORY_ARTEFACTS = f"""
+        SELECT {_ARTEFACT_COLUMNS} FROM messages m JOIN round_artefacts a ON a.message_id = m.id
+        WHERE m.conversation_id = ? AND m.id >= ?
+        ORDER BY m.id, a.round
     """
 
     async def history(
@@ -247,7 +285,8 @@ class MessageRepository:
     ) -> list[StoredMessage]:
         """The conversation's messages (the last `limit` if given), oldest first, with steps.
 
-        Two queries whatever the length: the messages, then every step of those messages.
+        Three queries whatever the length: the messages, every step of those messages, and
+        the provider artefacts of their rounds.
         """
         async with self._db.reading(conn) as c:
             # LIMIT -1 is SQLite for "no limit"; newest-first so LIMIT keeps the latest.
@@ -259,9 +298,14 @@ class MessageRepository:
             if not rows:
                 return []
             rows.reverse()
-            step_rows = await c.execute_fetchall(self._HISTORY_STEPS, (conversation_id, rows[0][0]))
+            first = rows[0][0]
+            step_rows = await c.execute_fetchall(self._HISTORY_STEPS, (conversation_id, first))
+            artefact_rows = await c.execute_fetchall(
+                self._HISTORY_ARTEFACTS, (conversation_id, first)
+            )
         steps = _group_steps(step_rows)
-        return [_message(row, steps.get(row[0], ())) for row in rows]
+        artefacts = _group_artefacts(artefact_rows)
+        return [_message(row, steps.get(row[0], ()), artefacts.get(row[0], ())) for row in rows]
 
     _ADD_DISCORD_MESSAGE = """
         INSERT INTO answer_discord_messages (message_id, position, channel_id, discord_message_id)

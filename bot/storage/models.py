@@ -43,6 +43,18 @@ class Step:
     tool_arguments: str | None = None  # raw JSON text of a tool call
     tool_status: ToolResultStatus | None = None  # for a tool result
     duration_ms: int | None = None  # for a tool result
+    # JSON object of provider fields that came with a tool call (e.g. Gemini's thought
+    # signature); only the model that produced the round's artefacts gets them back.
+    tool_extra: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoundArtefacts:
+    """What a provider requires back with one round of an answer (JSON text, opaque here)."""
+
+    round: int
+    source: str  # the model reference that produced them
+    data: str  # a JSON object
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +75,7 @@ class StoredMessage:
     error_text: str | None = None  # why an answer ended in "error" (safe to show)
     reply_to_message_id: int | None = None  # the member message an answer replies to
     finished_at: datetime | None = None
+    artefacts: tuple[RoundArtefacts, ...] = ()  # per round, in round order
 
 
 @dataclass(frozen=True, slots=True)

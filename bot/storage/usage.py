@@ -23,7 +23,8 @@ PriceSource = Literal["override", "catalog"]
 
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:
-    """One LLM call. Token counts are inclusive (cached ⊂ prompt, reasoning ⊂ completion).
+    """One LLM call. Token counts are inclusive (cached and cache writes ⊂ prompt,
+    reasoning ⊂ completion).
 
     Prices are micro-dollars per million tokens; all price fields, `price_source` and
     `cost_micros` are None together when the model had no known price.
@@ -49,6 +50,13 @@ class LedgerEntry:
     cost_micros: int | None
     status: CallStatus
     usage_source: UsageSource
+    # The provider the call went to (`default` for the LLM_* endpoint); `model` is the
+    # model reference as members chose it.
+    provider: str = "default"
+    # Prompt tokens written to the provider's cache (a part of prompt_tokens, like
+    # cached_tokens for cache reads) and the price they were billed at.
+    cache_write_tokens: int = 0
+    cache_write_price: int | None = None
 
 
 _FIELDS = LedgerEntry.__slots__

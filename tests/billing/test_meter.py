@@ -277,12 +277,14 @@ async def test_meter_member_warning_names_your_budget(
     assert warnings == [None, "Your monthly budget in this server is 85% used.", None]
 
 
-async def test_meter_settlement_uses_the_provider_model_when_the_request_is_unpriced(
+async def test_meter_settlement_bills_the_model_that_answered(
     meter: Meter, ledger: UsageRepository
 ) -> None:
+    # The call was reserved for one model and another answered (a fallback): the ledger row
+    # names the model that answered, at its price.
     hold = await meter.before_call(turn(1, model=UNPRICED), request(UNPRICED))
     cost = await meter.after_call(hold, usage_event(1, 100, 50, model=MODEL))
 
     assert cost.cost_micros == 200
     entry = await ledger.by_key("answer:1:round:1")
-    assert entry is not None and entry.model == UNPRICED and entry.price_source == "override"
+    assert entry is not None and entry.model == MODEL and entry.price_source == "override"

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 from bot.billing.meter import Meter
 from bot.storage.budgets import BudgetRepository, ReservationRepository
 from bot.storage.database import Database, load_migrations
-from bot.storage.usage import UsageRepository
+from bot.storage.usage import LedgerEntry, UsageRepository
 from tests.billing.conftest import GUILD, USER, request, turn
 from tests.billing.test_ledger import DAY_MS, ENTRY
+
+# LedgerEntry's first fields are the columns of the ledger before migration 0004.
+_V2_COLUMNS = 20
 
 
 async def _spend_rows(db: Database) -> list[tuple[int, int, int, int]]:
@@ -55,9 +58,13 @@ async def test_spend_rollup_follows_every_ledger_insert(
 async def test_spend_rollup_migration_backfills_an_existing_ledger(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     plan = load_migrations()
-    async with Database.open(path, migrations=plan[:2]) as old:
+    async with Database.open(path, migrations=plan[:2]) as old, old.transaction() as conn:
+        # The ledger as version 2 had it: without the columns later migrations added.
+        columns = [f.name for f in fields(LedgerEntry)][:_V2_COLUMNS]
+        marks = ", ".join("?" * len(columns))
+        sql = f"INSERT INTO usage_ledger ({', '.join(columns)}) VALUES ({marks})"
         for entry in ROWS:
-            await UsageRepository(old).insert(entry)
+            await conn.execute(sql, [getattr(entry, c) for c in columns])
 
     async with Database.open(path) as db:
         assert await _spend_rows(db) == EXPECTED

@@ -118,7 +118,7 @@ async def test_cli_check_names_a_rejected_llm_key_and_an_unlisted_model(
     llm.api_key = None
     code, out, _ = await bot_command("check", env=env, cwd=tmp_path)
     assert code == 0
-    assert "! LLM_MODEL not-listed is not in the endpoint's model list" in out
+    assert "! LLM_MODEL not-listed is not in the LLM endpoint's model list" in out
 
 
 async def test_cli_missing_settings_exit_2_with_one_line_each(tmp_path: Path) -> None:

@@ -9,7 +9,9 @@
 
 Routes: `POST /v1/chat/completions` answers with the next queued `Scripted` (FIFO), else with
 `responder(body)` when set, else with a short default text stream, so nothing ever hangs.
-`GET /v1/models` lists `models`. With `api_key` set, a wrong or missing bearer gets 401.
+`GET /v1/models` lists `models`; `GET /props` and `POST /api/show` (outside `/v1`, as on
+llama.cpp and Ollama) answer only for their `context_style`. With `api_key` set, a wrong or
+missing bearer gets 401 on the `/v1` routes.
 
 With `strict` (the default) each chat request is first validated like a strict provider and
 answered 400 in OpenAI's error shape when: the body is not an object, `model` is missing,
@@ -18,6 +20,21 @@ each other, tool pairing is broken (an assistant `tool_calls` entry without exac
 message with its id right after it, a `tool` message answering no call, anything else between a
 call and its results), a `tools` entry is malformed, or `tool_choice` comes without `tools`.
 Rejected requests are recorded too (`RecordedRequest.rejected` holds the reason).
+
+`flavour` adds a real provider's strictness about its own reasoning state ("deepseek",
+"gemini", "openrouter"; "generic" adds nothing): the server remembers the artefacts of every
+answer it streams (`issued`) and refuses, with that provider's error body, a later request
+that drops or changes them (see `tests.fakes.provider_rules`). Only when `strict`, after the
+generic checks (whose failures keep OpenAI's error shape).
+
+Context windows: `context_style` makes the server describe `context_window` the way one
+server family does: "vllm" (`max_model_len` in `/v1/models`), "openrouter" (`context_length`
+and `top_provider.context_length` there), "llamacpp" (`GET /props`,
+`default_generation_settings.n_ctx`), "ollama" (`POST /api/show`, `<arch>.context_length` in
+`model_info`, and `num_ctx` in `parameters` when `ollama_num_ctx` is set); the other routes
+answer 404. With `empty_on_overflow` it behaves like a llama.cpp-family server whose window
+is exceeded: a request whose prompt (characters / 4) is larger than `context_window` gets
+HTTP 200 with an empty `text/event-stream` body, and no queued answer is used.
 
 `disconnects` counts streams the client closed before the server finished writing, and
 `disconnected` (an asyncio.Event) is set on the first one.
@@ -34,13 +51,16 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from aiohttp import web
 
 from tests.fakes.llm_scripts import Scripted, error_body, text_reply
+from tests.fakes.provider_rules import Flavour, Issued, check, prompt_tokens
 
-__all__ = ["FakeLLMServer", "RecordedRequest", "validate_chat_request"]
+__all__ = ["ContextStyle", "FakeLLMServer", "RecordedRequest", "validate_chat_request"]
+
+ContextStyle = Literal["vllm", "openrouter", "llamacpp", "ollama"]
 
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -64,9 +84,15 @@ class FakeLLMServer:
     requests: list[RecordedRequest] = field(default_factory=list)
     disconnects: int = 0
     port: int = 0  # 0: a free port is chosen at start
+    flavour: Flavour = "generic"
+    context_style: ContextStyle | None = None
+    context_window: int = 8192
+    ollama_num_ctx: int | None = None
+    empty_on_overflow: bool = False
 
     def __post_init__(self) -> None:
         self._queue: deque[Scripted] = deque()
+        self.issued = Issued()  # what the flavour's provider wants back, by tool call id
         self._runner: web.AppRunner | None = None
         self._closing = False
         self.disconnected = asyncio.Event()
@@ -83,6 +109,7 @@ class FakeLLMServer:
         """Forget queued answers and recorded requests (between scenarios of one test)."""
         self._queue.clear()
         self.requests.clear()
+        self.issued.clear()
 
     def enqueue(self, *responses: Scripted) -> None:
         self._queue.extend(responses)
@@ -91,6 +118,8 @@ class FakeLLMServer:
         app = web.Application()
         app.router.add_post("/v1/chat/completions", self._chat)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_get("/props", self._props)
+        app.router.add_post("/api/show", self._show)
         # handler_cancellation: a client that hangs up cancels its handler (ends stalls), and
         # a short shutdown_timeout keeps a stalled stream from holding up close().
         self._runner = web.AppRunner(
@@ -134,8 +163,77 @@ class FakeLLMServer:
         denied = self._unauthorized(request)
         if denied is not None:
             return denied
-        data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models]
-        return web.json_response({"object": "list", "data": data})
+        return web.json_response({"object": "list", "data": [self._model(m) for m in self.models]})
+
+    def _model(self, model: str) -> dict[str, Any]:
+        """One `/v1/models` entry as the `context_style` server family writes it."""
+        entry: dict[str, Any] = {"id": model, "object": "model", "created": 0, "owned_by": "fake"}
+        window = self.context_window
+        if self.context_style == "vllm":
+            entry.update(owned_by="vllm", root=model, parent=None, max_model_len=window)
+        elif self.context_style == "openrouter":
+            entry = {
+                "id": model,
+                "name": model,
+                "created": 0,
+                "context_length": window,
+                "top_provider": {
+                    "context_length": window,
+                    "max_completion_tokens": window // 4,
+                    "is_moderated": False,
+                },
+                "pricing": {"prompt": "0.000003", "completion": "0.000015"},
+            }
+        elif self.context_style == "llamacpp":
+            # The trained length is not the window the server runs with: only /props says.
+            entry.update(owned_by="llamacpp", meta={"n_ctx_train": window * 4, "n_params": 1})
+        elif self.context_style == "ollama":
+            entry.update(owned_by="library")
+        return entry
+
+    async def _props(self, request: web.Request) -> web.StreamResponse:
+        self.requests.append(RecordedRequest("GET", request.path, dict(request.headers)))
+        if self.context_style != "llamacpp":
+            raise web.HTTPNotFound()
+        settings = {"n_ctx": self.context_window, "params": {"n_predict": -1}}
+        return web.json_response(
+            {
+                "default_generation_settings": settings,
+                "total_slots": 1,
+                "model_path": f"/models/{self.models[0]}.gguf",
+                "chat_template": "{{ messages }}",
+            }
+        )
+
+    async def _show(self, request: web.Request) -> web.StreamResponse:
+        try:
+            body: Any = await request.json()
+        except ValueError:
+            body = None
+        self.requests.append(RecordedRequest("POST", request.path, dict(request.headers), body))
+        if self.context_style != "ollama":
+            raise web.HTTPNotFound()
+        name = body.get("model") or body.get("name") if isinstance(body, dict) else None
+        if name not in self.models and f"{name}:latest" not in self.models:
+            return web.json_response({"error": f"model '{name}' not found"}, status=404)
+        parameters = 'stop                           "<|eot_id|>"'
+        if self.ollama_num_ctx is not None:
+            parameters = f"num_ctx                        {self.ollama_num_ctx}\n{parameters}"
+        return web.json_response(
+            {
+                "license": "",
+                "modelfile": f"FROM {name}",
+                "parameters": parameters,
+                "template": "{{ .Prompt }}",
+                "details": {"format": "gguf", "family": "llama", "parameter_size": "8.0B"},
+                "model_info": {
+                    "general.architecture": "llama",
+                    "general.parameter_count": 8030261248,
+                    "llama.context_length": self.context_window,
+                    "llama.embedding_length": 4096,
+                },
+            }
+        )
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
@@ -155,12 +253,23 @@ class FakeLLMServer:
                 return web.Response(
                     status=400, body=error_body(problem), content_type="application/json"
                 )
+            rejection = check(self.flavour, body, self.issued)
+            if rejection is not None:
+                record.rejected = rejection.reason
+                return web.Response(
+                    status=rejection.status, body=rejection.body, content_type="application/json"
+                )
+        if self.empty_on_overflow and prompt_tokens(body) > self.context_window:
+            record.rejected = "the prompt does not fit the context window (empty answer)"
+            return await self._play(request, Scripted())
         if self._queue:
             script = self._queue.popleft()
         elif self.responder is not None:
             script = self.responder(body)
         else:
             script = text_reply()
+        if self.flavour != "generic":
+            self.issued.record(script.writes)
         return await self._play(request, script)
 
     async def _play(self, request: web.Request, script: Scripted) -> web.StreamResponse:

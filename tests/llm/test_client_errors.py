@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import json
 import socket
 import time
 
@@ -284,3 +285,39 @@ async def test_client_retry_after_http_date_in_past_retries_at_once(
     llm.enqueue(http_error(429, retry_after=past), text_reply("ok"))
     assert (await complete(client)).text == "ok"
     assert len(llm.chat_requests) == 2
+
+
+async def test_client_gemini_list_shaped_error_keeps_its_message(
+    llm: FakeLLMServer, client: LLMClient
+) -> None:
+    body = (
+        b'[{"error": {"code": 400, "message": "Function call is missing a thought_signature'
+        b' in functionCall parts.", "status": "INVALID_ARGUMENT"}}]'
+    )
+    llm.enqueue(http_error(400, body=body))
+    with pytest.raises(LLMBadRequestError) as caught:
+        await complete(client)
+    assert "missing a thought_signature" in (caught.value.detail or "")
+
+
+async def test_client_openrouter_upstream_error_reaches_the_log_detail(
+    llm: FakeLLMServer, client: LLMClient
+) -> None:
+    raw = json.dumps(
+        {
+            "type": "error",
+            "error": {
+                "type": "invalid_request_error",
+                "message": "Invalid `signature` in `thinking` block",
+            },
+        }
+    )
+    body = (
+        '{"error": {"message": "Provider returned error", "code": 400, "metadata": {"raw": '
+        + json.dumps(raw)
+        + ', "provider_name": "Anthropic"}}}'
+    ).encode()
+    llm.enqueue(http_error(400, body=body))
+    with pytest.raises(LLMBadRequestError) as caught:
+        await complete(client)
+    assert "Invalid `signature` in `thinking` block" in (caught.value.detail or "")

@@ -67,3 +67,17 @@ def test_sse_leading_bom_is_ignored() -> None:
 
 def test_sse_data_field_without_colon_is_empty_line() -> None:
     assert feed_split(b"data\ndata: b\n\n", []) == [b"\nb"]
+
+
+def test_sse_named_events_give_their_data() -> None:
+    # Anthropic and the Responses API put an `event:` line before every `data:` line.
+    decoder = SSEDecoder()
+    stream = (
+        b'event: message_start\ndata: {"a":1}\n\n'
+        b"event: ping\ndata: {}\n\n"
+        b"event: two_lines\ndata: first\ndata: second\n\n"
+        b"event: no_data\n\n"
+        b'event: content_block_delta\ndata: {"b":2}\n\n'
+    )
+    payloads = [p for i in range(0, len(stream), 7) for p in decoder.feed(stream[i : i + 7])]
+    assert payloads == [b'{"a":1}', b"{}", b"first\nsecond", b'{"b":2}']

@@ -53,7 +53,19 @@ def test_usage_anthropic_shape_adds_cache_back_into_prompt() -> None:
             "cache_creation_input_tokens": 100,
         }
     )
-    assert usage == Usage(1050, 10, cached_tokens=900)
+    assert usage == Usage(1050, 10, cached_tokens=900, cache_write_tokens=100)
+
+
+def test_usage_responses_shape_keeps_cached_inside_input() -> None:
+    usage = parse_usage(
+        {
+            "input_tokens": 1200,
+            "input_tokens_details": {"cached_tokens": 1000},
+            "output_tokens": 300,
+            "output_tokens_details": {"reasoning_tokens": 200},
+        }
+    )
+    assert usage == Usage(1200, 300, cached_tokens=1000, reasoning_tokens=200)
 
 
 def test_usage_gemini_native_thoughts_join_completion() -> None:

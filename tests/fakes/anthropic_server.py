@@ -1,0 +1,563 @@
+"""A fake Anthropic Messages API on 127.0.0.1, strict like the real one, for tests and benchmarks.
+
+    async with FakeAnthropicServer() as server:     # binds 127.0.0.1 on a free port
+        client = LLMClient(session, server.base_url, protocol=AnthropicProtocol())
+        server.enqueue(anthropic_text_reply("hi"), anthropic_http_error(529, ...))
+        server.messages_requests[0].json["messages"]   # every request is recorded
+
+Routes: `POST /v1/messages` answers with the next queued `Scripted` (FIFO), else with
+`responder(body)` when set, else with a short text stream. `GET /v1/models` lists `models` in
+Anthropic's shape (`data`, `has_more`, `first_id`, `last_id`). Both require the
+`anthropic-version` header and, with `api_key` set, the right `x-api-key` (or bearer token;
+401 `authentication_error` otherwise, as Anthropic answers).
+
+With `strict` (the default) each request is validated like Anthropic does and answered 400
+`invalid_request_error` in Anthropic's error shape (`{"type": "error", "error": {...}}`),
+worded like Anthropic's own messages, when: `model` or `max_tokens` is missing, a message
+has a role other than user/assistant (a `system` message inside `messages`), the first
+message is not a user message or two messages of one role follow each other, a content list
+is empty, a text block is empty or only whitespace, a `tool_use` block has no `tool_result`
+with its id at the start of the very next user message, a `tool_result` answers no
+`tool_use` of the previous assistant message, or thinking blocks are misplaced. The server
+also remembers every thinking signature and redacted block it streamed: a thinking block
+whose text or signature changed, or a redacted block it never sent, is rejected ("Invalid
+`signature` in `thinking` block"); with thinking enabled, an assistant message of the
+current tool-use turn must start with its thinking blocks, and must carry exactly the ones
+this server streamed with its tool calls. Rejected requests are recorded too
+(`RecordedRequest.rejected` holds the reason). The builders live in
+`tests.fakes.anthropic_scripts`. No pytest imports here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+from aiohttp import web
+
+from tests.fakes.anthropic_scripts import (
+    anthropic_error_body,
+    anthropic_text_reply,
+    assemble,
+    parse_events,
+)
+from tests.fakes.llm_scripts import Scripted
+from tests.fakes.llm_server import RecordedRequest
+
+__all__ = ["FakeAnthropicServer", "IssuedThinking", "validate_messages_request"]
+
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
+_THINKING_TYPES = ("thinking", "redacted_thinking")
+_DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+
+
+@dataclass
+class IssuedThinking:
+    """What the fake streamed: signature → thinking text, redacted data, and for every tool
+    call id the thinking blocks streamed in the same message (they must come back with it)."""
+
+    signatures: dict[str, str] = field(default_factory=dict)
+    redacted: set[str] = field(default_factory=set)
+    by_tool: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def record(self, blocks: list[dict[str, Any]]) -> None:
+        thinking = [b for b in blocks if b.get("type") in _THINKING_TYPES]
+        for block in thinking:
+            if block["type"] == "thinking":
+                self.signatures[block.get("signature", "")] = block.get("thinking", "")
+            else:
+                self.redacted.add(block.get("data", ""))
+        for block in blocks:
+            if block.get("type") == "tool_use":
+                self.by_tool[block["id"]] = thinking
+
+
+@dataclass
+class FakeAnthropicServer:
+    strict: bool = True
+    models: list[str] = field(
+        default_factory=lambda: ["claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"]
+    )
+    api_key: str | None = None
+    responder: Callable[[dict[str, Any]], Scripted] | None = None
+    requests: list[RecordedRequest] = field(default_factory=list)
+    issued: IssuedThinking = field(default_factory=IssuedThinking)
+    disconnects: int = 0
+    port: int = 0  # 0: a free port is chosen at start
+
+    def __post_init__(self) -> None:
+        self._queue: deque[Scripted] = deque()
+        self._runner: web.AppRunner | None = None
+        self._closing = False
+        self.disconnected = asyncio.Event()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def root_url(self) -> str:
+        """The server root, as the official SDK wants its `base_url` (it appends /v1/...)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def messages_requests(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path.endswith("/messages")]
+
+    def reset(self) -> None:
+        self._queue.clear()
+        self.requests.clear()
+
+    def enqueue(self, *responses: Scripted) -> None:
+        self._queue.extend(responses)
+
+    async def start(self) -> None:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_post("/v1/messages", self._messages)
+        app.router.add_get("/v1/models", self._models)
+        self._runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
+        )
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self.port))
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            self._closing = True
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeAnthropicServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # --- handlers -------------------------------------------------------------------------
+
+    def _refused(self, request: web.Request) -> web.Response | None:
+        """Anthropic's answers to a missing or wrong key or a missing version header."""
+        if self.api_key is not None:
+            # `x-api-key` is the documented header; recent official SDKs send the key as a
+            # bearer token instead, which Anthropic accepts too.
+            key = request.headers.get("x-api-key")
+            bearer = request.headers.get("Authorization", "")
+            if key is None and bearer.startswith("Bearer "):
+                key = bearer[len("Bearer ") :]
+            if key != self.api_key:
+                message = "x-api-key header is required" if key is None else "invalid x-api-key"
+                return _error(401, "authentication_error", message)
+        if not request.headers.get("anthropic-version"):
+            return _error(400, "invalid_request_error", "anthropic-version: header is required")
+        return None
+
+    async def _models(self, request: web.Request) -> web.StreamResponse:
+        self.requests.append(RecordedRequest("GET", request.path, dict(request.headers)))
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
+        data = [
+            {"type": "model", "id": m, "display_name": m, "created_at": "2025-09-29T00:00:00Z"}
+            for m in self.models
+        ]
+        return web.json_response(
+            {
+                "data": data,
+                "has_more": False,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+            }
+        )
+
+    async def _messages(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body: Any = json.loads(raw)
+        except ValueError:
+            body = None
+        record = RecordedRequest("POST", request.path, dict(request.headers), body)
+        self.requests.append(record)
+        refused = self._refused(request)
+        if refused is not None:
+            record.rejected = refused.text
+            return refused
+        if self.strict:
+            problem = validate_messages_request(body, self.issued)
+            if problem is not None:
+                record.rejected = problem
+                return _error(400, "invalid_request_error", problem)
+        if self._queue:
+            script = self._queue.popleft()
+        elif self.responder is not None:
+            script = self.responder(body)
+        else:
+            script = anthropic_text_reply()
+        if self.strict and script.status < 300 and script.writes:
+            self._remember(script)
+        return await self._play(request, script)
+
+    def _remember(self, script: Scripted) -> None:
+        """Note the thinking this answer streams, so the next requests can be checked."""
+        try:
+            blocks = assemble(parse_events(b"".join(script.writes)))
+        except (ValueError, TypeError, KeyError):
+            return  # a deliberately broken stream (a client test) signs nothing
+        self.issued.record(blocks)
+
+    async def _play(self, request: web.Request, script: Scripted) -> web.StreamResponse:
+        if script.headers_delay:
+            await asyncio.sleep(script.headers_delay)
+        if script.body is not None or script.status >= 300:
+            return web.Response(
+                status=script.status,
+                body=script.body or b"",
+                headers=script.headers,
+                content_type=script.content_type,
+            )
+        response = web.StreamResponse(status=script.status, headers=script.headers)
+        response.content_type = script.content_type
+        response.headers["Cache-Control"] = "no-cache"
+        await response.prepare(request)
+        try:
+            for n, data in enumerate(script.writes):
+                if script.cut_after is not None and n >= script.cut_after:
+                    _cut(request)
+                    return response
+                if script.stall_after is not None and n == script.stall_after:
+                    await asyncio.sleep(script.stall_seconds)
+                if script.delay:
+                    await asyncio.sleep(script.delay)
+                await response.write(data)
+            if script.cut_after is not None:
+                _cut(request)
+                return response
+            if script.stall_after is not None and script.stall_after >= len(script.writes):
+                await asyncio.sleep(script.stall_seconds)
+            await response.write_eof()
+        except (ConnectionError, asyncio.CancelledError):
+            if not self._closing:
+                self.disconnects += 1
+                self.disconnected.set()
+            raise
+        return response
+
+
+def _error(status: int, type_: str, message: str) -> web.Response:
+    return web.Response(
+        status=status,
+        body=anthropic_error_body(type_, message),
+        content_type="application/json",
+    )
+
+
+def _cut(request: web.Request) -> None:
+    """Drop the TCP connection without ending the chunked body (a provider crash)."""
+    transport = request.transport
+    if transport is not None:
+        transport.abort()
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+def validate_messages_request(body: Any, issued: IssuedThinking | None = None) -> str | None:
+    """Why Anthropic would reject this Messages request (its wording), or None if valid."""
+    if not isinstance(body, dict):
+        return "The request body is not valid JSON."
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return "model: Field required"
+    max_tokens = body.get("max_tokens")
+    if max_tokens is None:
+        return "max_tokens: Field required"
+    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) or max_tokens < 1:
+        return "max_tokens: Input should be greater than or equal to 1"
+    if body.get("stream") is not True:
+        return "This fake only streams: 'stream' must be true."
+    problem = _check_options(body, max_tokens) or _check_system(body.get("system"))
+    if problem is not None:
+        return problem
+    messages = body.get("messages")
+    if messages is None:
+        return "messages: Field required"
+    if not isinstance(messages, list) or not messages:
+        return "messages: at least one message is required"
+    thinking = body.get("thinking")
+    enabled = isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
+    return _check_messages(messages, enabled, issued)
+
+
+def _check_options(body: Mapping[str, Any], max_tokens: int) -> str | None:
+    tools = body.get("tools")
+    if tools is not None:
+        if not isinstance(tools, list):
+            return "tools: Input should be a valid list"
+        for j, tool in enumerate(tools):
+            if not isinstance(tool, dict):
+                return f"tools.{j}: Input should be a valid dictionary"
+            name = tool.get("name")
+            if not isinstance(name, str) or not _TOOL_NAME.match(name):
+                return (
+                    f"tools.{j}.custom.name: String should match pattern '^[a-zA-Z0-9_-]{{1,128}}$'"
+                )
+            schema = tool.get("input_schema")
+            if not isinstance(schema, dict) or schema.get("type") != "object":
+                return f"tools.{j}.custom.input_schema.type: Input should be 'object'"
+            if "description" in tool and not isinstance(tool["description"], str):
+                return f"tools.{j}.custom.description: Input should be a valid string"
+    choice = body.get("tool_choice")
+    if choice is not None and (
+        not isinstance(choice, dict) or choice.get("type") not in ("auto", "any", "tool", "none")
+    ):
+        return (
+            "tool_choice: Input tag does not match any of the expected tags: "
+            "'auto', 'any', 'tool', 'none'"
+        )
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled":
+        budget = thinking.get("budget_tokens")
+        if not isinstance(budget, int) or budget < 1024:
+            return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"
+        if max_tokens <= budget:
+            return (
+                "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
+                f"documentation at {_DOCS}#max-tokens-and-context-window-size"
+            )
+        temperature = body.get("temperature")
+        if temperature is not None and temperature != 1:
+            return (
+                "`temperature` may only be set to 1 when thinking is enabled. Please consult "
+                f"our documentation at {_DOCS}#feature-compatibility"
+            )
+        if isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
+            return "Thinking may not be enabled when tool_choice forces tool use."
+    return None
+
+
+def _check_system(system: Any) -> str | None:
+    if system is None or isinstance(system, str):
+        return None
+    if isinstance(system, list):
+        for j, block in enumerate(system):
+            if not isinstance(block, dict) or block.get("type") != "text":
+                return f"system.{j}.type: Input should be 'text'"
+            problem = _check_text(block.get("text"))
+            if problem is not None:
+                return problem
+        return None
+    return "system: Input should be a valid string"
+
+
+def _check_text(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "messages: text content blocks must be a string"
+    if not value:
+        return "messages: text content blocks must be non-empty"
+    if value.isspace():
+        return "messages: text content blocks must contain non-whitespace text"
+    return None
+
+
+def _blocks_of(i: int, message: dict[str, Any]) -> list[dict[str, Any]] | str:
+    """The message's content as blocks, or the reason it is malformed."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    if not isinstance(content, list):
+        return f"messages.{i}.content: Input should be a valid list"
+    if not content:
+        return (
+            f"messages.{i}: all messages must have non-empty content except for the "
+            "optional final assistant message"
+        )
+    for j, block in enumerate(content):
+        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+            return f"messages.{i}.content.{j}: Input should be a valid dictionary"
+    return content
+
+
+def _check_messages(
+    messages: list[Any], thinking_enabled: bool, issued: IssuedThinking | None
+) -> str | None:
+    pending: list[str] = []  # tool_use ids of the previous assistant message
+    pending_at = 0
+    previous_role: str | None = None
+    all_blocks: list[list[dict[str, Any]]] = []
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict):
+            return f"messages.{i}: Input should be a valid dictionary"
+        role = message.get("role")
+        if role not in ("user", "assistant"):
+            return f"messages.{i}.role: Input should be 'user' or 'assistant'"
+        if i == 0 and role != "user":
+            return 'messages: first message must use the "user" role'
+        if role == previous_role:
+            return (
+                'messages: roles must alternate between "user" and "assistant", but found '
+                f'multiple "{role}" roles in a row'
+            )
+        blocks = _blocks_of(i, message)
+        if isinstance(blocks, str):
+            return blocks
+        all_blocks.append(blocks)
+        for block in blocks:
+            if block["type"] == "text":
+                problem = _check_text(block.get("text"))
+                if problem is not None:
+                    return problem
+        if role == "user":
+            problem = _check_results(i, blocks, pending, pending_at)
+            pending = []
+        else:
+            problem = _check_assistant(i, blocks, issued, final=i == len(messages) - 1)
+            if problem is None and not thinking_enabled and i == len(messages) - 1:
+                problem = _thinking_when_disabled(i, blocks)
+            pending = [b["id"] for b in blocks if b["type"] == "tool_use"]
+            pending_at = i
+        if problem is not None:
+            return problem
+        previous_role = role
+    if pending:
+        return _missing_results(pending_at, pending)
+    if thinking_enabled:
+        return _check_tool_turn(all_blocks, issued)
+    return None
+
+
+def _missing_results(at: int, ids: list[str]) -> str:
+    return (
+        f"messages.{at}: `tool_use` ids were found without `tool_result` blocks immediately "
+        f"after: {', '.join(ids)}. Each `tool_use` block must have a corresponding "
+        "`tool_result` block in the next message."
+    )
+
+
+def _check_results(
+    i: int, blocks: list[dict[str, Any]], pending: list[str], pending_at: int
+) -> str | None:
+    leading: list[str] = []
+    for block in blocks:
+        if block["type"] != "tool_result":
+            break
+        leading.append(block.get("tool_use_id", ""))
+    missing = [call_id for call_id in pending if call_id not in leading]
+    if missing:
+        return _missing_results(pending_at, missing)
+    for j, block in enumerate(blocks):
+        if block["type"] != "tool_result":
+            continue
+        call_id = block.get("tool_use_id")
+        if not isinstance(call_id, str) or call_id not in pending:
+            return (
+                f"messages.{i}.content.{j}: unexpected `tool_use_id` found in `tool_result` "
+                f"blocks: {call_id}. Each `tool_result` block must have a corresponding "
+                "`tool_use` block in the previous message."
+            )
+        content = block.get("content", "")
+        if not isinstance(content, str | list):
+            return f"messages.{i}.content.{j}.tool_result.content: Input should be a valid list"
+    return None
+
+
+def _check_assistant(
+    i: int, blocks: list[dict[str, Any]], issued: IssuedThinking | None, *, final: bool
+) -> str | None:
+    kinds = [block["type"] for block in blocks]
+    has_thinking = any(kind in _THINKING_TYPES for kind in kinds)
+    if has_thinking and kinds[0] not in _THINKING_TYPES:
+        return (
+            f"messages.{i}.content.0: If an assistant message contains any thinking blocks, "
+            f"the first block must be thinking or redacted_thinking. Found {kinds[0]}."
+        )
+    if final and kinds[-1] == "thinking":
+        return f"messages.{i}: The final block in an assistant message cannot be `thinking`."
+    for j, block in enumerate(blocks):
+        kind = block["type"]
+        if kind == "tool_use":
+            if not isinstance(block.get("id"), str) or not block["id"]:
+                return f"messages.{i}.content.{j}.tool_use.id: Field required"
+            if not isinstance(block.get("name"), str):
+                return f"messages.{i}.content.{j}.tool_use.name: Field required"
+            if not isinstance(block.get("input"), dict):
+                return (
+                    f"messages.{i}.content.{j}.tool_use.input: Input should be a valid dictionary"
+                )
+        elif kind == "thinking":
+            text, signature = block.get("thinking"), block.get("signature")
+            if not isinstance(text, str) or not isinstance(signature, str):
+                return f"messages.{i}.content.{j}.thinking.signature: Field required"
+            if issued is not None and issued.signatures.get(signature) != text:
+                return f"messages.{i}.content.{j}: Invalid `signature` in `thinking` block"
+        elif kind == "redacted_thinking":
+            data = block.get("data")
+            if not isinstance(data, str):
+                return f"messages.{i}.content.{j}.redacted_thinking.data: Field required"
+            if issued is not None and data not in issued.redacted:
+                return f"messages.{i}.content.{j}: Invalid `data` in `redacted_thinking` block"
+    return None
+
+
+def _thinking_when_disabled(i: int, blocks: list[dict[str, Any]]) -> str | None:
+    for j, block in enumerate(blocks):
+        if block["type"] in _THINKING_TYPES:
+            return (
+                f"messages.{i}.content.{j}: When thinking is disabled, an `assistant` message "
+                "in the final position cannot contain `thinking`. To use thinking blocks, "
+                "enable `thinking` in your request."
+            )
+    return None
+
+
+def _check_tool_turn(
+    all_blocks: list[list[dict[str, Any]]], issued: IssuedThinking | None
+) -> str | None:
+    """With thinking on, every assistant message of the current tool-use turn (after the
+    last user message that is more than tool results) must start with its thinking."""
+    start = 0
+    for i in range(0, len(all_blocks), 2):  # user messages are the even ones
+        if any(block["type"] != "tool_result" for block in all_blocks[i]):
+            start = i
+    for i in range(start + 1, len(all_blocks), 2):
+        blocks = all_blocks[i]
+        calls = [block["id"] for block in blocks if block["type"] == "tool_use"]
+        if not calls:
+            continue
+        first = blocks[0]["type"]
+        if first not in _THINKING_TYPES:
+            return (
+                f"messages.{i}.content.0.type: Expected `thinking` or `redacted_thinking`, but "
+                f"found `{first}`. When `thinking` is enabled, a final `assistant` message must "
+                "start with a thinking block (preceeding the lastmost set of `tool_use` and "
+                "`tool_result` blocks). We recommend you include thinking blocks from previous "
+                "turns. To avoid this requirement, disable `thinking`. Please consult our "
+                f"documentation at {_DOCS}"
+            )
+        if issued is None:
+            continue
+        sent = [block for block in blocks if block["type"] in _THINKING_TYPES]
+        for call_id in calls:
+            expected = issued.by_tool.get(call_id)
+            if expected is not None and sent != expected:
+                # Stricter than Anthropic (which checks signatures only): a dropped or
+                # reordered block of the turn is what this fake exists to catch.
+                return (
+                    f"messages.{i}: the thinking blocks streamed with `tool_use` {call_id} must "
+                    "be sent back complete, unchanged and in order (fake check)."
+                )
+    return None

@@ -1,0 +1,488 @@
+"""Scripted answers for `FakeResponsesServer`: streams in the Responses API's documented shapes.
+
+Every stream is a list of semantic events, each written as `event: <type>` + `data: <json>`
+like OpenAI does, numbered by `sequence_number`, with unique item ids across the process:
+
+    response.created → response.in_progress
+    → per output item: response.output_item.added → its parts and deltas → output_item.done
+    → response.completed | response.incomplete | response.failed    (or an `error` event)
+
+Builders (a `ResponsesScripted`: a `Scripted` that also keeps its `events` as dicts, for
+decoding tests without HTTP, and its final `output` items, which the fake registers as issued
+so it can check what comes back):
+
+    responses_text("hi", reasoning=["part one", "part two"], model="o4-mini")
+    responses_tool_calls([("echo", {"a": 1})], reasoning="thinking", text="Let me check.")
+    responses_refusal("I can't help with that.")
+    responses_incomplete("cut her", reason="max_output_tokens" | "content_filter")
+    responses_failed(code="server_error", after_text="")        # response.failed
+    responses_error_event(code="rate_limit_exceeded", after_text="")   # an `error` event
+    ResponseStream(model)  # the builder itself, for any other sequence
+
+`make_responses_recorded_stream(n_events)` is a realistic ~n-event stream for benchmarks
+(reasoning summary, text, one function call with argument deltas, usage). No pytest imports.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tests.fakes.llm_scripts import Scripted
+
+DEFAULT_MODEL = "gpt-4.1-mini"
+REASONING_MODEL = "o4-mini"
+# Inclusive like OpenAI's: 1,024 of the 1,200 input tokens were cached, 200 of the 300
+# output tokens were reasoning.
+DEFAULT_USAGE: dict[str, Any] = {
+    "input_tokens": 1200,
+    "input_tokens_details": {"cached_tokens": 1024},
+    "output_tokens": 300,
+    "output_tokens_details": {"reasoning_tokens": 200},
+    "total_tokens": 1500,
+}
+
+_ids = itertools.count(1)
+
+
+def new_id(prefix: str) -> str:
+    """A process-unique id shaped like OpenAI's (`rs_…`, `fc_…`, `call_…`, `msg_…`)."""
+    return f"{prefix}_{next(_ids):040x}"
+
+
+def encrypted_for(item_id: str) -> str:
+    """Opaque reasoning state, shaped like OpenAI's Fernet tokens (`gAAAAA…`)."""
+    return "gAAAAAB" + base64.b64encode(f"fake reasoning state of {item_id}".encode()).decode()
+
+
+@dataclass
+class ResponsesScripted(Scripted):
+    """One answer to one POST /responses. `events` are the SSE payloads as sent; `output` the
+    final output items, which the fake records as issued when it plays this answer."""
+
+    events: list[dict[str, Any]] = field(default_factory=list)
+    output: list[dict[str, Any]] = field(default_factory=list)
+
+
+def sse_event(event: dict[str, Any]) -> bytes:
+    """One Responses SSE event: the type as an `event:` line and again inside the JSON."""
+    payload = json.dumps(event, ensure_ascii=False)
+    return f"event: {event['type']}\ndata: {payload}\n\n".encode()
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    size = max(size, 1)
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+class ResponseStream:
+    """Builds one streamed response in the documented event order."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, chunk_size: int = 8) -> None:
+        self.model = model
+        self.chunk_size = chunk_size
+        self.id = new_id("resp")
+        self.events: list[dict[str, Any]] = []
+        self.output: list[dict[str, Any]] = []
+        self.emit("response.created", response=self.response("in_progress", []))
+        self.emit("response.in_progress", response=self.response("in_progress", []))
+
+    def emit(self, kind: str, **fields: Any) -> dict[str, Any]:
+        event = {"type": kind, "sequence_number": len(self.events), **fields}
+        self.events.append(event)
+        return event
+
+    def response(self, status: str, output: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "response",
+            "created_at": 1741476542,
+            "status": status,
+            "background": False,
+            "error": None,
+            "incomplete_details": None,
+            "instructions": None,
+            "max_output_tokens": None,
+            "model": self.model,
+            "output": output,
+            "parallel_tool_calls": True,
+            "previous_response_id": None,
+            "reasoning": {"effort": None, "summary": None},
+            "store": False,
+            "temperature": 1.0,
+            "text": {"format": {"type": "text"}},
+            "tool_choice": "auto",
+            "tools": [],
+            "top_p": 1.0,
+            "truncation": "disabled",
+            "usage": None,
+            "user": None,
+            "metadata": {},
+            **fields,
+        }
+
+    # --- output items ----------------------------------------------------------------------
+
+    def reasoning(
+        self, summary: Sequence[str] = (), *, text: str = "", encrypted: bool = True
+    ) -> dict[str, Any]:
+        """A reasoning item: summary parts streamed as `reasoning_summary_text` deltas, raw
+        `text` (open-weight models) as `reasoning_text` deltas, and encrypted content."""
+        index = len(self.output)
+        item_id = new_id("rs")
+        self.emit("response.output_item.added", output_index=index, item={
+            "id": item_id, "type": "reasoning", "summary": [],
+        })  # fmt: skip
+        for n, part in enumerate(summary):
+            where = {"item_id": item_id, "output_index": index, "summary_index": n}
+            self.emit(
+                "response.reasoning_summary_part.added",
+                **where,
+                part={"type": "summary_text", "text": ""},
+            )
+            for piece in _pieces(part, self.chunk_size):
+                self.emit(
+                    "response.reasoning_summary_text.delta",
+                    **where,
+                    delta=piece,
+                    obfuscation="x9",
+                )
+            self.emit("response.reasoning_summary_text.done", **where, text=part)
+            self.emit(
+                "response.reasoning_summary_part.done",
+                **where,
+                part={"type": "summary_text", "text": part},
+            )
+        item: dict[str, Any] = {
+            "id": item_id,
+            "type": "reasoning",
+            "summary": [{"type": "summary_text", "text": part} for part in summary],
+        }
+        if text:
+            where = {"item_id": item_id, "output_index": index, "content_index": 0}
+            for piece in _pieces(text, self.chunk_size):
+                self.emit("response.reasoning_text.delta", **where, delta=piece)
+            self.emit("response.reasoning_text.done", **where, text=text)
+            item["content"] = [{"type": "reasoning_text", "text": text}]
+        if encrypted:
+            item["encrypted_content"] = encrypted_for(item_id)
+        return self._done(index, item)
+
+    def message(self, text: str) -> dict[str, Any]:
+        return self._message("output_text", text)
+
+    def refusal(self, text: str) -> dict[str, Any]:
+        return self._message("refusal", text)
+
+    def _message(self, kind: str, text: str) -> dict[str, Any]:
+        index = len(self.output)
+        item_id = new_id("msg")
+        self.emit("response.output_item.added", output_index=index, item={
+            "id": item_id, "type": "message", "status": "in_progress", "content": [],
+            "role": "assistant",
+        })  # fmt: skip
+        where = {"item_id": item_id, "output_index": index, "content_index": 0}
+        if kind == "output_text":
+            empty: dict[str, Any] = {"type": "output_text", "annotations": [], "logprobs": []}
+            part = {**empty, "text": text}
+            self.emit("response.content_part.added", **where, part={**empty, "text": ""})
+            for piece in _pieces(text, self.chunk_size):
+                self.emit(
+                    "response.output_text.delta",
+                    **where,
+                    delta=piece,
+                    logprobs=[],
+                    obfuscation="k2Lq",
+                )
+            self.emit("response.output_text.done", **where, text=text, logprobs=[])
+        else:
+            part = {"type": "refusal", "refusal": text}
+            self.emit(
+                "response.content_part.added", **where, part={"type": "refusal", "refusal": ""}
+            )
+            for piece in _pieces(text, self.chunk_size):
+                self.emit("response.refusal.delta", **where, delta=piece)
+            self.emit("response.refusal.done", **where, refusal=text)
+        self.emit("response.content_part.done", **where, part=part)
+        item = {
+            "id": item_id,
+            "type": "message",
+            "status": "completed",
+            "content": [part],
+            "role": "assistant",
+        }
+        return self._done(index, item)
+
+    def function_call(self, name: str, arguments: Any, *, fragment_size: int = 5) -> dict[str, Any]:
+        args = arguments if isinstance(arguments, str) else json.dumps(arguments)
+        index = len(self.output)
+        item_id = new_id("fc")
+        call_id = new_id("call")
+        head = {"id": item_id, "type": "function_call", "call_id": call_id, "name": name}
+        self.emit(
+            "response.output_item.added",
+            output_index=index,
+            item={**head, "status": "in_progress", "arguments": ""},
+        )
+        where = {"item_id": item_id, "output_index": index}
+        for piece in _pieces(args, fragment_size):
+            self.emit(
+                "response.function_call_arguments.delta", **where, delta=piece, obfuscation="Qz"
+            )
+        self.emit("response.function_call_arguments.done", **where, arguments=args)
+        return self._done(index, {**head, "status": "completed", "arguments": args})
+
+    def _done(self, index: int, item: dict[str, Any]) -> dict[str, Any]:
+        self.emit("response.output_item.done", output_index=index, item=item)
+        self.output.append(item)
+        return item
+
+    # --- endings ---------------------------------------------------------------------------
+
+    def completed(self, usage: dict[str, Any] | None = DEFAULT_USAGE) -> ResponsesScripted:
+        self.emit(
+            "response.completed", response=self.response("completed", self.output, usage=usage)
+        )
+        return self.scripted()
+
+    def incomplete(
+        self, reason: str = "max_output_tokens", usage: dict[str, Any] | None = DEFAULT_USAGE
+    ) -> ResponsesScripted:
+        response = self.response(
+            "incomplete", self.output, usage=usage, incomplete_details={"reason": reason}
+        )
+        self.emit("response.incomplete", response=response)
+        return self.scripted()
+
+    def failed(
+        self, code: str = "server_error", message: str = "The server had an error."
+    ) -> ResponsesScripted:
+        error = {"code": code, "message": message}
+        self.emit("response.failed", response=self.response("failed", self.output, error=error))
+        return self.scripted()
+
+    def error(
+        self, code: str | None = "server_error", message: str = "An error occurred."
+    ) -> ResponsesScripted:
+        self.emit("error", code=code, message=message, param=None)
+        return self.scripted()
+
+    def scripted(self, *, delay: float = 0.0) -> ResponsesScripted:
+        """The events so far as an answer (without an ending: a stream that just stops)."""
+        return ResponsesScripted(
+            writes=[sse_event(e) for e in self.events],
+            delay=delay,
+            events=list(self.events),
+            output=list(self.output),
+        )
+
+
+def _summary(reasoning: str | Sequence[str]) -> Sequence[str]:
+    return (reasoning,) if isinstance(reasoning, str) else reasoning
+
+
+def responses_text(
+    text: str = "Hello from the fake model.",
+    *,
+    reasoning: str | Sequence[str] = (),
+    model: str = DEFAULT_MODEL,
+    chunk_size: int = 8,
+    usage: dict[str, Any] | None = DEFAULT_USAGE,
+    delay: float = 0.0,
+) -> ResponsesScripted:
+    """A text answer, preceded by a reasoning item when `reasoning` summary parts are given."""
+    stream = ResponseStream(model, chunk_size=chunk_size)
+    if reasoning:
+        stream.reasoning(_summary(reasoning))
+    stream.message(text)
+    answer = stream.completed(usage)
+    answer.delay = delay
+    return answer
+
+
+def responses_tool_calls(
+    calls: Sequence[tuple[str, Any]],
+    *,
+    reasoning: str | Sequence[str] | None = "I should use a tool.",
+    text: str = "",
+    model: str = REASONING_MODEL,
+    fragment_size: int = 5,
+    usage: dict[str, Any] | None = DEFAULT_USAGE,
+) -> ResponsesScripted:
+    """Function calls (arguments: a dict or raw JSON text), after reasoning and text."""
+    stream = ResponseStream(model)
+    if reasoning is not None:
+        stream.reasoning(_summary(reasoning))
+    if text:
+        stream.message(text)
+    for name, arguments in calls:
+        stream.function_call(name, arguments, fragment_size=fragment_size)
+    return stream.completed(usage)
+
+
+def responses_refusal(
+    text: str = "I'm sorry, but I can't help with that.", *, model: str = DEFAULT_MODEL
+) -> ResponsesScripted:
+    stream = ResponseStream(model)
+    stream.refusal(text)
+    return stream.completed()
+
+
+def responses_incomplete(
+    text: str = "The answer was cut",
+    *,
+    reason: str = "max_output_tokens",
+    reasoning: str | Sequence[str] = (),
+    model: str = DEFAULT_MODEL,
+    usage: dict[str, Any] | None = DEFAULT_USAGE,
+) -> ResponsesScripted:
+    stream = ResponseStream(model)
+    if reasoning:
+        stream.reasoning(_summary(reasoning))
+    if text:
+        stream.message(text)
+    return stream.incomplete(reason, usage)
+
+
+def responses_failed(
+    *,
+    code: str = "server_error",
+    message: str = "The server had an error while processing your request.",
+    after_text: str = "",
+    model: str = DEFAULT_MODEL,
+) -> ResponsesScripted:
+    """`response.failed`, after streaming `after_text` (nothing by default)."""
+    stream = ResponseStream(model)
+    if after_text:
+        stream.message(after_text)
+    return stream.failed(code, message)
+
+
+def responses_error_event(
+    *,
+    code: str | None = "server_error",
+    message: str = "An error occurred while processing your request.",
+    after_text: str = "",
+    model: str = DEFAULT_MODEL,
+) -> ResponsesScripted:
+    """An `error` event ending the stream, after streaming `after_text` (nothing by default)."""
+    stream = ResponseStream(model)
+    if after_text:
+        stream.message(after_text)
+    return stream.error(code, message)
+
+
+def make_responses_recorded_stream(n_events: int, *, model: str = "o4-mini-2025-04-16") -> bytes:
+    """A realistic Responses SSE stream of about `n_events` events.
+
+    A reasoning item whose summary arrives in ~20% of the events, a message in ~65%, then a
+    function call whose arguments arrive in fragments, each item with its added/part/done
+    events, and `response.completed` carrying the whole output and usage, as OpenAI sends it.
+    Written directly as text: 100,000 events are not kept as dicts.
+    """
+    fixed = 16  # created, in_progress, the items' added/part/done events, completed
+    body = max(n_events - fixed, 4)
+    n_summary = max(body // 5, 1)
+    n_text = max(body * 65 // 100, 1)
+    n_args = max(body - n_summary - n_text, 2)
+    words = ("the ", "model ", "streams ", "tokens ", "quickly, ", "and ", "Ünïcödé ", "漢字 ")
+    skeleton = ResponseStream(model)  # for the response object and its id
+    dumps = json.dumps
+    out: list[str] = []
+    seq = itertools.count()
+
+    def emit(kind: str, **fields: Any) -> None:
+        event = {"type": kind, "sequence_number": next(seq), **fields}
+        out.append(f"event: {kind}\ndata: {dumps(event)}\n\n")
+
+    emit("response.created", response=skeleton.response("in_progress", []))
+    emit("response.in_progress", response=skeleton.response("in_progress", []))
+
+    rs_id = new_id("rs")
+    summary = "".join(words[i % len(words)] for i in range(n_summary))
+    where: dict[str, Any] = {"item_id": rs_id, "output_index": 0, "summary_index": 0}
+    emit("response.output_item.added", output_index=0, item={
+        "id": rs_id, "type": "reasoning", "summary": [],
+    })  # fmt: skip
+    emit(
+        "response.reasoning_summary_part.added", **where, part={"type": "summary_text", "text": ""}
+    )
+    for i in range(n_summary):
+        emit(
+            "response.reasoning_summary_text.delta",
+            **where,
+            delta=words[i % len(words)],
+            obfuscation="x9",
+        )
+    emit("response.reasoning_summary_text.done", **where, text=summary)
+    emit(
+        "response.reasoning_summary_part.done",
+        **where,
+        part={"type": "summary_text", "text": summary},
+    )
+    reasoning = {
+        "id": rs_id,
+        "type": "reasoning",
+        "summary": [{"type": "summary_text", "text": summary}],
+        "encrypted_content": encrypted_for(rs_id),
+    }
+    emit("response.output_item.done", output_index=0, item=reasoning)
+
+    msg_id = new_id("msg")
+    text = "".join(words[(i * 3) % len(words)] for i in range(n_text))
+    where = {"item_id": msg_id, "output_index": 1, "content_index": 0}
+    empty: dict[str, Any] = {"type": "output_text", "annotations": [], "logprobs": []}
+    emit("response.output_item.added", output_index=1, item={
+        "id": msg_id, "type": "message", "status": "in_progress", "content": [],
+        "role": "assistant",
+    })  # fmt: skip
+    emit("response.content_part.added", **where, part={**empty, "text": ""})
+    for i in range(n_text):
+        emit(
+            "response.output_text.delta",
+            **where,
+            delta=words[(i * 3) % len(words)],
+            logprobs=[],
+            obfuscation="k2Lq",
+        )
+    emit("response.output_text.done", **where, text=text, logprobs=[])
+    emit("response.content_part.done", **where, part={**empty, "text": text})
+    message = {
+        "id": msg_id,
+        "type": "message",
+        "status": "completed",
+        "content": [{**empty, "text": text}],
+        "role": "assistant",
+    }
+    emit("response.output_item.done", output_index=1, item=message)
+
+    fc_id, call_id = new_id("fc"), new_id("call")
+    fragments = ['{"expression": "', *["1+" for _ in range(n_args - 2)], '1"}']
+    arguments = "".join(fragments)
+    head = {"id": fc_id, "type": "function_call", "call_id": call_id, "name": "calculator"}
+    where = {"item_id": fc_id, "output_index": 2}
+    emit(
+        "response.output_item.added",
+        output_index=2,
+        item={**head, "status": "in_progress", "arguments": ""},
+    )
+    for fragment in fragments:
+        emit("response.function_call_arguments.delta", **where, delta=fragment, obfuscation="Qz")
+    emit("response.function_call_arguments.done", **where, arguments=arguments)
+    call = {**head, "status": "completed", "arguments": arguments}
+    emit("response.output_item.done", output_index=2, item=call)
+
+    usage = {
+        "input_tokens": 1200,
+        "input_tokens_details": {"cached_tokens": 1024},
+        "output_tokens": n_events,
+        "output_tokens_details": {"reasoning_tokens": n_summary},
+        "total_tokens": 1200 + n_events,
+    }
+    output = [reasoning, message, call]
+    emit("response.completed", response=skeleton.response("completed", output, usage=usage))
+    return "".join(out).encode()

@@ -1,0 +1,573 @@
+"""`ResponsesProtocol`: request bodies, and the decoder fed the documented event shapes."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from bot.errors import LLMBadResponseError
+from bot.llm.protocols.base import CallOptions, ProviderStreamError
+from bot.llm.protocols.responses import (
+    ResponsesDecoder,
+    ResponsesProtocol,
+    is_reasoning_model,
+    parse_responses_usage,
+)
+from bot.llm.sse import SSEDecoder
+from bot.llm.types import (
+    Artefacts,
+    ChatMessage,
+    ChatRequest,
+    Completion,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallProgress,
+    ToolSpec,
+    Usage,
+)
+from tests.fakes.responses_scripts import (
+    ResponseStream,
+    make_responses_recorded_stream,
+    responses_error_event,
+    responses_failed,
+    responses_incomplete,
+    responses_refusal,
+    responses_text,
+    responses_tool_calls,
+)
+
+PROTOCOL = ResponsesProtocol()
+OPTIONS = CallOptions()
+SPEC = ToolSpec("echo", "Echo the arguments.", {"type": "object", "properties": {}})
+
+
+def body(request: ChatRequest, **params: Any) -> dict[str, Any]:
+    return PROTOCOL.body(request, CallOptions(params=params))
+
+
+def decode(events: list[dict[str, Any]]) -> tuple[list[StreamEvent], ResponsesDecoder]:
+    decoder = ResponsesDecoder()
+    out: list[StreamEvent] = []
+    for event in events:
+        out.extend(decoder.feed(copy.deepcopy(event)))
+    return out, decoder
+
+
+def completion(events: list[dict[str, Any]]) -> Completion:
+    _, decoder = decode(events)
+    assert decoder.ended
+    return decoder.finish()
+
+
+REASONING_ITEM = {
+    "id": "rs_abc",
+    "type": "reasoning",
+    "summary": [{"type": "summary_text", "text": "Plan."}],
+    "encrypted_content": "gAAAAABsecret",
+}
+
+
+# --- the request ------------------------------------------------------------------------------
+
+
+def test_protocol_endpoint_and_headers() -> None:
+    assert PROTOCOL.name == "responses" and PROTOCOL.requires_end_event
+    assert PROTOCOL.endpoint("https://api.openai.com/v1") == "https://api.openai.com/v1/responses"
+    assert PROTOCOL.headers("sk-test") == {"Authorization": "Bearer sk-test"}
+    assert PROTOCOL.headers("") == {}
+
+
+def test_body_maps_system_to_instructions_and_turns_to_input_items() -> None:
+    request = ChatRequest(
+        "gpt-4.1-mini",
+        [
+            ChatMessage("system", "Be brief."),
+            ChatMessage("system", "Answer in French."),
+            ChatMessage("user", "hi"),
+            ChatMessage("assistant", "Bonjour."),
+            ChatMessage("user", "again"),
+        ],
+    )
+
+    sent = body(request)
+
+    assert sent == {
+        "model": "gpt-4.1-mini",
+        "instructions": "Be brief.\n\nAnswer in French.",
+        "input": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "Bonjour."},
+            {"role": "user", "content": "again"},
+        ],
+        "stream": True,
+        "store": False,
+    }
+
+
+def test_body_sends_reasoning_text_and_calls_of_a_turn_in_order_without_item_ids() -> None:
+    calls = (ToolCall("call_1", "echo", '{"a": 1}'), ToolCall("call_2", "echo", "{}"))
+    request = ChatRequest(
+        "o4-mini",
+        [
+            ChatMessage("user", "hi"),
+            ChatMessage(
+                "assistant",
+                "Let me check.",
+                calls,
+                artefacts=Artefacts("openai/o4-mini", {"reasoning_items": [REASONING_ITEM]}),
+            ),
+            ChatMessage("tool", "one", tool_call_id="call_1"),
+            ChatMessage("tool", "two", tool_call_id="call_2"),
+        ],
+        tools=[SPEC],
+    )
+
+    sent = body(request)
+
+    reasoning = {k: v for k, v in REASONING_ITEM.items() if k != "id"}
+    assert sent["input"] == [
+        {"role": "user", "content": "hi"},
+        reasoning,
+        {"role": "assistant", "content": "Let me check."},
+        {"type": "function_call", "call_id": "call_1", "name": "echo", "arguments": '{"a": 1}'},
+        {"type": "function_call", "call_id": "call_2", "name": "echo", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "call_1", "output": "one"},
+        {"type": "function_call_output", "call_id": "call_2", "output": "two"},
+    ]
+    assert sent["input"][1]["encrypted_content"] == "gAAAAABsecret"
+    assert REASONING_ITEM["id"] == "rs_abc"  # the artefact itself is left as received
+
+
+def test_body_skips_an_assistant_turn_with_nothing_to_send() -> None:
+    artefacts = Artefacts("openai/o4-mini", {"reasoning_items": [REASONING_ITEM]})
+    request = ChatRequest(
+        "o4-mini",
+        [ChatMessage("user", "a"), ChatMessage("assistant", "", artefacts=artefacts)],
+    )
+
+    assert body(request)["input"] == [{"role": "user", "content": "a"}]
+
+
+def test_body_tools_are_flat_and_not_strict_with_tool_choice_only_beside_tools() -> None:
+    with_tools = ChatRequest("gpt-4.1", [ChatMessage("user", "x")], [SPEC], tool_choice="none")
+    without = ChatRequest("gpt-4.1", [ChatMessage("user", "x")], tool_choice="none")
+
+    assert body(with_tools)["tools"] == [
+        {
+            "type": "function",
+            "name": "echo",
+            "description": "Echo the arguments.",
+            "parameters": {"type": "object", "properties": {}},
+            "strict": False,
+        }
+    ]
+    assert body(with_tools)["tool_choice"] == "none"
+    assert "tools" not in body(without) and "tool_choice" not in body(without)
+
+
+def test_body_output_limit_and_temperature() -> None:
+    request = ChatRequest("gpt-4.1", [ChatMessage("user", "x")], max_tokens=500, temperature=0.2)
+    tiny = ChatRequest("gpt-4.1", [ChatMessage("user", "x")], max_tokens=5)
+
+    assert body(request)["max_output_tokens"] == 500
+    assert body(request)["temperature"] == 0.2
+    assert body(tiny)["max_output_tokens"] == 16  # the API's minimum
+
+
+@pytest.mark.parametrize(
+    ("model", "reasoning"),
+    [
+        ("o4-mini", True),
+        ("o3", True),
+        ("o1-pro", True),
+        ("gpt-5", True),
+        ("gpt-5-mini", True),
+        ("gpt-5.1-codex", True),
+        ("codex-mini-latest", True),
+        ("openai/o3-mini", True),
+        ("gpt-5-chat-latest", False),
+        ("gpt-4.1-mini", False),
+        ("gpt-4o", False),
+        ("omni-moderation-latest", False),
+    ],
+)
+def test_body_asks_for_encrypted_reasoning_only_from_reasoning_models(
+    model: str, reasoning: bool
+) -> None:
+    sent = body(ChatRequest(model, [ChatMessage("user", "x")]))
+
+    assert is_reasoning_model(model) is reasoning
+    assert ("include" in sent) is reasoning
+    if reasoning:
+        assert sent["include"] == ["reasoning.encrypted_content"]
+
+
+def test_body_params_merge_and_decide_include() -> None:
+    request = ChatRequest("my-reasoner", [ChatMessage("user", "x")])
+
+    configured = body(request, reasoning={"effort": "medium", "summary": "auto"})
+    switched_off = body(ChatRequest("o3", [ChatMessage("user", "x")]), include=[])
+
+    assert configured["reasoning"] == {"effort": "medium", "summary": "auto"}
+    assert configured["include"] == ["reasoning.encrypted_content"]
+    assert switched_off["include"] == []
+
+
+# --- decoding -----------------------------------------------------------------------------------
+
+
+def test_decoder_text_stream_gives_deltas_and_a_stop_completion() -> None:
+    script = responses_text("Hello there", chunk_size=4, model="gpt-4.1-mini")
+
+    events, decoder = decode(script.events)
+    done = decoder.finish()
+
+    assert [e for e in events if isinstance(e, TextDelta)] == [
+        TextDelta("Hell"),
+        TextDelta("o th"),
+        TextDelta("ere"),
+    ]
+    assert decoder.ended and decoder.chunks == len(script.events)
+    assert done.text == "Hello there" and done.reasoning == "" and done.tool_calls == ()
+    assert done.finish_reason == "stop" and done.model == "gpt-4.1-mini"
+    assert done.artefacts == {} and not done.refusal
+
+
+def test_decoder_separates_reasoning_summary_parts_with_a_blank_line() -> None:
+    script = responses_text("Answer.", reasoning=["First part.", "Second part."], chunk_size=5)
+
+    events, decoder = decode(script.events)
+    done = decoder.finish()
+
+    reasoning = [e.text for e in events if isinstance(e, ReasoningDelta)]
+    assert "".join(reasoning) == "First part.\n\nSecond part." == done.reasoning
+    assert reasoning[0] == "First" and events.index(ReasoningDelta("First")) == 0
+    # Reasoning comes before the answer, as streamed.
+    first_text = next(i for i, e in enumerate(events) if isinstance(e, TextDelta))
+    assert all(isinstance(e, ReasoningDelta) for e in events[:first_text])
+
+
+def test_decoder_streams_raw_reasoning_text() -> None:
+    stream = ResponseStream("gpt-oss-120b", chunk_size=6)
+    stream.reasoning(text="Raw chain of thought.")
+    stream.message("Answer.")
+
+    done = completion(stream.completed().events)
+
+    assert done.reasoning == "Raw chain of thought."
+    assert done.artefacts["reasoning_items"][0]["content"] == [
+        {"type": "reasoning_text", "text": "Raw chain of thought."}
+    ]
+
+
+def test_decoder_keeps_final_reasoning_items_exactly_as_received() -> None:
+    script = responses_tool_calls([("echo", {"a": 1})], reasoning=["Plan."], text="Checking.")
+    final_reasoning = [i for i in script.output if i["type"] == "reasoning"]
+
+    done = completion(script.events)
+
+    assert done.artefacts == {"reasoning_items": final_reasoning}
+    item = done.artefacts["reasoning_items"][0]
+    assert item["id"].startswith("rs_") and item["encrypted_content"].startswith("gAAAA")
+
+
+def test_decoder_without_encrypted_reasoning_keeps_no_artefacts() -> None:
+    stream = ResponseStream("o4-mini")
+    stream.reasoning(["Plan."], encrypted=False)
+    stream.message("Hi.")
+
+    done = completion(stream.completed().events)
+
+    assert done.reasoning == "Plan." and done.artefacts == {}
+
+
+def test_decoder_function_calls_report_progress_and_final_arguments() -> None:
+    script = responses_tool_calls(
+        [("echo", {"a": 1}), ("lookup", '{"q": "x"}')], reasoning=None, fragment_size=3
+    )
+
+    events, decoder = decode(script.events)
+    done = decoder.finish()
+
+    assert [e for e in events if isinstance(e, ToolCallProgress)] == [
+        ToolCallProgress(0, "echo"),
+        ToolCallProgress(1, "lookup"),
+    ]
+    calls = [i for i in script.output if i["type"] == "function_call"]
+    assert done.tool_calls == (
+        ToolCall(calls[0]["call_id"], "echo", '{"a": 1}'),
+        ToolCall(calls[1]["call_id"], "lookup", '{"q": "x"}'),
+    )
+    assert done.finish_reason == "tool_calls"
+
+
+def test_decoder_final_call_item_wins_over_its_argument_deltas() -> None:
+    stream = ResponseStream("o4-mini")
+    stream.function_call("echo", {"a": 1})
+    events = stream.completed().events
+    for event in events:
+        if event["type"] == "response.function_call_arguments.delta":
+            event["delta"] = "garbage"
+        if event["type"] == "response.function_call_arguments.done":
+            event["arguments"] = "garbage"
+
+    done = completion(events)
+
+    assert done.tool_calls[0].arguments == '{"a": 1}'
+
+
+def test_decoder_routes_argument_deltas_of_a_call_item_without_id_by_output_index() -> None:
+    stream = ResponseStream("gpt-4.1")
+    stream.function_call("echo", {"a": 1})
+    events = [
+        e for e in stream.completed().events if e["type"] != "response.function_call_arguments.done"
+    ]
+    for event in events:
+        item = event.get("item")
+        if isinstance(item, dict):
+            item.pop("id")
+        if event["type"] == "response.function_call_arguments.delta":
+            event["item_id"] = "item_without_id"
+        if event["type"] == "response.output_item.done":
+            del event["item"]["arguments"]  # only the deltas carry them here
+        if event["type"] == "response.completed":
+            event["response"]["output"] = []
+
+    done = completion(events)
+
+    assert done.tool_calls[0].arguments == '{"a": 1}'
+
+
+def test_decoder_refusal_is_the_text_and_flagged() -> None:
+    script = responses_refusal("I can't help with that.")
+
+    events, decoder = decode(script.events)
+    done = decoder.finish()
+
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == done.text
+    assert done.text == "I can't help with that." and done.refusal
+    assert done.finish_reason == "stop"
+
+
+@pytest.mark.parametrize(
+    ("reason", "finish"),
+    [("max_output_tokens", "length"), ("content_filter", "content_filter"), ("other", "other")],
+)
+def test_decoder_incomplete_response_ends_with_its_reason(reason: str, finish: str) -> None:
+    script = responses_incomplete("The answer was cu", reason=reason)
+
+    done = completion(script.events)
+
+    assert done.finish_reason == finish and done.text == "The answer was cu"
+    assert done.usage is not None and done.usage.prompt_tokens == 1200
+
+
+def test_decoder_counts_usage_inclusively_and_once() -> None:
+    done = completion(responses_text("hi").events)
+
+    assert done.usage == Usage(
+        prompt_tokens=1200, completion_tokens=300, cached_tokens=1024, reasoning_tokens=200
+    )
+
+
+def test_usage_parser_reads_cache_writes_and_widens_exclusive_counts() -> None:
+    written = parse_responses_usage(
+        {
+            "input_tokens": 2000,
+            "input_tokens_details": {"cached_tokens": 500, "cache_write_tokens": 1000},
+            "output_tokens": 50,
+            "output_tokens_details": {"reasoning_tokens": 0},
+        }
+    )
+    exclusive = parse_responses_usage(
+        {
+            "input_tokens": 10,
+            "input_tokens_details": {"cached_tokens": 90},
+            "output_tokens": 5,
+            "output_tokens_details": {"reasoning_tokens": 40},
+        }
+    )
+
+    assert written == Usage(2000, 50, cached_tokens=500, cache_write_tokens=1000)
+    assert exclusive.prompt_tokens == 90 and exclusive.completion_tokens == 40
+    assert parse_responses_usage({}) == Usage()
+
+
+def test_decoder_completed_without_usage_has_none() -> None:
+    done = completion(responses_text("hi", usage=None).events)
+
+    assert done.usage is None
+
+
+def test_decoder_response_failed_raises_the_provider_error() -> None:
+    script = responses_failed(code="server_error", message="boom", after_text="partial")
+
+    with pytest.raises(ProviderStreamError) as caught:
+        decode(script.events)
+
+    assert caught.value.error == {"code": "server_error", "message": "boom"}
+
+
+def test_decoder_error_event_raises_the_event() -> None:
+    script = responses_error_event(code="rate_limit_exceeded", message="slow down")
+
+    with pytest.raises(ProviderStreamError) as caught:
+        decode(script.events)
+
+    assert caught.value.error["code"] == "rate_limit_exceeded"
+    assert caught.value.error["message"] == "slow down"
+
+
+def test_decoder_error_event_with_a_nested_error_raises_that_error() -> None:
+    nested = {"type": "invalid_request_error", "code": "bad", "message": "nope"}
+
+    with pytest.raises(ProviderStreamError) as caught:
+        ResponsesDecoder().feed({"type": "error", "error": nested})
+
+    assert caught.value.error == nested
+
+
+def test_decoder_failed_without_error_object_still_raises() -> None:
+    stream = ResponseStream()
+    stream.emit("response.failed", response=stream.response("failed", []))
+
+    with pytest.raises(ProviderStreamError) as caught:
+        decode(stream.events)
+
+    assert "without an error object" in caught.value.error["message"]
+
+
+def test_decoder_is_not_ended_before_its_terminal_event() -> None:
+    events = responses_text("hi").events
+
+    _, decoder = decode(events[:-1])
+
+    assert not decoder.ended
+    assert decoder.finish().finish_reason == "other" and decoder.finish().text == "hi"
+
+
+def test_decoder_ignores_unknown_events() -> None:
+    decoder = ResponsesDecoder()
+
+    assert decoder.feed({"type": "response.web_search_call.searching", "item_id": "ws"}) == ()
+    assert decoder.feed({"type": "keepalive"}) == ()
+    assert decoder.feed({"no_type": True}) == ()
+    assert decoder.chunks == 3 and not decoder.ended
+
+
+def _first(events: list[dict[str, Any]], kind: str) -> dict[str, Any]:
+    return next(e for e in events if e["type"] == kind)
+
+
+def _malformed(case: str) -> list[dict[str, Any]]:
+    events = copy.deepcopy(responses_tool_calls([("echo", {})], text="Hi", reasoning="R").events)
+    if case == "text for an unknown item":
+        _first(events, "response.output_text.delta")["item_id"] = "msg_unknown"
+    elif case == "reasoning for an unknown item":
+        _first(events, "response.reasoning_summary_text.delta")["item_id"] = "rs_unknown"
+    elif case == "arguments for an unknown call":
+        _first(events, "response.function_call_arguments.delta")["item_id"] = "fc_unknown"
+    elif case == "added item not an object":
+        _first(events, "response.output_item.added")["item"] = "rs_1"
+    elif case == "done item not an object":
+        _first(events, "response.output_item.done")["item"] = None
+    elif case == "text delta not a string":
+        _first(events, "response.output_text.delta")["delta"] = 5
+    elif case == "reasoning delta not a string":
+        _first(events, "response.reasoning_summary_text.delta")["delta"] = ["x"]
+    elif case == "call name not a string":
+        added = [e for e in events if e["type"] == "response.output_item.added"]
+        added[-1]["item"]["name"] = {"n": 1}
+    elif case == "completed without a response":
+        events[-1]["response"] = "done"
+    elif case == "output item not an object":
+        events[-1]["response"]["output"] = [7]
+    return events
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "text for an unknown item",
+        "reasoning for an unknown item",
+        "arguments for an unknown call",
+        "added item not an object",
+        "done item not an object",
+        "text delta not a string",
+        "reasoning delta not a string",
+        "call name not a string",
+        "completed without a response",
+        "output item not an object",
+    ],
+)
+def test_decoder_malformed_event_is_a_bad_response(case: str) -> None:
+    with pytest.raises(LLMBadResponseError) as caught:
+        decode(_malformed(case))
+
+    assert caught.value.detail is not None and caught.value.detail.startswith("responses stream:")
+
+
+def test_decoder_takes_items_the_stream_skipped_from_the_final_output() -> None:
+    script = responses_tool_calls([("echo", {"a": 1})], reasoning="Plan.", text="Checking.")
+    kept = [e for e in script.events if e["type"] in ("response.created", "response.completed")]
+
+    events, decoder = decode(kept)
+    done = decoder.finish()
+
+    assert done.text == "Checking." and done.reasoning == "Plan."
+    assert [c.name for c in done.tool_calls] == ["echo"] and done.finish_reason == "tool_calls"
+    assert done.artefacts["reasoning_items"] == [
+        i for i in script.output if i["type"] == "reasoning"
+    ]
+    assert [type(e).__name__ for e in events] == [
+        "ReasoningDelta",
+        "TextDelta",
+        "ToolCallProgress",
+    ]
+
+
+def test_decoder_shows_a_message_that_arrives_only_as_a_finished_item_once() -> None:
+    script = responses_text("Sent whole.", chunk_size=4)
+    kept = [
+        e
+        for e in script.events
+        if not e["type"].startswith(("response.output_text", "response.content_part"))
+        and not (e["type"] == "response.output_item.added" and e["item"]["type"] == "message")
+    ]
+
+    events, decoder = decode(kept)
+
+    assert events == [TextDelta("Sent whole.")] and decoder.finish().text == "Sent whole."
+
+
+def test_decoder_whole_response_object_is_decoded_as_the_end() -> None:
+    script = responses_text("Whole answer.", reasoning="Plan.", model="o4-mini")
+    whole = script.events[-1]["response"]
+
+    decoder = ResponsesDecoder()
+    events = decoder.feed(copy.deepcopy(whole))
+    done = decoder.finish()
+
+    assert decoder.ended and done.text == "Whole answer." and done.reasoning == "Plan."
+    assert [type(e) for e in events] == [ReasoningDelta, TextDelta]
+    assert done.usage is not None and done.usage.cached_tokens == 1024
+
+
+def test_decoder_reads_the_recorded_benchmark_stream() -> None:
+    raw = make_responses_recorded_stream(400)
+    sse = SSEDecoder()
+
+    decoder = ResponsesDecoder()
+    for payload in sse.feed(raw):
+        decoder.feed(json.loads(payload))
+    done = decoder.finish()
+
+    assert decoder.chunks == 400 and decoder.ended
+    assert done.tool_calls[0].name == "calculator"
+    assert json.loads(done.tool_calls[0].arguments)["expression"].startswith("1+1+")
+    assert done.text and done.reasoning and done.artefacts["reasoning_items"]
