@@ -264,8 +264,10 @@ def _done(completion: Completion, round_no: int, forced: bool, max_rounds: int) 
 def _artefacts(
     completion: Completion, requested: str, calls: tuple[ToolCall, ...]
 ) -> Artefacts | None:
-    """The provider state of this round, tagged with the model that produced it."""
-    if not completion.artefacts and not any(call.extra for call in calls):
+    """The provider state of this round, tagged with the model that produced it. A round
+    with tool calls always has one, if empty: another model must know it was not its own
+    (see `bot.llm.foreign`)."""
+    if not calls and not completion.artefacts:
         return None
     return Artefacts(completion.source or requested, dict(completion.artefacts))
 

@@ -7,8 +7,9 @@ client's own retries, overloaded) tries the reference's `fallback` chain in orde
 with a `ModelSwitched` event. Every `Completion` carries the reference that answered
 (`source`), which is what the usage is billed to and what its artefacts are tagged with.
 
-Before each request, artefacts produced by any other model are stripped: a provider never
-receives another provider's (or another model's) reasoning state.
+Before each request, tool rounds made by any other model are retold as text and their
+artefacts dropped (`bot.llm.foreign`): a provider never receives another provider's (or
+another model's) reasoning state, nor tool rounds without the state it requires.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import aiohttp
 
 from bot.errors import LLMError, LLMModelNotFoundError
 from bot.llm.client import LLMClient
+from bot.llm.foreign import for_model
 from bot.llm.protocols import protocol_for
 from bot.llm.providers import ModelDirectory, Resolved
 from bot.llm.types import (
@@ -29,7 +31,6 @@ from bot.llm.types import (
     Completion,
     ModelSwitched,
     StreamEvent,
-    strip_foreign_artefacts,
 )
 
 __all__ = ["ModelRouter", "build_router"]
@@ -74,7 +75,7 @@ class ModelRouter:
             call = replace(
                 request,
                 model=target.model,
-                messages=strip_foreign_artefacts(request.messages, target.ref),
+                messages=for_model(request.messages, target.ref),
             )
             client = self._clients[target.provider.name]
             started = False

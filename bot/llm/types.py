@@ -11,13 +11,13 @@ later requests (DeepSeek's `reasoning_content`, OpenRouter's `reasoning_details`
 encrypted reasoning items). A protocol's decoder collects them into `Completion.artefacts`
 (message level, a JSON object whose keys only that protocol reads) and `ToolCall.extra` (per
 call); the tool loop wraps them in `Artefacts` tagged with the model reference that produced
-them, and `strip_foreign_artefacts` drops them before a request goes to any other model.
+them, and `bot.llm.foreign.for_model` keeps them from any other model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -90,27 +90,6 @@ class ChatMessage:
             for key, value in self.artefacts.data.items():
                 wire.setdefault(key, value)
         return wire
-
-
-def strip_foreign_artefacts(
-    messages: Sequence[ChatMessage], source: str
-) -> tuple[ChatMessage, ...]:
-    """`messages` with every artefact that another model produced removed (with the tool
-    calls' `extra`): a provider must never receive another provider's reasoning state."""
-    out: list[ChatMessage] = []
-    changed = False
-    for message in messages:
-        artefacts = message.artefacts
-        if artefacts is None and not any(c.extra for c in message.tool_calls):
-            out.append(message)
-            continue
-        if artefacts is not None and artefacts.source == source:
-            out.append(message)
-            continue
-        calls = tuple(replace(c, extra=None) if c.extra else c for c in message.tool_calls)
-        out.append(replace(message, tool_calls=calls, artefacts=None))
-        changed = True
-    return tuple(out) if changed else tuple(messages)
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,3 +197,50 @@ async def test_providers_responses_reasoning_items_survive_restarts(
         if kind == "function_call":
             assert kinds[i - 1] == "reasoning"
             assert sent["input"][i - 1]["encrypted_content"]
+
+
+async def test_providers_model_switch_in_a_thread_retells_other_models_rounds(
+    tmp_path: Path, fakes: tuple[FakeDiscord, FakeLLMServer]
+) -> None:
+    """DeepSeek, then Gemini, then DeepSeek again in one thread, each using a tool: each
+    provider gets its own rounds with their state and the other's rounds as text, and no
+    strict check fails (DeepSeek would refuse a Gemini tool round without reasoning)."""
+    fake, generic = fakes
+    tools = {"tool": "current_time", "arguments": {}, "text": "It is late."}
+    async with (
+        FakeLLMServer(flavour="deepseek", responder=deepseek_responder(**tools)) as deepseek,  # type: ignore[arg-type]
+        FakeLLMServer(flavour="gemini", responder=gemini_responder(**tools)) as gemini,
+    ):
+        toml = tmp_path / "switchboard.toml"
+        toml.write_text(
+            f'[providers.deepseek]\nbase_url = "{deepseek.base_url}"\n\n'
+            f'[providers.gemini]\nbase_url = "{gemini.base_url}"\n',
+            encoding="utf-8",
+        )
+        settings = make_settings(tmp_path, fake, generic).model_copy(
+            update={"config_file": toml, "llm_model": "deepseek/deepseek-v4-flash"}
+        )
+        async with running_bot(settings, fake, generic) as app:
+            await fake.invoke_slash_command("chat", {"prompt": "what time is it?"})
+            thread = await fake.wait_for(lambda: next(iter(fake.threads(app.channel_id)), None))
+            await app.final_answer(thread.id)
+            for index, model in enumerate(
+                ("gemini/gemini-3-pro-preview", "deepseek/deepseek-v4-flash"), start=1
+            ):
+                await fake.invoke_slash_command(
+                    "settings", {"model": model}, subcommand="model", channel_id=thread.id
+                )
+                await fake.send_user_message(thread.id, content=f"and now? ({index})")
+                # The /settings reply is a message of the thread too.
+                answer = await app.final_answer(thread.id, index=2 * index)
+                assert "It is late." in answer.content
+                assert model in answer.content  # the footer names the model
+    assert [r.rejected for r in deepseek.chat_requests + gemini.chat_requests if r.rejected] == []
+    assert (len(deepseek.chat_requests), len(gemini.chat_requests)) == (4, 2)
+    last = deepseek.chat_requests[-1].json["messages"]
+    structured = [m for m in last if m.get("tool_calls")]
+    assert len(structured) == 2 and all(m["reasoning_content"] for m in structured)
+    retold = [
+        m for m in last if m["role"] == "assistant" and "I used the tool" in (m["content"] or "")
+    ]
+    assert len(retold) == 1 and "thought_signature" not in str(last)
