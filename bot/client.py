@@ -20,8 +20,8 @@ import yarl
 from discord.ext import commands
 
 from bot.deps import Services
-from bot.discord_ui.views import DYNAMIC_ITEMS
-from bot.services.recovery import recover_interrupted_answers
+from bot.discord_ui.views import DYNAMIC_ITEMS, AnswerActions
+from bot.frontend.recovery import recover_interrupted_answers
 from bot.settings import DEFAULT_DISCORD_API_BASE, Settings
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,8 @@ def point_discord_at(settings: Settings) -> None:
     """Send REST and gateway traffic where the settings say (proxies, the test fake).
 
     discord.py reads both from class attributes, so this is process-wide and must run
-    before login (see reference/discord-platform.md §B.1).
+    before login (`discord.http.Route.BASE` and `DiscordWebSocket.DEFAULT_GATEWAY` are class
+    attributes; a non-sharded client never asks for the gateway URL).
     """
     if settings.discord_api_base != DEFAULT_DISCORD_API_BASE:
         discord.http.Route.BASE = settings.discord_api_base
@@ -72,12 +73,14 @@ class SwitchboardBot(commands.Bot):
             help_command=None,
             guild_ready_timeout=guild_ready_timeout,
             max_messages=2000,
+            # The owner check reads these (bot.discord_ui.checks); they are OWNER_IDS.
+            owner_ids=set(services.settings.owner_ids),
         )
         self.services = services
         self.message_content = message_content
         self.started_at = time.monotonic()
         # Set by the chat cog: what Stop and Retry buttons do (bot.discord_ui.views).
-        self.answer_actions: Any = None
+        self.answer_actions: AnswerActions | None = None
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:

@@ -16,13 +16,56 @@
     │   ├── BudgetExceededError    a budget refuses the call (billing)
     │   │   └── UnpricedModelError     a budget applies but the model has no known price
     │   └── InvalidInputError      a command got a value it cannot use
-    └── ConfigurationError         settings that prevent start-up
+    ├── ConfigurationError         settings that prevent start-up
+    └── DuplicateMessageError      a Discord message was already stored (a replayed event)
 
 `retryable` marks what the client may retry before the first token; `partial` is set when the
 failure happened after output already reached the caller (the answer must not restart).
+
+`describe(error)` is the one error policy: every entry point (slash commands, the message
+listener, buttons, answers) turns an exception into what a member reads with it. A
+`UserFacingError` says its own `user_message`; anything else is logged with its traceback
+and the ids of the current log context, and the member reads `GENERIC_MESSAGE` with an
+error id that finds the log line.
 """
 
 from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass
+
+from bot.logs import log_context
+
+log = logging.getLogger(__name__)
+
+GENERIC_MESSAGE = "Sorry, something went wrong."
+
+
+@dataclass(frozen=True, slots=True)
+class MemberText:
+    """What a member reads about a failure; `error_id` is set when it was unexpected."""
+
+    text: str
+    error_id: str | None = None
+
+    def __str__(self) -> str:
+        return self.text if self.error_id is None else f"{self.text} (error id `{self.error_id}`)"
+
+
+def new_error_id() -> str:
+    """A short id a member can quote and an operator can find in the log."""
+    return secrets.token_hex(4)
+
+
+def describe(error: BaseException, what: str = "request") -> MemberText:
+    """The member's text for `error`; an unexpected one is logged here, with its id."""
+    if isinstance(error, UserFacingError):
+        return MemberText(error.user_message)
+    error_id = new_error_id()
+    with log_context(error_id=error_id):
+        log.error("%s failed", what, exc_info=error)
+    return MemberText(GENERIC_MESSAGE, error_id)
 
 
 class SwitchboardError(Exception):
@@ -35,6 +78,10 @@ class ConfigurationError(SwitchboardError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+class DuplicateMessageError(SwitchboardError):
+    """The Discord message is already stored: the gateway delivered it twice."""
 
 
 class UserFacingError(SwitchboardError):

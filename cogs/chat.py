@@ -14,9 +14,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.client import SwitchboardBot
-from bot.discord_ui.replies import reply
-from bot.errors import UserFacingError
-from bot.services.frontend import DiscordFrontend, strip_mention
+from bot.discord_ui.replies import NO_MENTIONS, reply
+from bot.errors import UserFacingError, describe
+from bot.frontend.conversations import DiscordFrontend
+from bot.frontend.text import strip_mention
+from bot.logs import log_context
 
 log = logging.getLogger(__name__)
 
@@ -132,8 +134,8 @@ class Chat(commands.Cog):
             return
         try:
             await self.frontend.retry(answer_id, interaction.channel)
-        except UserFacingError as exc:
-            await reply(interaction, exc.user_message)
+        except Exception as exc:
+            await reply(interaction, str(describe(exc, "retry")))
             return
         # Acknowledge by removing the Retry button from the failed answer.
         await interaction.response.edit_message(view=None)
@@ -166,8 +168,14 @@ class Chat(commands.Cog):
             return
         try:
             await self._route(message)
-        except UserFacingError as exc:
-            await message.reply(exc.user_message, mention_author=False)
+        except Exception as exc:
+            guild_id = message.guild.id if message.guild is not None else None
+            with log_context(guild_id=guild_id, channel_id=message.channel.id):
+                said = describe(exc, "message")
+            try:
+                await message.reply(str(said), mention_author=False, allowed_mentions=NO_MENTIONS)
+            except discord.HTTPException as failed:
+                log.warning("could not tell the member about a failure: %s", failed)
 
     async def _route(self, message: discord.Message) -> None:
         assert self.bot.user is not None

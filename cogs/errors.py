@@ -1,11 +1,12 @@
-"""The one error handler for slash commands (`tree.on_error`).
+"""The error handler for slash commands (`tree.on_error`).
 
 Mapping, from exception family to what the member reads (always ephemeral):
-- `UserFacingError` (and subclasses: LLM, budget, invalid input) → its `user_message`;
 - missing permissions / not an admin / not an owner → which permission is needed;
 - on cooldown → when to try again;
 - a command used where it can't work (DM-only / guild-only) → where it works;
-- anything else → "Sorry, something went wrong (error <id>)", logged with the id and context.
+- anything else → `bot.errors.describe`, the one policy every entry point uses:
+  a `UserFacingError`'s own text, or "Sorry, something went wrong." with an error id that is
+  in the log.
 """
 
 from __future__ import annotations
@@ -18,9 +19,8 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_ui.replies import reply
-from bot.errors import UserFacingError
+from bot.errors import describe
 from bot.logs import log_context
-from bot.services.chat import new_error_id
 
 log = logging.getLogger(__name__)
 
@@ -33,23 +33,21 @@ def _permission_name(flag: str) -> str:
     return _SHOWN_NAMES.get(flag, flag.replace("_", " ").title())
 
 
-def message_for(error: app_commands.AppCommandError) -> tuple[str, bool]:
-    """(text for the member, whether it is unexpected and must be logged as an error)."""
-    original = getattr(error, "original", error)
-    if isinstance(original, UserFacingError):
-        return original.user_message, False
+def message_for(error: app_commands.AppCommandError) -> str | None:
+    """The member's text for the errors of the command framework itself; None for the rest,
+    which `describe` words."""
     if isinstance(error, app_commands.MissingPermissions):
         needed = ", ".join(_permission_name(p) for p in error.missing_permissions)
-        return f"You need the {needed} permission to use this command.", False
+        return f"You need the {needed} permission to use this command."
     if isinstance(error, app_commands.NoPrivateMessage):
-        return "This command only works in a server.", False
+        return "This command only works in a server."
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Slow down a little: try again in {error.retry_after:.0f} s.", False
+        return f"Slow down a little: try again in {error.retry_after:.0f} s."
     if isinstance(error, app_commands.CheckFailure):
-        return str(error) or "You can't use this command here.", False
+        return str(error) or "You can't use this command here."
     if isinstance(error, app_commands.TransformerError):
-        return f"That value can't be used: {error.value!r}.", False
-    return "", True
+        return f"That value can't be used: {error.value!r}."
+    return None
 
 
 class Errors(commands.Cog):
@@ -66,15 +64,11 @@ class Errors(commands.Cog):
     async def on_app_command_error(
         self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
     ) -> None:
-        text, unexpected = message_for(error)
-        if unexpected:
-            error_id = new_error_id()
+        text = message_for(error)
+        if text is None:
             command = interaction.command.qualified_name if interaction.command else "?"
-            with log_context(
-                guild_id=interaction.guild_id, channel_id=interaction.channel_id, error_id=error_id
-            ):
-                log.error("/%s failed", command, exc_info=getattr(error, "original", error))
-            text = f"Sorry, something went wrong (error {error_id})."
+            with log_context(guild_id=interaction.guild_id, channel_id=interaction.channel_id):
+                text = str(describe(getattr(error, "original", error), f"/{command}"))
         await reply(interaction, text, ephemeral=True)
 
 

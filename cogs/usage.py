@@ -22,13 +22,13 @@ from bot.client import SwitchboardBot
 from bot.discord_ui.checks import admin_command
 from bot.discord_ui.replies import defer, reply
 from bot.errors import UserFacingError
+from bot.frontend.names import resolve_names
 from bot.money import usd_precise
 from bot.services.billing_service import (
     BillingService,
     Format,
     MemberUsage,
     ids_to_name,
-    resolve_names,
 )
 from bot.storage.budgets import BudgetStatus
 from bot.storage.usage_reports import GroupBy, UsageTotals

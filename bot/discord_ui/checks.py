@@ -2,7 +2,7 @@
 
 Discord hides a command from members without its `default_member_permissions`, but server
 admins can change that under Server Settings → Integrations, and a stale client may still send
-it; so every admin command is also checked when it runs (SPEC §6).
+it; so every admin command is also checked when it runs.
 
 - `admin_command` — Manage Server (`manage_guild`): declared as default permissions, checked at
   run time (`app_commands.MissingPermissions`, which `cogs/errors.py` turns into "You need the
@@ -24,8 +24,6 @@ from typing import Any, TypeVar
 import discord
 from discord import app_commands
 from discord.ext import commands
-
-from bot.settings import Settings
 
 T = TypeVar("T")
 
@@ -57,10 +55,10 @@ def ensure_admin(interaction: discord.Interaction[Any]) -> bool:
 
 
 def owner_ids(client: object) -> frozenset[int]:
-    """`OWNER_IDS` of the running bot (the client carries its services and their settings)."""
-    settings = getattr(getattr(client, "services", None), "settings", None)
-    if isinstance(settings, Settings):
-        return settings.owner_ids
+    """`OWNER_IDS` of the running bot: the bot is built with them as discord.py's own
+    `Bot.owner_ids` (from the settings), so no lookup through the bot's services is needed."""
+    if isinstance(client, commands.Bot) and client.owner_ids:
+        return frozenset(client.owner_ids)
     return frozenset()
 
 

@@ -52,6 +52,7 @@ from typing import Literal
 
 from bot.discord_ui.split import MESSAGE_LIMIT, is_grapheme_boundary, measure, split_markdown
 from bot.discord_ui.state import AnswerState, ToolLine
+from bot.errors import GENERIC_MESSAGE
 from bot.money import usd
 
 log = logging.getLogger(__name__)
@@ -275,7 +276,7 @@ def _trailer_lines(state: AnswerState, note_max: int) -> list[str]:
     elif state.status == "interrupted":
         lines.append("⚠️ Interrupted by a restart")
     elif state.status == "error":
-        text = shorten(flatten(state.error_text or "Something went wrong."), ERROR_MAX)
+        text = shorten(flatten(state.error_text or GENERIC_MESSAGE), ERROR_MAX)
         if state.error_id:
             text += f" (error id `{escape_code(shorten(state.error_id, 40))}`)"
         lines.append(f"⚠️ {text}")

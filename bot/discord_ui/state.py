@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.errors import UserFacingError
+from bot.errors import GENERIC_MESSAGE, UserFacingError
 from bot.llm.types import (
     Done,
     LoopError,
@@ -49,7 +49,6 @@ Summarizer = Callable[[Mapping[str, Any]], str]
 # Prices one call: (model, usage) → micro-dollars, or None when the model has no known price.
 Pricer = Callable[[str, Usage], int | None]
 
-GENERIC_ERROR = "Something went wrong while answering."
 # Only the end of the reasoning is ever shown; keep a bounded tail, not the whole text.
 _REASONING_TAIL = 2000
 _RESULT_KEEP = 500
@@ -343,9 +342,11 @@ def _clean(text: str) -> str:
 
 
 def _user_text(error: Exception) -> str:
+    # The loop reports model endpoint failures, which all carry their own text; describing
+    # (and logging) anything else is the chat service's part, not a renderer's.
     if isinstance(error, UserFacingError):
         return error.user_message
-    return GENERIC_ERROR
+    return GENERIC_MESSAGE
 
 
 def _default_label(parsed: Any) -> str:

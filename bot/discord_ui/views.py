@@ -14,6 +14,9 @@ from typing import Any, Protocol, runtime_checkable
 import discord
 
 from bot.discord_ui.render import RETRY_PREFIX, STOP_PREFIX, ButtonSpec
+from bot.discord_ui.replies import reply
+from bot.errors import describe
+from bot.logs import log_context
 
 _STYLES = {
     "primary": discord.ButtonStyle.primary,
@@ -78,10 +81,16 @@ class AnswerButton(
         actions = await _actions(interaction)
         if actions is None:
             return
-        if self.action == "stop":
-            await actions.stop_answer(interaction, self.answer_id)
-        else:
-            await actions.retry_answer(interaction, self.answer_id)
+        try:
+            if self.action == "stop":
+                await actions.stop_answer(interaction, self.answer_id)
+            else:
+                await actions.retry_answer(interaction, self.answer_id)
+        except Exception as exc:
+            # The same words every entry point uses (bot.errors.describe), to the clicker only.
+            with log_context(guild_id=interaction.guild_id, channel_id=interaction.channel_id):
+                said = describe(exc, f"{self.action} button")
+            await reply(interaction, str(said))
 
 
 DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (AnswerButton,)

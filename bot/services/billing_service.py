@@ -14,13 +14,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
-
-import discord
 
 from bot.billing.meter import Meter
 from bot.billing.periods import Period, PeriodName, period_of
@@ -51,10 +49,6 @@ log = logging.getLogger(__name__)
 MAX_BUDGET_USD = 1_000_000
 MAX_PRICE_USD = 10_000  # per million tokens; the dearest real models cost a few hundred
 MAX_DECIMALS = 6  # one micro-dollar: what the ledger and budgets store
-# Names a report looks up over REST when Discord's cache doesn't have them; beyond this the
-# id is shown (a CSV of thousands of members must not turn into thousands of requests).
-MAX_NAME_LOOKUPS = 25
-_LOOKUP_CONCURRENCY = 4
 
 Basis = Literal["member", "server", "month"]
 Format = Literal["table", "csv", "chart"]
@@ -268,66 +262,3 @@ def ids_to_name(report: UsageReport, fmt: Format) -> list[int]:
         rows = rows[: CHART_TOP_GROUPS + 1]
     ids = [r.user_id if report.group_by == "user" else r.channel_id for r in rows]
     return [i for i in ids if i is not None]
-
-
-async def resolve_names(
-    client: discord.Client,
-    guild: discord.Guild,
-    kind: GroupBy,
-    ids: Iterable[int],
-    *,
-    max_lookups: int = MAX_NAME_LOOKUPS,
-) -> dict[int, str]:
-    """Display names of members (or names of channels and threads) for a report.
-
-    Discord's cache first; then up to `max_lookups` REST look-ups; what stays unknown (a
-    member who left, a deleted channel) is left out and the report shows the id."""
-    names: dict[int, str] = {}
-    missing: list[int] = []
-    for ident in ids:
-        name = _cached_name(guild, kind, ident)
-        if name is None:
-            missing.append(ident)
-        else:
-            names[ident] = name
-    gate = asyncio.Semaphore(_LOOKUP_CONCURRENCY)
-
-    async def look_up(ident: int) -> None:
-        async with gate:
-            name = await _fetched_name(client, guild, kind, ident)
-        if name is not None:
-            names[ident] = name
-
-    await asyncio.gather(*(look_up(i) for i in missing[:max_lookups]))
-    return names
-
-
-def _cached_name(guild: discord.Guild, kind: GroupBy, ident: int) -> str | None:
-    if kind == "user":
-        member = guild.get_member(ident)
-        if member is not None:
-            return member.display_name
-        return None
-    channel = guild.get_channel_or_thread(ident)
-    return None if channel is None else channel.name
-
-
-async def _fetched_name(
-    client: discord.Client, guild: discord.Guild, kind: GroupBy, ident: int
-) -> str | None:
-    try:
-        if kind == "user":
-            try:
-                return (await guild.fetch_member(ident)).display_name
-            except discord.NotFound:
-                # Left the server: their account name is still better than an id.
-                user = client.get_user(ident) or await client.fetch_user(ident)
-                return user.display_name
-        channel = await client.fetch_channel(ident)
-    except discord.HTTPException as exc:
-        log.debug("no name for %s %s: %s", kind, ident, exc)
-        return None
-    if isinstance(channel, discord.abc.GuildChannel | discord.Thread):
-        # Never show another server's channel name.
-        return channel.name if channel.guild.id == guild.id else None
-    return None

@@ -15,14 +15,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import secrets
 from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.errors import LLMContextTooLongError, UserFacingError
+from bot.errors import LLMContextTooLongError, UserFacingError, describe
 from bot.llm.loop import ChatStreamer, run_tool_loop
 from bot.llm.tools import ToolContext, ToolRegistry
 from bot.llm.types import ChatRequest, LoopError, RoundStarted, UsageReported
@@ -44,7 +43,6 @@ from bot.tasks import spawn
 
 log = logging.getLogger(__name__)
 
-GENERIC_FAILURE = "Sorry, something went wrong while answering."
 MIN_OUTPUT_TOKENS = 256
 # Messages loaded for a turn at first; the window grows (x4) only while all of it fits.
 HISTORY_WINDOW = 300
@@ -53,11 +51,6 @@ TOO_LONG = (
     "This message is too long for the model's context window. "
     "Shorten it, or start a new conversation."
 )
-
-
-def new_error_id() -> str:
-    """A short id a member can quote and an operator can find in the log."""
-    return secrets.token_hex(4)
 
 
 @dataclass(slots=True)
@@ -264,13 +257,11 @@ class ChatService:
             if presenter is not None:
                 await asyncio.shield(presenter.interrupted())
             raise
-        except Exception:
-            error_id = new_error_id()
-            with log_context(error_id=error_id):
-                log.exception("answer failed")
-            await recorder.abandon("error", f"{GENERIC_FAILURE} (error {error_id})")
+        except Exception as exc:
+            said = describe(exc, "answer")
+            await recorder.abandon("error", str(said))
             if presenter is not None:
-                await presenter.fail(GENERIC_FAILURE, error_id=error_id)
+                await presenter.fail(said.text, error_id=said.error_id)
         if presenter is not None:
             await presenter.finish()
 

@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, replace
 
 import aiosqlite
 
+from bot.errors import DuplicateMessageError
 from bot.storage.database import Database
 from bot.storage.fts import SEARCH_MAX_LIMIT, SNIPPET_TOKENS, fts_query
 from bot.storage.models import (
@@ -122,7 +123,13 @@ class MessageRepository:
             model=None,
             created_at=utc_now(),
         )
-        return await self._insert(message, None, conn)
+        try:
+            return await self._insert(message, None, conn)
+        except sqlite3.IntegrityError as exc:
+            if discord_message_id is None:
+                raise
+            # A Discord message is stored once (unique index): a replayed gateway event.
+            raise DuplicateMessageError(f"Discord message {discord_message_id}") from exc
 
     async def start_answer(
         self,

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.discord_ui.state import GENERIC_ERROR, AnswerState
-from bot.errors import BudgetExceededError
+from bot.discord_ui.state import AnswerState
+from bot.errors import GENERIC_MESSAGE, BudgetExceededError
 from bot.llm.types import (
     Done,
     LoopError,
@@ -371,7 +371,7 @@ def test_state_loop_error_user_facing_text() -> None:
 def test_state_loop_error_internal_is_generic() -> None:
     state = AnswerState()
     state.apply(LoopError(RuntimeError("secret internals"), partial=True), 0)
-    assert state.error_text == GENERIC_ERROR
+    assert state.error_text == GENERIC_MESSAGE
 
 
 def test_state_loop_error_cancels_running_tools_and_closes_reasoning() -> None:

@@ -52,11 +52,46 @@ async def test_unexpected_command_error_shows_an_id_that_is_logged(
     finally:
         logging.getLogger().removeHandler(recorder)
     assert interaction.ephemeral
-    match = re.fullmatch(r"Sorry, something went wrong \(error ([0-9a-f]+)\)\.", notice.content)
+    match = re.fullmatch(
+        r"Sorry, something went wrong\. \(error id `([0-9a-f]+)`\)", notice.content
+    )
     assert match is not None, notice.content
     logged = [context for record, context in recorder.seen if record.exc_info]
     assert any(context.get("error_id") == match[1] for context in logged)
     assert "internal detail" not in notice.content
+
+
+async def test_unexpected_message_error_tells_the_member_with_a_logged_id(
+    app: Running, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The message listener follows the same policy as commands: the member is told, with
+    an id that finds the logged traceback, and nothing internal is shown."""
+    recorder = ContextRecorder()
+
+    async def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("internal detail /srv/switchboard.db")
+
+    assert app.fake.guild is not None
+    await app.bot.services.channel_settings.update(app.channel_id, app.fake.guild.id, mode="inline")
+    monkeypatch.setattr(app.bot.services.conversations, "open_or_create", broken)
+    logging.getLogger().addHandler(recorder)
+    try:
+        await app.fake.send_user_message(app.channel_id, content="hello there")
+
+        def told() -> FakeMessage | None:
+            mine = app.bot_messages(app.channel_id)
+            return mine[-1] if mine else None
+
+        notice = await app.fake.wait_for(told)
+    finally:
+        logging.getLogger().removeHandler(recorder)
+    match = re.fullmatch(
+        r"Sorry, something went wrong\. \(error id `([0-9a-f]+)`\)", notice.content
+    )
+    assert match is not None, notice.content
+    logged = [context for record, context in recorder.seen if record.exc_info]
+    assert any(context.get("error_id") == match[1] for context in logged)
+    assert any(context.get("channel_id") == app.channel_id for context in logged)
 
 
 async def test_model_not_found_is_said_plainly_in_the_answer(app: Running) -> None:

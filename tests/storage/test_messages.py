@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
+from bot.errors import DuplicateMessageError
 from bot.storage.conversations import ConversationRepository
 from bot.storage.database import Database
 from bot.storage.messages import MessageRepository, NewStep
@@ -171,7 +170,7 @@ async def test_messages_discord_message_is_stored_once(
     messages: MessageRepository, thread: Conversation
 ) -> None:
     await messages.add_user_message(thread.id, "q", 42, "ann", 700)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(DuplicateMessageError):
         await messages.add_user_message(thread.id, "q again", 42, "ann", 700)
 
 

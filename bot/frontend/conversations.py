@@ -1,76 +1,36 @@
-"""Conversations as Discord shows them: threads, inline channels and DMs (SPEC §2).
+"""Conversations as Discord shows them: threads, inline channels and DMs.
 
-The chat cog parses Discord events and calls these methods; this module decides which
-conversation a message belongs to, creates threads, stores member messages and hands turns to
-the chat service with a `DiscordAnswer` presenter for where the answer must appear.
+A `/chat` or a mention in a channel in threads mode opens a public thread (named from the
+prompt) that is one conversation; in inline mode the channel itself, and a DM, are one
+rolling conversation. The chat cog parses Discord events and calls these methods; this
+module decides which conversation a message belongs to, creates threads, stores member
+messages and hands turns to the chat service with an `AnswerPresenters` factory for where
+the answer must appear.
 """
 
 from __future__ import annotations
 
 import logging
-import re
-import sqlite3
 from typing import Any, Literal
 
 import discord
 
 from bot.deps import Services
-from bot.discord_ui.answer import DiscordAnswer
 from bot.discord_ui.lanes import Lane
 from bot.discord_ui.replies import NO_MENTIONS
-from bot.errors import InvalidInputError, UserFacingError
+from bot.errors import DuplicateMessageError, InvalidInputError, UserFacingError
+from bot.frontend.presenters import AnswerPresenters
+from bot.frontend.text import display_name, member_text, place_of, thread_title
 from bot.services.chat import TurnRequest
 from bot.services.config import ChannelConfig
 from bot.storage.models import Conversation, ConversationKind, StoredMessage
 
 log = logging.getLogger(__name__)
 
-THREAD_NAME_MAX = 100
 STARTER_PREVIEW_MAX = 1800
 THREAD_ARCHIVE_MINUTES: Literal[60, 1440, 4320, 10080] = 1440  # a day of quiet
 
 Messageable = discord.TextChannel | discord.Thread | discord.DMChannel | discord.VoiceChannel
-
-
-def thread_title(prompt: str) -> str:
-    """A thread name from the prompt: its first line, squeezed, at most 100 characters."""
-    first = next((line for line in prompt.splitlines() if line.strip()), "")
-    title = " ".join(re.sub(r"[*_`~|>#]+", "", first).split()) or "Conversation"
-    if len(title) > THREAD_NAME_MAX:
-        title = title[: THREAD_NAME_MAX - 1].rstrip() + "…"
-    return title
-
-
-def strip_mention(content: str, bot_id: int) -> str:
-    return re.sub(rf"<@!?{bot_id}>", "", content).strip()
-
-
-def member_text(message: discord.Message, text: str) -> str:
-    """What the model reads of a member's message: the text, plus a line per attachment."""
-    lines = [text] if text else []
-    for attachment in message.attachments:
-        kind = attachment.content_type or "file"
-        lines.append(f"[attachment: {attachment.filename} ({kind}, {attachment.size} bytes)]")
-    return "\n".join(lines) or "(no text)"
-
-
-def display_name(user: discord.User | discord.Member) -> str:
-    return user.display_name
-
-
-def place_of(channel: Any) -> str:
-    if isinstance(channel, discord.DMChannel):
-        return "This is a direct message conversation on Discord."
-    guild = getattr(channel, "guild", None)
-    name = getattr(channel, "name", None)
-    if isinstance(channel, discord.Thread) and channel.parent is not None:
-        return (
-            f"This conversation is the Discord thread “{name}” in #{channel.parent.name} "
-            f"on the server “{guild.name if guild else '?'}”."
-        )
-    return (
-        f"This conversation is in #{name} on the Discord server “{guild.name if guild else '?'}”."
-    )
 
 
 class DiscordFrontend:
@@ -189,28 +149,8 @@ class DiscordFrontend:
         reply_to: discord.Message | None,
         model: str | None = None,
     ) -> int:
-        async def presenter(answer: StoredMessage, config: ChannelConfig) -> DiscordAnswer:
-            async def record(position: int, sent: discord.Message) -> None:
-                await self._s.messages.add_discord_message(
-                    answer.id, position, sent.channel.id, sent.id
-                )
-
-            shown = DiscordAnswer(
-                pacer=self._s.pacer,
-                channel=channel,
-                lane=self._s.channel_lane(channel.id),
-                create_lane=self._s.create_lane(channel.id),
-                answer_id=answer.id,
-                reasoning_mode=config.reasoning_mode,
-                model=answer.model,
-                summarize=self._summarizers,
-                reply_to=reply_to,
-                on_message_created=record,
-            )
-            await shown.start()
-            return shown
-
-        turn = TurnRequest(conversation, stored, presenter, place=place_of(channel), model=model)
+        presenters = AnswerPresenters(self._s, channel, reply_to, self._summarizers)
+        turn = TurnRequest(conversation, stored, presenters, place=place_of(channel), model=model)
         return self._s.chat.submit(turn)
 
     async def retry(self, answer_id: int, channel: Any) -> None:
@@ -258,7 +198,7 @@ class DiscordFrontend:
                 display_name(message.author),
                 message.id,
             )
-        except sqlite3.IntegrityError:
+        except DuplicateMessageError:
             # The gateway may deliver a message twice after a resume; answer it once.
             log.info("message %s already stored; not answering it twice", message.id)
             return None

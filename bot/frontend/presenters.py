@@ -1,0 +1,67 @@
+"""Where an answer appears: the chat service's `PresenterFactory`, implemented for Discord.
+
+`AnswerPresenters` is given to a turn; when the turn starts an answer it builds the
+`DiscordAnswer` that shows it in the turn's channel (as a reply to the member's message when
+there is one) and starts its first visible sign. `AnswerMessageLog` records each Discord
+message an answer creates, so the answer can be found and edited again after a restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import discord
+
+from bot.deps import Services
+from bot.discord_ui.answer import DiscordAnswer
+from bot.discord_ui.state import Summarizer
+from bot.services.config import ChannelConfig
+from bot.storage.models import StoredMessage
+
+
+class AnswerMessageLog:
+    """Records the Discord messages that show one answer, in order."""
+
+    def __init__(self, services: Services, answer_id: int) -> None:
+        self._services = services
+        self._answer_id = answer_id
+
+    async def __call__(self, position: int, sent: discord.Message) -> None:
+        await self._services.messages.add_discord_message(
+            self._answer_id, position, sent.channel.id, sent.id
+        )
+
+
+class AnswerPresenters:
+    """Builds the Discord presenter of each answer a turn starts (a `PresenterFactory`)."""
+
+    def __init__(
+        self,
+        services: Services,
+        channel: Any,
+        reply_to: discord.Message | None,
+        summarizers: Mapping[str, Summarizer],
+    ) -> None:
+        self._services = services
+        self._channel = channel
+        self._reply_to = reply_to
+        self._summarizers = summarizers
+
+    async def __call__(self, answer: StoredMessage, config: ChannelConfig) -> DiscordAnswer:
+        services = self._services
+        channel_id = self._channel.id
+        shown = DiscordAnswer(
+            pacer=services.pacer,
+            channel=self._channel,
+            lane=services.channel_lane(channel_id),
+            create_lane=services.create_lane(channel_id),
+            answer_id=answer.id,
+            reasoning_mode=config.reasoning_mode,
+            model=answer.model,
+            summarize=self._summarizers,
+            reply_to=self._reply_to,
+            on_message_created=AnswerMessageLog(services, answer.id),
+        )
+        await shown.start()
+        return shown
