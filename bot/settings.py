@@ -55,8 +55,11 @@ class Settings(BaseSettings):
     llm_max_output_tokens: int = Field(default=4096, ge=16)
     llm_context_tokens: int = Field(default=32_000, ge=1_000)
     llm_connect_timeout: float = Field(default=10.0, gt=0)
-    llm_first_byte_timeout: float = Field(default=120.0, gt=0)
+    # Connect + first byte bound how long a silent endpoint is waited for, retries included.
+    llm_first_byte_timeout: float = Field(default=50.0, gt=0)
     llm_idle_timeout: float = Field(default=90.0, gt=0)
+    # After this long with nothing from the model, the answer says it is still waiting.
+    llm_waiting_notice_seconds: float = Field(default=15.0, gt=0)
     llm_max_retries: int = Field(default=3, ge=0, le=10)
     fetch_url_allowlist: Annotated[tuple[str, ...], NoDecode] = ()
     fetch_url_max_bytes: int = Field(default=1_000_000, ge=1_000)

@@ -19,10 +19,10 @@ from bot.errors import UserFacingError, describe
 from bot.frontend.conversations import DiscordFrontend
 from bot.frontend.text import strip_mention
 from bot.logs import log_context
+from bot.services.settings_service import MODEL_NAME_MAX
 
 log = logging.getLogger(__name__)
 
-MODEL_NAME_MAX = 100
 ANSWERABLE_TYPES = (discord.MessageType.default, discord.MessageType.reply)
 
 

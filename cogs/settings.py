@@ -49,7 +49,7 @@ MODE_CHOICES = [
 TOOL_CHOICES = [app_commands.Choice(name=name, value=name) for name in BUILTIN_TOOL_NAMES]
 
 
-def place_of(interaction: discord.Interaction[Any]) -> Place:
+def settings_place(interaction: discord.Interaction[Any]) -> Place:
     channel = interaction.channel
     if isinstance(channel, discord.Thread):
         return Place(channel.id, interaction.guild_id, parent_id=channel.parent_id)
@@ -72,7 +72,7 @@ def source_label(source: Source, place: Place) -> str:
     return "default"
 
 
-def shorten(text: str, limit: int = PROMPT_PREVIEW) -> str:
+def prompt_preview(text: str, limit: int = PROMPT_PREVIEW) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
@@ -91,7 +91,7 @@ def render_settings(view: EffectiveSettings, place: Place, tool_names: tuple[str
     lines = [
         title,
         line("Model", f"`{config.model}` (provider `{view.provider}`)", "model"),
-        line("System prompt", f"“{shorten(config.system_prompt)}”", "system_prompt"),
+        line("System prompt", f"“{prompt_preview(config.system_prompt)}”", "system_prompt"),
         line("Reasoning", config.reasoning_mode, "reasoning_mode"),
         line("Mode", config.mode, "mode"),
         line("Mentions", "on" if config.mentions else "off", "mentions"),
@@ -122,7 +122,7 @@ class SettingsCog(
 
     @app_commands.command(name="show", description="Show this channel's effective settings.")
     async def show(self, interaction: discord.Interaction[Any]) -> None:
-        place = place_of(interaction)
+        place = settings_place(interaction)
         view = await self.service.effective(place)
         await reply(interaction, render_settings(view, place, self.service.tool_names))
 
@@ -133,7 +133,7 @@ class SettingsCog(
         interaction: discord.Interaction[Any],
         model: app_commands.Range[str, 1, MODEL_NAME_MAX],
     ) -> None:
-        place = place_of(interaction)
+        place = settings_place(interaction)
         name = validate_model_name(model)
         await defer(interaction)  # checking the endpoint's model list may take a moment
         name, listed = await self.service.set_model(place, name)
@@ -164,7 +164,7 @@ class SettingsCog(
         interaction: discord.Interaction[Any],
         text: app_commands.Range[str, 1, SYSTEM_PROMPT_MAX] | None = None,
     ) -> None:
-        place = place_of(interaction)
+        place = settings_place(interaction)
         prompt = await self.service.set_system_prompt(place, text)
         if prompt is None:
             inherited = "the parent channel's or the default" if place.is_thread else "default"
@@ -182,7 +182,7 @@ class SettingsCog(
         tool: app_commands.Choice[str],
         enabled: bool,
     ) -> None:
-        place = place_of(interaction)
+        place = settings_place(interaction)
         await self.service.set_tool(place, tool.value, enabled)
         state = "on" if enabled else "off"
         text = f"✅ `{tool.value}` is {state} in {where(place)}."
@@ -196,7 +196,7 @@ class SettingsCog(
     async def reasoning(
         self, interaction: discord.Interaction[Any], mode: app_commands.Choice[str]
     ) -> None:
-        place = place_of(interaction)
+        place = settings_place(interaction)
         value: ReasoningMode = _reasoning(mode.value)
         await self.service.set_reasoning(place, value)
         await reply(interaction, f"✅ Reasoning display in {where(place)}: {value}.")
@@ -243,7 +243,7 @@ def _reasoning(value: str) -> ReasoningMode:
 def _channel_only(interaction: discord.Interaction[Any], setting: str) -> Place:
     """`mode` and `mentions` decide how conversations start in a channel; a thread is already
     one conversation, so they belong to its parent."""
-    place = place_of(interaction)
+    place = settings_place(interaction)
     if place.parent_id is not None:
         raise UserFacingError(
             f"`{setting}` is a channel setting: run `/settings {setting}` in <#{place.parent_id}>."

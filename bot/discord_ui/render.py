@@ -54,10 +54,10 @@ from bot.discord_ui.split import MESSAGE_LIMIT, is_grapheme_boundary, measure, s
 from bot.discord_ui.state import AnswerState, ToolLine
 from bot.errors import GENERIC_MESSAGE
 from bot.money import usd
+from bot.vocabulary import ReasoningMode as ReasoningMode  # re-exported for the presenter
 
 log = logging.getLogger(__name__)
 
-ReasoningMode = Literal["show", "summary", "hide"]
 ButtonStyle = Literal["primary", "secondary", "success", "danger"]
 
 STOP_PREFIX = "switchboard:stop:"
@@ -112,7 +112,7 @@ def render(
     final = state.is_final
     header_lines, header_room = _header(state, reasoning_mode, now)
     header = "\n".join(header_lines)
-    trailer = "\n".join(_trailer(state))
+    trailer = "\n".join(_trailer(state, now))
 
     answer = state.answer_text
     if not answer and final and state.status == "complete":
@@ -262,19 +262,23 @@ def reasoning_excerpt(reasoning: str) -> str:
 # --- trailer -----------------------------------------------------------------------------------
 
 
-def _trailer(state: AnswerState) -> list[str]:
-    lines = _trailer_lines(state, NOTE_MAX)
+def _trailer(state: AnswerState, now: float) -> list[str]:
+    lines = _trailer_lines(state, NOTE_MAX, now)
     if measure("\n".join(lines)) > TRAILER_MAX:
-        lines = _trailer_lines(state, 60)
+        lines = _trailer_lines(state, 60, now)
     return lines
 
 
-def _trailer_lines(state: AnswerState, note_max: int) -> list[str]:
+def _trailer_lines(state: AnswerState, note_max: int, now: float) -> list[str]:
     lines: list[str] = []
     if state.status == "stopped":
         lines.append("⏹️ Stopped")
     elif state.status == "interrupted":
         lines.append("⚠️ Interrupted by a restart")
+    elif (waited := state.waiting_for_model_s(now)) is not None and (
+        waited >= state.waiting_notice_s
+    ):
+        lines.append(f"⏳ Still waiting for the model ({int(waited)} s)…")
     elif state.status == "error":
         text = shorten(flatten(state.error_text or GENERIC_MESSAGE), ERROR_MAX)
         if state.error_id:

@@ -39,10 +39,10 @@ from bot.llm.types import (
     Usage,
     UsageReported,
 )
+from bot.vocabulary import AnswerStatus
 
 log = logging.getLogger(__name__)
 
-AnswerStatus = Literal["streaming", "complete", "stopped", "interrupted", "error"]
 ToolLineStatus = Literal["pending", "running", "ok", "error", "timeout", "refused", "cancelled"]
 
 Summarizer = Callable[[Mapping[str, Any]], str]
@@ -108,6 +108,10 @@ class AnswerState:
     calls_reported: int = 0
     _unpriced: bool = field(default=False, init=False, repr=False)
 
+    # Nothing from the model for this long (no token, no tool running): say it is still awaited.
+    waiting_notice_s: float = 15.0
+    _model_heard_at: float | None = field(default=None, init=False, repr=False)
+
     rounds: int = 0
     _round: int = field(default=0, init=False, repr=False)
     _texts: dict[int, str] = field(default_factory=dict, init=False, repr=False)
@@ -139,8 +143,19 @@ class AnswerState:
 
     # --- folding events --------------------------------------------------------------------
 
+    def waiting_for_model_s(self, now: float) -> float | None:
+        """How long the model has been silent while an answer waits on it, or None."""
+        if self.is_final or self._model_heard_at is None:
+            return None
+        if any(not line.finished and line.started_at is not None for line in self.tools):
+            return None  # a tool is working, not the model
+        return max(0.0, now - self._model_heard_at)
+
     def apply(self, event: LoopEvent, now: float) -> None:
         self._last_now = now
+        # Any event of a model call (its start included) means the model was heard from now.
+        if not isinstance(event, ToolStarted | ToolFinished):
+            self._model_heard_at = now
         if isinstance(event, ReasoningDelta):
             self._on_reasoning(event.text, now)
             return

@@ -13,7 +13,13 @@ from typing import Any, Protocol, runtime_checkable
 
 import discord
 
-from bot.discord_ui.render import RETRY_PREFIX, STOP_PREFIX, ButtonSpec
+from bot.discord_ui.render import (
+    RETRY_PREFIX,
+    STOP_PREFIX,
+    ButtonSpec,
+    retry_button,
+    stop_button,
+)
 from bot.discord_ui.replies import reply
 from bot.errors import describe
 from bot.logs import log_context
@@ -41,12 +47,8 @@ async def _actions(interaction: discord.Interaction[Any]) -> AnswerActions | Non
     return None
 
 
-# How each action's button looks: (label, style, emoji). Custom ids are `PREFIX + answer id`.
-_LOOKS: dict[str, tuple[str, discord.ButtonStyle, str]] = {
-    "stop": ("Stop", discord.ButtonStyle.secondary, "⏹️"),
-    "retry": ("Retry", discord.ButtonStyle.primary, "🔄"),
-}
-_PREFIXES = {"stop": STOP_PREFIX, "retry": RETRY_PREFIX}
+# How each action's button looks is decided by the renderer (`stop_button`, `retry_button`).
+_SPECS = {"stop": stop_button, "retry": retry_button}
 
 
 class AnswerButton(
@@ -58,13 +60,13 @@ class AnswerButton(
     def __init__(self, action: str, answer_id: int) -> None:
         self.action = action
         self.answer_id = answer_id
-        label, style, emoji = _LOOKS[action]
+        spec = _SPECS[action](str(answer_id))
         super().__init__(
             discord.ui.Button(
-                style=style,
-                label=label,
-                emoji=emoji,
-                custom_id=f"{_PREFIXES[action]}{answer_id}",
+                style=_STYLES[spec.style],
+                label=spec.label,
+                emoji=spec.emoji,
+                custom_id=spec.custom_id,
             )
         )
 

@@ -20,7 +20,7 @@ from bot.discord_ui.lanes import Lane
 from bot.discord_ui.replies import NO_MENTIONS
 from bot.errors import DuplicateMessageError, InvalidInputError, UserFacingError
 from bot.frontend.presenters import AnswerPresenters
-from bot.frontend.text import display_name, member_text, place_of, thread_title
+from bot.frontend.text import display_name, member_text, place_description, thread_title
 from bot.services.chat import TurnRequest
 from bot.services.config import ChannelConfig
 from bot.storage.models import Conversation, ConversationKind, StoredMessage
@@ -150,7 +150,9 @@ class DiscordFrontend:
         model: str | None = None,
     ) -> int:
         presenters = AnswerPresenters(self._s, channel, reply_to, self._summarizers)
-        turn = TurnRequest(conversation, stored, presenters, place=place_of(channel), model=model)
+        turn = TurnRequest(
+            conversation, stored, presenters, place=place_description(channel), model=model
+        )
         return self._s.chat.submit(turn)
 
     async def retry(self, answer_id: int, channel: Any) -> None:

@@ -63,5 +63,6 @@ class AnswerPresenters:
             reply_to=self._reply_to,
             on_message_created=AnswerMessageLog(services, answer.id),
         )
+        shown.state.waiting_notice_s = services.settings.llm_waiting_notice_seconds
         await shown.start()
         return shown

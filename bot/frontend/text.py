@@ -38,7 +38,7 @@ def display_name(user: discord.User | discord.Member) -> str:
     return user.display_name
 
 
-def place_of(channel: Any) -> str:
+def place_description(channel: Any) -> str:
     if isinstance(channel, discord.DMChannel):
         return "This is a direct message conversation on Discord."
     guild = getattr(channel, "guild", None)

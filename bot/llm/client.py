@@ -8,6 +8,7 @@ one final `Completion`.
 
 - Timeouts are enforced with asyncio, per phase: connect (also given to aiohttp), first byte
   (request sent → first body bytes) and idle (between reads; SSE comments count as activity).
+  An endpoint that stays silent gets the first-byte timeout once in all, retries included.
 - Connection errors, timeouts, 429 and 5xx — also an error object inside the stream — are
   retried with exponential backoff and jitter, honouring `Retry-After` / `retry-after-ms`
   (capped at `backoff_max`), but only while nothing was yielded. Afterwards the error is raised
@@ -119,15 +120,21 @@ class LLMClient:
         url = protocol.endpoint(self._base_url)
         attempt = 0
         yielded = False
+        loop = asyncio.get_running_loop()
+        # A silent endpoint (no headers, no byte) gets `first_byte_timeout` in all, retries
+        # included: a member must not watch "Working…" for minutes. Any answer from the
+        # endpoint (an error status, a dropped connection) starts the silence clock again.
+        silent_until = loop.time() + self._connect_timeout + self._first_byte_timeout
         while True:
             try:
-                loop = asyncio.get_running_loop()
                 started = loop.time()
-                headers_by = started + self._connect_timeout + self._first_byte_timeout
+                headers_by = min(
+                    started + self._connect_timeout + self._first_byte_timeout, silent_until
+                )
                 response = await self._send("POST", url, body, headers_by)
                 # The first body bytes are due `first_byte_timeout` after sending; only a slow
                 # connect (headers past that point) extends it up to the headers deadline.
-                first_by = started + self._first_byte_timeout
+                first_by = min(started + self._first_byte_timeout, silent_until)
                 if loop.time() >= first_by:
                     first_by = headers_by
                 finished = False
@@ -155,6 +162,14 @@ class LLMClient:
                 if not exc.retryable or attempt >= self._max_retries:
                     raise
                 delay = self._backoff(attempt, exc)
+                if not isinstance(exc, LLMTimeoutError):
+                    silent_until = (
+                        loop.time() + delay + (self._connect_timeout + self._first_byte_timeout)
+                    )
+                elif loop.time() + delay + self._connect_timeout >= silent_until:
+                    # Silent for (nearly) the whole budget: say so now rather than start an
+                    # attempt that could only wait for what is left of it.
+                    raise
                 log.warning(
                     "LLM call failed (%s), retry %d/%d in %.2fs",
                     exc.detail or type(exc).__name__,

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from bot.vocabulary import AnswerStatus, ChannelMode, ReasoningMode
+
+__all__ = ["AnswerStatus", "ChannelMode", "ReasoningMode"]  # re-exported: storage's own words
+
 ConversationKind = Literal["thread", "inline", "dm"]
-AnswerStatus = Literal["streaming", "complete", "stopped", "interrupted", "error"]
 StepKind = Literal["reasoning", "text", "tool_call", "tool_result"]
 ToolResultStatus = Literal["ok", "error", "timeout", "refused", "cancelled"]
 Role = Literal["user", "assistant"]
-ReasoningMode = Literal["show", "summary", "hide"]
-ChannelMode = Literal["threads", "inline"]
 
 
 @dataclass(frozen=True, slots=True)

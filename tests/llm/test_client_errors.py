@@ -168,9 +168,23 @@ async def test_client_empty_stream_is_bad_response(llm: FakeLLMServer, client: L
         await collect(client)
 
 
-async def test_client_first_byte_timeout(llm: FakeLLMServer, make_client: MakeClient) -> None:
-    client = make_client(first_byte_timeout=0.2, max_retries=1)
+async def test_client_silent_endpoint_is_given_up_once_not_per_retry(
+    llm: FakeLLMServer, make_client: MakeClient
+) -> None:
+    # Headers, then nothing: the first-byte budget is spent once, not once per retry (a
+    # member would otherwise watch "Working…" for minutes).
+    client = make_client(first_byte_timeout=0.2, connect_timeout=0.1, max_retries=3)
     llm.enqueue(stall(text_reply("late"), after=0, seconds=30), text_reply("fast"))
+    with pytest.raises(LLMTimeoutError):
+        await collect(client)
+    assert len(llm.chat_requests) == 1
+
+
+async def test_client_answer_from_the_endpoint_restarts_the_silence_budget(
+    llm: FakeLLMServer, make_client: MakeClient
+) -> None:
+    client = make_client(first_byte_timeout=0.3, connect_timeout=0.1, max_retries=2)
+    llm.enqueue(http_error(503), text_reply("fast"))
     assert (await complete(client)).text == "fast"
     assert len(llm.chat_requests) == 2
 
