@@ -1,4 +1,4 @@
-"""Nobody gets pinged by the bot, and errors never leak internals (SPEC §4)."""
+"""Nobody gets pinged by the bot, and errors never leak internals."""
 
 from __future__ import annotations
 
@@ -87,3 +87,40 @@ async def test_llm_401_says_check_the_key_and_never_shows_it(
             assert "Traceback" not in revision.content
     for call in fake.calls:
         assert SECRET_KEY not in str(call.json)
+
+
+async def test_mentions_at_a_message_split_and_in_a_thread_name_never_ping(
+    tmp_path: Path, fakes: tuple[FakeDiscord, FakeLLMServer]
+) -> None:
+    fake, llm = fakes
+    assert fake.guild is not None and fake.user is not None
+    role = fake.add_role(fake.guild.id, "mods")
+    pings = f"@everyone @here <@&{role.id}> <@{fake.user.id}> <@!{fake.user.id}>"
+    # Mentions on both sides of where a long answer must be split into two messages.
+    long_answer = ("filler words " * 150) + pings + "\n\n" + ("more words " * 150) + pings
+    llm.enqueue(text_reply(long_answer, chunk_size=7))
+    async with running_bot(make_settings(tmp_path, fake, llm), fake, llm) as app:
+        await fake.invoke_slash_command("chat", {"prompt": f"{pings} tell me a long story"})
+        thread = await fake.wait_for(lambda: next(iter(fake.threads(app.channel_id)), None))
+        await fake.wait_for(
+            lambda: (
+                len(app.bot_messages(thread.id)) >= 2
+                and all(
+                    "-# " in m.content or "words" in m.content for m in app.bot_messages(thread.id)
+                )
+                and not app.bot_messages(thread.id)[-1].components
+                or None
+            )
+        )
+        assert thread.name.startswith("@everyone")  # named from the prompt, shown as text
+        messages = [*app.bot_messages(thread.id), *app.bot_messages(app.channel_id)]
+        assert len(app.bot_messages(thread.id)) >= 2
+        for message in messages:
+            assert not message.mention_everyone and message.mention_ids == []
+            for revision in message.revisions:
+                assert revision.allowed_mentions == {"parse": []} or (
+                    revision.allowed_mentions is not None
+                    and revision.allowed_mentions.get("parse") == []
+                    and not revision.allowed_mentions.get("roles")
+                    and not revision.allowed_mentions.get("users")
+                )
