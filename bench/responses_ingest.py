@@ -3,34 +3,26 @@
 
 One recorded stream (`make_responses_recorded_stream`: a reasoning summary, text, a function
 call whose arguments arrive in fragments, `response.completed` with the whole output and
-usage; every event with its `event:` line, as OpenAI writes them) is generated once and served
-by `FakeResponsesServer` on 127.0.0.1, in the same event loop, in 16 KiB writes cut at
-arbitrary offsets. Both clients assemble text, reasoning summary, the call's arguments and
-usage; runs are interleaved (ours, SDK, ours, SDK, …) and the medians compared. A third,
-I/O-free number shows what our SSE decoder and Responses decoder cost alone.
+usage; every event with its `event:` line, as OpenAI writes them) served by
+`FakeResponsesServer`. Both clients assemble text, reasoning summary, the call's arguments and
+usage. How it is measured (interleaved runs, medians, the I/O-free number for our SSE decoder
+and Responses decoder alone) is `bench.ingest`'s.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import math
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
-
-from bench.results import Result, Target, median, time_async, time_sync
-from bot.llm.client import LLMClient
+from bench.ingest import Ingest, measure
+from bench.results import Result
+from bench.sse_ingest import open_sdk
 from bot.llm.protocols.responses import ResponsesDecoder, ResponsesProtocol
-from bot.llm.sse import SSEDecoder
-from bot.llm.types import ChatMessage, ChatRequest, Completion
-from tests.fakes.llm_scripts import Scripted, raw_sse
+from bot.llm.types import Completion
 from tests.fakes.responses_scripts import make_responses_recorded_stream
 from tests.fakes.responses_server import FakeResponsesServer
 
 GROUP = "protocols"
-WRITE_SIZE = 16 * 1024
 MODEL = "o4-mini"
 
 
@@ -44,20 +36,10 @@ class Assembled:
     output_tokens: int
 
 
-def sdk_available() -> bool:
-    return importlib.util.find_spec("openai") is not None
-
-
-async def consume_ours(client: LLMClient) -> Assembled:
-    request = ChatRequest(MODEL, [ChatMessage("user", "go")])
-    events = 0
-    async for event in client.stream(request):
-        events += 1
-        if isinstance(event, Completion):
-            arguments = event.tool_calls[0].arguments if event.tool_calls else ""
-            tokens = event.usage.completion_tokens if event.usage else -1
-            return Assembled(len(event.text), len(event.reasoning), arguments, tokens)
-    raise RuntimeError(f"the stream ended without a Completion after {events} events")
+def summarise(done: Completion) -> Assembled:
+    arguments = done.tool_calls[0].arguments if done.tool_calls else ""
+    tokens = done.usage.completion_tokens if done.usage else -1
+    return Assembled(len(done.text), len(done.reasoning), arguments, tokens)
 
 
 async def consume_sdk(sdk: Any) -> Assembled:
@@ -92,85 +74,27 @@ async def consume_sdk(sdk: Any) -> Assembled:
     return Assembled(len("".join(text)), len("".join(reasoning)), joined, usage.output_tokens)
 
 
-def decode_in_memory(pieces: list[bytes]) -> Assembled:
-    """Our SSE decoder and Responses decoder on the same bytes, without HTTP."""
-    sse = SSEDecoder()
-    decoder = ResponsesDecoder()
-    loads = json.loads
-    for piece in pieces:
-        for payload in sse.feed(piece):
-            decoder.feed(loads(payload))
-    done = decoder.finish()
-    arguments = done.tool_calls[0].arguments if done.tool_calls else ""
-    tokens = done.usage.completion_tokens if done.usage else -1
-    return Assembled(len(done.text), len(done.reasoning), arguments, tokens)
+INGEST = Ingest(
+    group=GROUP,
+    label="Responses",
+    unit="events",
+    decode_name="Responses decode, no I/O",
+    decode_note="SSEDecoder + json.loads + ResponsesDecoder on the same bytes, in memory",
+    model=MODEL,
+    record=make_responses_recorded_stream,
+    fake=FakeResponsesServer,
+    decoder=ResponsesDecoder,
+    summarise=summarise,
+    sdk="openai",
+    open_sdk=open_sdk,  # the same `openai` client as for chat completions
+    consume_sdk=consume_sdk,
+    protocol=ResponsesProtocol(),
+)
+
+
+def sdk_available() -> bool:
+    return INGEST.sdk_available()
 
 
 async def run(quick: bool) -> list[Result]:
-    n_events = 2_000 if quick else 100_000
-    repetitions = 1 if quick else 5
-    stream = make_responses_recorded_stream(n_events)
-    script: Scripted = raw_sse(stream, every=WRITE_SIZE)
-    have_sdk = sdk_available()
-    ours_s: list[float] = []
-    sdk_s: list[float] = []
-    outputs: list[Assembled] = []
-
-    async with (
-        FakeResponsesServer(responder=lambda _body: script) as server,
-        aiohttp.ClientSession() as session,
-    ):
-        ours = LLMClient(session, server.base_url, "x", protocol=ResponsesProtocol(), max_retries=0)
-        sdk: Any = None
-        if have_sdk:
-            import openai
-
-            sdk = openai.AsyncOpenAI(base_url=server.base_url, api_key="x", max_retries=0)
-        try:
-
-            async def run_ours() -> None:
-                outputs.append(await consume_ours(ours))
-
-            async def run_sdk() -> None:
-                outputs.append(await consume_sdk(sdk))
-
-            # One untimed run each: connection pools, imports and caches warm up.
-            await run_ours()
-            if sdk is not None:
-                await run_sdk()
-            for _ in range(repetitions):
-                ours_s.append(await time_async(run_ours))
-                if sdk is not None:
-                    sdk_s.append(await time_async(run_sdk))
-        finally:
-            if sdk is not None:
-                await sdk.close()
-    if len(set(outputs)) != 1:
-        raise RuntimeError(f"the clients assembled different answers: {set(outputs)}")
-
-    pieces = script.writes
-    memory_s = [time_sync(lambda: decode_in_memory(pieces)) for _ in range(repetitions)]
-    ours_rate = n_events / median(ours_s)
-    sdk_rate = n_events / median(sdk_s) if sdk_s else math.nan
-    size = f"{n_events:,} events, {len(stream) / 1e6:.1f} MB, median of {repetitions}"
-    no_sdk = "" if have_sdk else "openai SDK not installed (`make bench` installs it)"
-    return [
-        Result(
-            GROUP, "Responses ingestion, ours (LLMClient.stream)", ours_rate, "events/s", note=size
-        ),
-        Result(GROUP, "Responses ingestion, openai SDK", sdk_rate, "events/s", note=no_sdk),
-        Result(
-            GROUP,
-            "Responses ingestion ratio ours/SDK",
-            ours_rate / sdk_rate,
-            "x",
-            Target(1.0, higher_is_better=True),
-        ),
-        Result(
-            GROUP,
-            "Responses decode, no I/O",
-            n_events / median(memory_s),
-            "events/s",
-            note="SSEDecoder + json.loads + ResponsesDecoder on the same bytes, in memory",
-        ),
-    ]
+    return await measure(INGEST, quick)

@@ -27,7 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any, Literal
 
-from tests.fakes.llm_scripts import Scripted
+from tests.fakes.http_fake import Scripted
+from tests.fakes.llm_scripts import RECORDED_WORDS, split_every
 
 DEFAULT_MODEL = "claude-sonnet-4-5-20250929"
 DeltaUsage = Literal["output", "cumulative"]
@@ -75,8 +76,23 @@ def next_id() -> str:
 
 
 def _pieces(value: str, size: int) -> list[str]:
-    size = max(size, 1)
-    return [value[i : i + size] for i in range(0, len(value), size)] or [""]
+    # At least one delta per block, even for an empty one.
+    return split_every(value, size) or [""]
+
+
+def _message_start(message_id: str, model: str, usage: dict[str, Any]) -> dict[str, Any]:
+    """The `message_start` event: the still empty assistant message and its input usage."""
+    message: dict[str, Any] = {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": usage,
+    }
+    return {"type": "message_start", "message": message}
 
 
 def message_events(
@@ -101,21 +117,7 @@ def message_events(
         "cache_read_input_tokens": cache_read,
         "output_tokens": 1,
     }
-    events: list[dict[str, Any]] = [
-        {
-            "type": "message_start",
-            "message": {
-                "id": f"msg_01{next_id()}",
-                "type": "message",
-                "role": "assistant",
-                "model": model,
-                "content": [],
-                "stop_reason": None,
-                "stop_sequence": None,
-                "usage": start_usage,
-            },
-        }
-    ]
+    events = [_message_start(f"msg_01{next_id()}", model, start_usage)]
     if ping:
         events.append({"type": "ping"})
     streamed = 0
@@ -306,7 +308,7 @@ def make_anthropic_recorded_stream(
     n_thinking = body // 5
     n_text = body * 65 // 100
     n_args = max(body - n_thinking - n_text, 2)
-    words = ("the ", "model ", "streams ", "tokens ", "quickly, ", "and ", "Ünïcödé ", "漢字 ")
+    words = RECORDED_WORDS
     dumps = json.dumps
     out: list[str] = []
 
@@ -319,21 +321,7 @@ def make_anthropic_recorded_stream(
         "cache_read_input_tokens": 1024,
         "output_tokens": 1,
     }
-    emit(
-        {
-            "type": "message_start",
-            "message": {
-                "id": "msg_01XFDUDYJgAACzvnptvVoYEL",
-                "type": "message",
-                "role": "assistant",
-                "model": model,
-                "content": [],
-                "stop_reason": None,
-                "stop_sequence": None,
-                "usage": usage,
-            },
-        }
-    )
+    emit(_message_start("msg_01XFDUDYJgAACzvnptvVoYEL", model, usage))
     emit({"type": "ping"})
     start = {"type": "thinking", "thinking": "", "signature": ""}
     emit({"type": "content_block_start", "index": 0, "content_block": start})

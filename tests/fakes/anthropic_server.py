@@ -30,15 +30,10 @@ this server streamed with its tool calls. Rejected requests are recorded too
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
-import socket
-from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 from aiohttp import web
 
@@ -48,8 +43,7 @@ from tests.fakes.anthropic_scripts import (
     assemble,
     parse_events,
 )
-from tests.fakes.llm_scripts import Scripted
-from tests.fakes.llm_server import RecordedRequest
+from tests.fakes.http_fake import FakeHTTPServer, RecordedRequest, Scripted, json_error
 
 __all__ = ["FakeAnthropicServer", "IssuedThinking", "validate_messages_request"]
 
@@ -80,79 +74,26 @@ class IssuedThinking:
 
 
 @dataclass
-class FakeAnthropicServer:
-    strict: bool = True
+class FakeAnthropicServer(FakeHTTPServer):
     models: list[str] = field(
         default_factory=lambda: ["claude-sonnet-4-5-20250929", "claude-haiku-4-5-20251001"]
     )
-    api_key: str | None = None
-    responder: Callable[[dict[str, Any]], Scripted] | None = None
-    requests: list[RecordedRequest] = field(default_factory=list)
     issued: IssuedThinking = field(default_factory=IssuedThinking)
-    disconnects: int = 0
-    port: int = 0  # 0: a free port is chosen at start
 
-    def __post_init__(self) -> None:
-        self._queue: deque[Scripted] = deque()
-        self._runner: web.AppRunner | None = None
-        self._closing = False
-        self.disconnected = asyncio.Event()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    @property
-    def root_url(self) -> str:
-        """The server root, as the official SDK wants its `base_url` (it appends /v1/...)."""
-        return f"http://127.0.0.1:{self.port}"
+    # Anthropic takes request bodies of up to 32 MB: aiohttp's 1 MiB default would refuse
+    # long histories the real API accepts.
+    _client_max_size: ClassVar[int] = 64 * 1024 * 1024
 
     @property
     def messages_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.endswith("/messages")]
 
-    def reset(self) -> None:
-        self._queue.clear()
-        self.requests.clear()
-
-    def enqueue(self, *responses: Scripted) -> None:
-        self._queue.extend(responses)
-
-    async def start(self) -> None:
-        app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_post("/v1/messages", self._messages)
-        app.router.add_get("/v1/models", self._models)
-        self._runner = web.AppRunner(
-            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
-        )
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            self._closing = True
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeAnthropicServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
     # --- handlers -------------------------------------------------------------------------
 
-    def _refused(self, request: web.Request) -> web.Response | None:
+    def _add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post("/v1/messages", self._messages)
+
+    def _refusal(self, request: web.Request) -> web.Response | None:
         """Anthropic's answers to a missing or wrong key or a missing version header."""
         if self.api_key is not None:
             # `x-api-key` is the documented header; recent official SDKs send the key as a
@@ -168,33 +109,21 @@ class FakeAnthropicServer:
             return _error(400, "invalid_request_error", "anthropic-version: header is required")
         return None
 
-    async def _models(self, request: web.Request) -> web.StreamResponse:
-        self.requests.append(RecordedRequest("GET", request.path, dict(request.headers)))
-        refused = self._refused(request)
-        if refused is not None:
-            return refused
+    def _model_list(self) -> dict[str, Any]:
         data = [
             {"type": "model", "id": m, "display_name": m, "created_at": "2025-09-29T00:00:00Z"}
             for m in self.models
         ]
-        return web.json_response(
-            {
-                "data": data,
-                "has_more": False,
-                "first_id": data[0]["id"] if data else None,
-                "last_id": data[-1]["id"] if data else None,
-            }
-        )
+        return {
+            "data": data,
+            "has_more": False,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+        }
 
     async def _messages(self, request: web.Request) -> web.StreamResponse:
-        raw = await request.read()
-        try:
-            body: Any = json.loads(raw)
-        except ValueError:
-            body = None
-        record = RecordedRequest("POST", request.path, dict(request.headers), body)
-        self.requests.append(record)
-        refused = self._refused(request)
+        body, record = await self._record_body(request)
+        refused = self._refusal(request)
         if refused is not None:
             record.rejected = refused.text
             return refused
@@ -203,75 +132,24 @@ class FakeAnthropicServer:
             if problem is not None:
                 record.rejected = problem
                 return _error(400, "invalid_request_error", problem)
-        if self._queue:
-            script = self._queue.popleft()
-        elif self.responder is not None:
-            script = self.responder(body)
-        else:
-            script = anthropic_text_reply()
-        if self.strict and script.status < 300 and script.writes:
-            self._remember(script)
-        return await self._play(request, script)
+        return await self._answer(request, body)
 
-    def _remember(self, script: Scripted) -> None:
+    def _default_script(self, body: Any) -> Scripted:
+        return anthropic_text_reply()
+
+    def _issue(self, script: Scripted) -> None:
         """Note the thinking this answer streams, so the next requests can be checked."""
+        if not (self.strict and script.status < 300 and script.writes):
+            return
         try:
             blocks = assemble(parse_events(b"".join(script.writes)))
         except (ValueError, TypeError, KeyError):
             return  # a deliberately broken stream (a client test) signs nothing
         self.issued.record(blocks)
 
-    async def _play(self, request: web.Request, script: Scripted) -> web.StreamResponse:
-        if script.headers_delay:
-            await asyncio.sleep(script.headers_delay)
-        if script.body is not None or script.status >= 300:
-            return web.Response(
-                status=script.status,
-                body=script.body or b"",
-                headers=script.headers,
-                content_type=script.content_type,
-            )
-        response = web.StreamResponse(status=script.status, headers=script.headers)
-        response.content_type = script.content_type
-        response.headers["Cache-Control"] = "no-cache"
-        await response.prepare(request)
-        try:
-            for n, data in enumerate(script.writes):
-                if script.cut_after is not None and n >= script.cut_after:
-                    _cut(request)
-                    return response
-                if script.stall_after is not None and n == script.stall_after:
-                    await asyncio.sleep(script.stall_seconds)
-                if script.delay:
-                    await asyncio.sleep(script.delay)
-                await response.write(data)
-            if script.cut_after is not None:
-                _cut(request)
-                return response
-            if script.stall_after is not None and script.stall_after >= len(script.writes):
-                await asyncio.sleep(script.stall_seconds)
-            await response.write_eof()
-        except (ConnectionError, asyncio.CancelledError):
-            if not self._closing:
-                self.disconnects += 1
-                self.disconnected.set()
-            raise
-        return response
-
 
 def _error(status: int, type_: str, message: str) -> web.Response:
-    return web.Response(
-        status=status,
-        body=anthropic_error_body(type_, message),
-        content_type="application/json",
-    )
-
-
-def _cut(request: web.Request) -> None:
-    """Drop the TCP connection without ending the chunked body (a provider crash)."""
-    transport = request.transport
-    if transport is not None:
-        transport.abort()
+    return json_error(status, anthropic_error_body(type_, message))
 
 
 # --- validation ---------------------------------------------------------------------------

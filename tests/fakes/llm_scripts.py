@@ -38,9 +38,12 @@ import base64
 import itertools
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Literal
 
+# Scripted is the answer format every fake plays (see http_fake); re-exported, since the
+# builders' callers import it from here.
+from tests.fakes.http_fake import Scripted as Scripted
 from tests.fakes.provider_rules import deepseek_thinking, openrouter_reasoning
 
 Style = Literal["openai", "gemini", "mistral", "ollama", "anonymous"]
@@ -48,22 +51,8 @@ UsageStyle = Literal["final", "last_choice", "groq", "none"]
 
 DEFAULT_MODEL = "fake-model"
 DEFAULT_USAGE: dict[str, Any] = {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}
-
-
-@dataclass
-class Scripted:
-    """One answer to one POST /chat/completions."""
-
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes | None = None  # a whole (non-SSE) body, e.g. an error JSON
-    writes: list[bytes] = field(default_factory=list)  # SSE bytes, one write each
-    delay: float = 0.0  # before each write
-    headers_delay: float = 0.0  # before the status line (first-byte timeouts)
-    cut_after: int | None = None  # close the connection after this many writes
-    stall_after: int | None = None  # stop after this many writes for `stall_seconds`
-    stall_seconds: float = 3600.0
-    content_type: str = "text/event-stream"
+# The words the recorded benchmark streams are made of (multi-byte ones included).
+RECORDED_WORDS = ("the ", "model ", "streams ", "tokens ", "quickly, ", "and ", "Ünïcödé ", "漢字 ")
 
 
 def sse(obj: Any) -> bytes:
@@ -95,7 +84,8 @@ def chunk(
     return obj
 
 
-def _pieces(text: str, size: int) -> list[str]:
+def split_every(text: str, size: int) -> list[str]:
+    """`text` in pieces of `size` characters (the last one shorter); none for no text."""
     size = max(size, 1)
     return [text[i : i + size] for i in range(0, len(text), size)]
 
@@ -137,8 +127,8 @@ def text_reply(
 ) -> Scripted:
     """A streamed text answer, optionally preceded by reasoning."""
     chunks = [chunk({"role": "assistant", "content": ""}, model=model)]
-    chunks += [chunk({reasoning_field: p}, model=model) for p in _pieces(reasoning, chunk_size)]
-    chunks += [chunk({"content": p}, model=model) for p in _pieces(text, chunk_size)]
+    chunks += [chunk({reasoning_field: p}, model=model) for p in split_every(reasoning, chunk_size)]
+    chunks += [chunk({"content": p}, model=model) for p in split_every(text, chunk_size)]
     return Scripted(
         writes=_finish(chunks, finish_reason, usage, usage_style, done, model), delay=delay
     )
@@ -158,7 +148,7 @@ def tool_call_reply(
 ) -> Scripted:
     """Tool calls streamed the way `style`'s provider does. Arguments: a dict or raw text."""
     chunks = [chunk({"role": "assistant", "content": ""}, model=model)]
-    chunks += [chunk({"content": p}, model=model) for p in _pieces(text, 8)]
+    chunks += [chunk({"content": p}, model=model) for p in split_every(text, 8)]
     args = [a if isinstance(a, str) else json.dumps(a) for _, a in calls]
     ids = [f"call_{i}_{name}" for i, (name, _) in enumerate(calls)]
     if style == "openai":
@@ -167,7 +157,7 @@ def tool_call_reply(
             chunks.append(
                 chunk({"tool_calls": [{**head, "function": {"name": name, "arguments": ""}}]})
             )
-            for piece in _pieces(args[i], fragment_size):
+            for piece in split_every(args[i], fragment_size):
                 chunks.append(
                     chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]})
                 )
@@ -196,7 +186,7 @@ def tool_call_reply(
     elif style == "anonymous":
         for i, (name, _) in enumerate(calls):
             chunks.append(chunk({"tool_calls": [{"function": {"name": name, "arguments": ""}}]}))
-            for piece in _pieces(args[i], fragment_size):
+            for piece in split_every(args[i], fragment_size):
                 chunks.append(chunk({"tool_calls": [{"function": {"arguments": piece}}]}))
     return Scripted(writes=_finish(chunks, finish_reason, usage, "final", done, model), delay=delay)
 
@@ -281,7 +271,7 @@ def make_recorded_stream(n_chunks: int, *, model: str = "gpt-4o-mini-2024-07-18"
     n_reasoning = body // 5
     n_text = body * 65 // 100
     n_args = body - n_reasoning - n_text
-    words = ("the ", "model ", "streams ", "tokens ", "quickly, ", "and ", "Ünïcödé ", "漢字 ")
+    words = RECORDED_WORDS
     base = {
         "id": "chatcmpl-AbC123",
         "object": "chat.completion.chunk",
@@ -360,7 +350,7 @@ def _fragmented_calls(
         head = {"index": i, "id": ids[i], "type": "function"}
         head["function"] = {"name": name, "arguments": ""}
         chunks.append(chunk({"tool_calls": [head]}, model=model))
-        for piece in _pieces(_args(arguments), fragment_size):
+        for piece in split_every(_args(arguments), fragment_size):
             fragment = {"index": i, "function": {"arguments": piece}}
             chunks.append(chunk({"tool_calls": [fragment]}, model=model))
     return chunks
@@ -375,7 +365,7 @@ def refusal_reply(
 ) -> Scripted:
     """OpenAI's refusal stream: `delta.refusal` pieces and no content."""
     chunks = [chunk({"role": "assistant", "content": None, "refusal": ""}, model=model)]
-    chunks += [chunk({"refusal": p}, model=model) for p in _pieces(refusal, chunk_size)]
+    chunks += [chunk({"refusal": p}, model=model) for p in split_every(refusal, chunk_size)]
     return Scripted(writes=_finish(chunks, "stop", usage, "final", True, model))
 
 
@@ -420,10 +410,10 @@ def deepseek_reply(
     chunks = [chunk(first, model=model)]
     chunks += [
         chunk({"content": None, "reasoning_content": p}, model=model)
-        for p in _pieces(reasoning, chunk_size)
+        for p in split_every(reasoning, chunk_size)
     ]
     after: dict[str, Any] = {"reasoning_content": None} if reasoning else {}
-    chunks += [chunk({"content": p, **after}, model=model) for p in _pieces(text, chunk_size)]
+    chunks += [chunk({"content": p, **after}, model=model) for p in split_every(text, chunk_size)]
     ids = [f"call_{i:02d}_{_opaque('ds', n)[:24]}" for i in range(len(tool_calls))]
     chunks += _fragmented_calls(tool_calls, ids, fragment_size, model)
     completion = max(1, (len(reasoning) + len(text)) // 4)
@@ -455,7 +445,7 @@ def gemini_tool_reply(
     index 0, as the compatible endpoint does."""
     n = next(_serial)
     sig = _opaque("gemini", n) if signature == "auto" else signature
-    chunks = [chunk({"role": "assistant", "content": p}, model=model) for p in _pieces(text, 8)]
+    chunks = [chunk({"role": "assistant", "content": p}, model=model) for p in split_every(text, 8)]
     for i, (name, arguments) in enumerate(calls):
         call: dict[str, Any] = {
             "function": {"arguments": _args(arguments), "name": name},
@@ -480,7 +470,7 @@ def gemini_text_reply(
     """Gemini 3's compatible text answer; the last part carries a thought signature on the
     delta (never required back: only function calls are validated)."""
     sig = _opaque("gemini-text", next(_serial)) if signature == "auto" else signature
-    pieces = _pieces(text, chunk_size)
+    pieces = split_every(text, chunk_size)
     chunks = []
     for i, piece in enumerate(pieces):
         delta: dict[str, Any] = {"role": "assistant", "content": piece}
@@ -497,7 +487,7 @@ def _openrouter_details(
     deltas: list[dict[str, Any]] = []
     if style == "openai":
         fmt = "openai-responses-v1"
-        for piece in _pieces(reasoning, chunk_size):
+        for piece in split_every(reasoning, chunk_size):
             detail = {"type": "reasoning.summary", "summary": piece, "format": fmt, "index": 0}
             deltas.append({"reasoning": piece, "reasoning_details": [detail]})
         encrypted = {
@@ -510,7 +500,7 @@ def _openrouter_details(
         deltas.append({"reasoning_details": [encrypted]})
         return deltas
     fmt = "anthropic-claude-v1" if style == "anthropic" else "unknown"
-    for piece in _pieces(reasoning, chunk_size):
+    for piece in split_every(reasoning, chunk_size):
         detail = {"type": "reasoning.text", "text": piece, "format": fmt, "index": 0}
         deltas.append({"reasoning": piece, "reasoning_details": [detail]})
     if style == "anthropic":
@@ -547,7 +537,8 @@ def openrouter_reply(
         for delta in _openrouter_details(reasoning, details, sig, redacted, chunk_size):
             chunks.append(chunk({"role": "assistant", "content": "", **delta}, model=model))
     chunks += [
-        chunk({"role": "assistant", "content": p}, model=model) for p in _pieces(text, chunk_size)
+        chunk({"role": "assistant", "content": p}, model=model)
+        for p in split_every(text, chunk_size)
     ]
     ids = [f"toolu_{_opaque('or', n)[:20]}{i}" for i in range(len(tool_calls))]
     chunks += _fragmented_calls(tool_calls, ids, fragment_size, model)

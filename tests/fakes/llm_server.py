@@ -37,28 +37,30 @@ is exceeded: a request whose prompt (characters / 4) is larger than `context_win
 HTTP 200 with an empty `text/event-stream` body, and no queued answer is used.
 
 `disconnects` counts streams the client closed before the server finished writing, and
-`disconnected` (an asyncio.Event) is set on the first one.
-The builders of scripted answers live in `tests.fakes.llm_scripts`. No pytest imports here.
+`disconnected` (an asyncio.Event) is set on the first one. Serving, recording, the answer
+queue and playback are `tests.fakes.http_fake.FakeHTTPServer`'s; the builders of scripted
+answers live in `tests.fakes.llm_scripts`. No pytest imports here.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
-import socket
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any, Literal
 
 from aiohttp import web
 
-from tests.fakes.llm_scripts import Scripted, error_body, text_reply
+from tests.fakes.http_fake import FakeHTTPServer, RecordedRequest, Scripted, json_error
+from tests.fakes.llm_scripts import error_body, text_reply
 from tests.fakes.provider_rules import Flavour, Issued, check, prompt_tokens
 
-__all__ = ["ContextStyle", "FakeLLMServer", "RecordedRequest", "validate_chat_request"]
+__all__ = [
+    "ContextStyle",
+    "FakeLLMServer",
+    "RecordedRequest",
+    "openai_refusal",
+    "validate_chat_request",
+]
 
 ContextStyle = Literal["vllm", "openrouter", "llamacpp", "ollama"]
 
@@ -66,24 +68,16 @@ _ROLES = {"system", "developer", "user", "assistant", "tool"}
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    headers: dict[str, str]
-    json: Any = None
-    rejected: str | None = None
+def openai_refusal(request: web.Request, api_key: str | None) -> web.Response | None:
+    """OpenAI's 401 for a missing or wrong bearer token, or None when `api_key` is satisfied."""
+    if api_key is None or request.headers.get("Authorization") == f"Bearer {api_key}":
+        return None
+    return json_error(401, error_body("Incorrect API key provided.", code="invalid_api_key"))
 
 
 @dataclass
-class FakeLLMServer:
-    strict: bool = True
+class FakeLLMServer(FakeHTTPServer):
     models: list[str] = field(default_factory=lambda: ["fake-model", "fake-model-large"])
-    api_key: str | None = None
-    responder: Callable[[dict[str, Any]], Scripted] | None = None
-    requests: list[RecordedRequest] = field(default_factory=list)
-    disconnects: int = 0
-    port: int = 0  # 0: a free port is chosen at start
     flavour: Flavour = "generic"
     context_style: ContextStyle | None = None
     context_window: int = 8192
@@ -91,79 +85,30 @@ class FakeLLMServer:
     empty_on_overflow: bool = False
 
     def __post_init__(self) -> None:
-        self._queue: deque[Scripted] = deque()
+        super().__post_init__()
         self.issued = Issued()  # what the flavour's provider wants back, by tool call id
-        self._runner: web.AppRunner | None = None
-        self._closing = False
-        self.disconnected = asyncio.Event()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
 
     @property
     def chat_requests(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.endswith("/chat/completions")]
 
     def reset(self) -> None:
-        """Forget queued answers and recorded requests (between scenarios of one test)."""
-        self._queue.clear()
-        self.requests.clear()
+        """Forget queued answers, recorded requests and issued artefacts."""
+        super().reset()
         self.issued.clear()
-
-    def enqueue(self, *responses: Scripted) -> None:
-        self._queue.extend(responses)
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/v1/chat/completions", self._chat)
-        app.router.add_get("/v1/models", self._models)
-        app.router.add_get("/props", self._props)
-        app.router.add_post("/api/show", self._show)
-        # handler_cancellation: a client that hangs up cancels its handler (ends stalls), and
-        # a short shutdown_timeout keeps a stalled stream from holding up close().
-        self._runner = web.AppRunner(
-            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
-        )
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            self._closing = True
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeLLMServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     # --- handlers -------------------------------------------------------------------------
 
-    def _unauthorized(self, request: web.Request) -> web.Response | None:
-        if self.api_key is None or request.headers.get("Authorization") == f"Bearer {self.api_key}":
-            return None
-        body = error_body("Incorrect API key provided.", code="invalid_api_key")
-        return web.Response(status=401, body=body, content_type="application/json")
+    def _add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post("/v1/chat/completions", self._chat)
+        router.add_get("/props", self._props)
+        router.add_post("/api/show", self._show)
 
-    async def _models(self, request: web.Request) -> web.StreamResponse:
-        self.requests.append(RecordedRequest("GET", request.path, dict(request.headers)))
-        denied = self._unauthorized(request)
-        if denied is not None:
-            return denied
-        return web.json_response({"object": "list", "data": [self._model(m) for m in self.models]})
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        return openai_refusal(request, self.api_key)
+
+    def _model_list(self) -> dict[str, Any]:
+        return {"object": "list", "data": [self._model(m) for m in self.models]}
 
     def _model(self, model: str) -> dict[str, Any]:
         """One `/v1/models` entry as the `context_style` server family writes it."""
@@ -192,7 +137,7 @@ class FakeLLMServer:
         return entry
 
     async def _props(self, request: web.Request) -> web.StreamResponse:
-        self.requests.append(RecordedRequest("GET", request.path, dict(request.headers)))
+        self._record("GET", request)
         if self.context_style != "llamacpp":
             raise web.HTTPNotFound()
         settings = {"n_ctx": self.context_window, "params": {"n_predict": -1}}
@@ -206,11 +151,7 @@ class FakeLLMServer:
         )
 
     async def _show(self, request: web.Request) -> web.StreamResponse:
-        try:
-            body: Any = await request.json()
-        except ValueError:
-            body = None
-        self.requests.append(RecordedRequest("POST", request.path, dict(request.headers), body))
+        body, _ = await self._record_body(request)
         if self.context_style != "ollama":
             raise web.HTTPNotFound()
         name = body.get("model") or body.get("name") if isinstance(body, dict) else None
@@ -236,89 +177,30 @@ class FakeLLMServer:
         )
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
-        raw = await request.read()
-        try:
-            body: Any = json.loads(raw)
-        except ValueError:
-            body = None
-        record = RecordedRequest("POST", request.path, dict(request.headers), body)
-        self.requests.append(record)
-        denied = self._unauthorized(request)
+        body, record = await self._record_body(request)
+        denied = self._refusal(request)
         if denied is not None:
             return denied
         if self.strict:
             problem = validate_chat_request(body)
             if problem is not None:
                 record.rejected = problem
-                return web.Response(
-                    status=400, body=error_body(problem), content_type="application/json"
-                )
+                return json_error(400, error_body(problem))
             rejection = check(self.flavour, body, self.issued)
             if rejection is not None:
                 record.rejected = rejection.reason
-                return web.Response(
-                    status=rejection.status, body=rejection.body, content_type="application/json"
-                )
+                return json_error(rejection.status, rejection.body)
         if self.empty_on_overflow and prompt_tokens(body) > self.context_window:
             record.rejected = "the prompt does not fit the context window (empty answer)"
             return await self._play(request, Scripted())
-        if self._queue:
-            script = self._queue.popleft()
-        elif self.responder is not None:
-            script = self.responder(body)
-        else:
-            script = text_reply()
+        return await self._answer(request, body)
+
+    def _default_script(self, body: Any) -> Scripted:
+        return text_reply()
+
+    def _issue(self, script: Scripted) -> None:
         if self.flavour != "generic":
             self.issued.record(script.writes)
-        return await self._play(request, script)
-
-    async def _play(self, request: web.Request, script: Scripted) -> web.StreamResponse:
-        if script.headers_delay:
-            await asyncio.sleep(script.headers_delay)
-        if script.body is not None or script.status >= 300:
-            return web.Response(
-                status=script.status,
-                body=script.body or b"",
-                headers=script.headers,
-                content_type=script.content_type,
-            )
-        response = web.StreamResponse(status=script.status, headers=script.headers)
-        response.content_type = script.content_type
-        response.headers["Cache-Control"] = "no-cache"
-        await response.prepare(request)
-        try:
-            for n, data in enumerate(script.writes):
-                if script.cut_after is not None and n >= script.cut_after:
-                    _cut(request)
-                    return response
-                if script.stall_after is not None and n == script.stall_after:
-                    await asyncio.sleep(script.stall_seconds)
-                if script.delay:
-                    await asyncio.sleep(script.delay)
-                await response.write(data)
-            if script.cut_after is not None:
-                _cut(request)
-                return response
-            if script.stall_after is not None and script.stall_after >= len(script.writes):
-                await asyncio.sleep(script.stall_seconds)
-            await response.write_eof()
-        except (ConnectionError, asyncio.CancelledError):
-            self._client_left()
-            raise
-        return response
-
-    def _client_left(self) -> None:
-        if self._closing:
-            return
-        self.disconnects += 1
-        self.disconnected.set()
-
-
-def _cut(request: web.Request) -> None:
-    """Drop the TCP connection without ending the chunked body (a provider crash)."""
-    transport = request.transport
-    if transport is not None:
-        transport.abort()
 
 
 def validate_chat_request(body: Any) -> str | None:

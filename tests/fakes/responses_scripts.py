@@ -32,7 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.llm_scripts import Scripted
+from tests.fakes.http_fake import Scripted
+from tests.fakes.llm_scripts import RECORDED_WORDS, split_every
 
 DEFAULT_MODEL = "gpt-4.1-mini"
 REASONING_MODEL = "o4-mini"
@@ -72,11 +73,6 @@ def sse_event(event: dict[str, Any]) -> bytes:
     """One Responses SSE event: the type as an `event:` line and again inside the JSON."""
     payload = json.dumps(event, ensure_ascii=False)
     return f"event: {event['type']}\ndata: {payload}\n\n".encode()
-
-
-def _pieces(text: str, size: int) -> list[str]:
-    size = max(size, 1)
-    return [text[i : i + size] for i in range(0, len(text), size)]
 
 
 class ResponseStream:
@@ -144,7 +140,7 @@ class ResponseStream:
                 **where,
                 part={"type": "summary_text", "text": ""},
             )
-            for piece in _pieces(part, self.chunk_size):
+            for piece in split_every(part, self.chunk_size):
                 self.emit(
                     "response.reasoning_summary_text.delta",
                     **where,
@@ -164,7 +160,7 @@ class ResponseStream:
         }
         if text:
             where = {"item_id": item_id, "output_index": index, "content_index": 0}
-            for piece in _pieces(text, self.chunk_size):
+            for piece in split_every(text, self.chunk_size):
                 self.emit("response.reasoning_text.delta", **where, delta=piece)
             self.emit("response.reasoning_text.done", **where, text=text)
             item["content"] = [{"type": "reasoning_text", "text": text}]
@@ -190,7 +186,7 @@ class ResponseStream:
             empty: dict[str, Any] = {"type": "output_text", "annotations": [], "logprobs": []}
             part = {**empty, "text": text}
             self.emit("response.content_part.added", **where, part={**empty, "text": ""})
-            for piece in _pieces(text, self.chunk_size):
+            for piece in split_every(text, self.chunk_size):
                 self.emit(
                     "response.output_text.delta",
                     **where,
@@ -204,7 +200,7 @@ class ResponseStream:
             self.emit(
                 "response.content_part.added", **where, part={"type": "refusal", "refusal": ""}
             )
-            for piece in _pieces(text, self.chunk_size):
+            for piece in split_every(text, self.chunk_size):
                 self.emit("response.refusal.delta", **where, delta=piece)
             self.emit("response.refusal.done", **where, refusal=text)
         self.emit("response.content_part.done", **where, part=part)
@@ -229,7 +225,7 @@ class ResponseStream:
             item={**head, "status": "in_progress", "arguments": ""},
         )
         where = {"item_id": item_id, "output_index": index}
-        for piece in _pieces(args, fragment_size):
+        for piece in split_every(args, fragment_size):
             self.emit(
                 "response.function_call_arguments.delta", **where, delta=piece, obfuscation="Qz"
             )
@@ -389,7 +385,7 @@ def make_responses_recorded_stream(n_events: int, *, model: str = "o4-mini-2025-
     n_summary = max(body // 5, 1)
     n_text = max(body * 65 // 100, 1)
     n_args = max(body - n_summary - n_text, 2)
-    words = ("the ", "model ", "streams ", "tokens ", "quickly, ", "and ", "Ünïcödé ", "漢字 ")
+    words = RECORDED_WORDS
     skeleton = ResponseStream(model)  # for the response object and its id
     dumps = json.dumps
     out: list[str] = []

@@ -31,20 +31,15 @@ Rejected requests are recorded too (`RecordedRequest.rejected` holds the message
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import socket
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.llm_scripts import Scripted, error_body
-from tests.fakes.llm_server import RecordedRequest
+from tests.fakes.http_fake import FakeHTTPServer, RecordedRequest, Scripted, json_error
+from tests.fakes.llm_server import openai_refusal
 from tests.fakes.responses_scripts import ResponsesScripted, responses_text
 
 __all__ = ["FakeResponsesServer", "Issued", "Rejection", "is_reasoning_model"]
@@ -101,25 +96,9 @@ class Issued:
 
 
 @dataclass
-class FakeResponsesServer:
-    strict: bool = True
+class FakeResponsesServer(FakeHTTPServer):
     models: list[str] = field(default_factory=lambda: ["gpt-4.1-mini", "o4-mini", "gpt-5-mini"])
-    api_key: str | None = None
-    responder: Callable[[dict[str, Any]], Scripted] | None = None
-    requests: list[RecordedRequest] = field(default_factory=list)
-    disconnects: int = 0
-    port: int = 0  # 0: a free port is chosen at start
     issued: Issued = field(default_factory=Issued)
-
-    def __post_init__(self) -> None:
-        self._queue: deque[Scripted] = deque()
-        self._runner: web.AppRunner | None = None
-        self._closing = False
-        self.disconnected = asyncio.Event()
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
 
     @property
     def responses_requests(self) -> list[RecordedRequest]:
@@ -127,137 +106,43 @@ class FakeResponsesServer:
 
     def reset(self) -> None:
         """Forget queued answers, recorded requests and issued items."""
-        self._queue.clear()
-        self.requests.clear()
+        super().reset()
         self.issued = Issued()
-
-    def enqueue(self, *responses: Scripted) -> None:
-        self._queue.extend(responses)
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/v1/responses", self._responses)
-        app.router.add_get("/v1/models", self._models)
-        # A client hanging up cancels its handler (ends stalls); close() is quick.
-        self._runner = web.AppRunner(
-            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
-        )
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            self._closing = True
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeResponsesServer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     # --- handlers -------------------------------------------------------------------------
 
-    def _unauthorized(self, request: web.Request) -> web.Response | None:
-        if self.api_key is None or request.headers.get("Authorization") == f"Bearer {self.api_key}":
-            return None
-        body = error_body("Incorrect API key provided.", code="invalid_api_key")
-        return web.Response(status=401, body=body, content_type="application/json")
+    def _add_routes(self, router: web.UrlDispatcher) -> None:
+        router.add_post("/v1/responses", self._responses)
 
-    async def _models(self, request: web.Request) -> web.StreamResponse:
-        self.requests.append(RecordedRequest("GET", request.path, dict(request.headers)))
-        denied = self._unauthorized(request)
-        if denied is not None:
-            return denied
+    def _refusal(self, request: web.Request) -> web.Response | None:
+        return openai_refusal(request, self.api_key)
+
+    def _model_list(self) -> dict[str, Any]:
         data = [
             {"id": m, "object": "model", "created": 0, "owned_by": "system"} for m in self.models
         ]
-        return web.json_response({"object": "list", "data": data})
+        return {"object": "list", "data": data}
 
     async def _responses(self, request: web.Request) -> web.StreamResponse:
-        raw = await request.read()
-        try:
-            body: Any = json.loads(raw)
-        except ValueError:
-            body = None
-        record = RecordedRequest("POST", request.path, dict(request.headers), body)
-        self.requests.append(record)
-        denied = self._unauthorized(request)
+        body, record = await self._record_body(request)
+        denied = self._refusal(request)
         if denied is not None:
             return denied
         if self.strict:
             problem = validate_responses_request(body, self.issued)
             if problem is not None:
                 record.rejected = problem.message
-                return web.Response(
-                    status=problem.status, body=problem.body(), content_type="application/json"
-                )
-        if self._queue:
-            script = self._queue.popleft()
-        elif self.responder is not None:
-            script = self.responder(body)
-        else:
-            model = body.get("model", "") if isinstance(body, dict) else ""
-            reasoning = ["Thinking about the answer."] if is_reasoning_model(model) else []
-            script = responses_text(model=model or "gpt-4.1-mini", reasoning=reasoning)
+                return json_error(problem.status, problem.body())
+        return await self._answer(request, body)
+
+    def _default_script(self, body: Any) -> Scripted:
+        model = body.get("model", "") if isinstance(body, dict) else ""
+        reasoning = ["Thinking about the answer."] if is_reasoning_model(model) else []
+        return responses_text(model=model or "gpt-4.1-mini", reasoning=reasoning)
+
+    def _issue(self, script: Scripted) -> None:
         if isinstance(script, ResponsesScripted):
             self.issued.record(script.output)
-        return await self._play(request, script)
-
-    async def _play(self, request: web.Request, script: Scripted) -> web.StreamResponse:
-        if script.headers_delay:
-            await asyncio.sleep(script.headers_delay)
-        if script.body is not None or script.status >= 300:
-            return web.Response(
-                status=script.status,
-                body=script.body or b"",
-                headers=script.headers,
-                content_type=script.content_type,
-            )
-        response = web.StreamResponse(status=script.status, headers=script.headers)
-        response.content_type = script.content_type
-        response.headers["Cache-Control"] = "no-cache"
-        await response.prepare(request)
-        try:
-            for n, data in enumerate(script.writes):
-                if script.cut_after is not None and n >= script.cut_after:
-                    _cut(request)
-                    return response
-                if script.stall_after is not None and n == script.stall_after:
-                    await asyncio.sleep(script.stall_seconds)
-                if script.delay:
-                    await asyncio.sleep(script.delay)
-                await response.write(data)
-            if script.cut_after is not None:
-                _cut(request)
-                return response
-            if script.stall_after is not None and script.stall_after >= len(script.writes):
-                await asyncio.sleep(script.stall_seconds)
-            await response.write_eof()
-        except (ConnectionError, asyncio.CancelledError):
-            if not self._closing:
-                self.disconnects += 1
-                self.disconnected.set()
-            raise
-        return response
-
-
-def _cut(request: web.Request) -> None:
-    """Drop the TCP connection without ending the chunked body (a provider crash)."""
-    transport = request.transport
-    if transport is not None:
-        transport.abort()
 
 
 # --- validation ------------------------------------------------------------------------------

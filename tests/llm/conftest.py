@@ -1,9 +1,11 @@
-"""Fixtures for the LLM client tests: the fake endpoint, a session, a fast-retrying client."""
+"""Fixtures and helpers for the LLM client tests: the fake endpoint, a session, clients that
+retry within milliseconds (`client_maker`, for every fake), and collecting a stream."""
 
 from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -28,22 +30,32 @@ async def http() -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-@pytest.fixture
-def make_client(llm: FakeLLMServer, http: aiohttp.ClientSession) -> MakeClient:
-    """An `LLMClient` on the fake server with millisecond backoff; override any option."""
+def client_maker(
+    session: aiohttp.ClientSession, base_url: str, *, seed: int, **defaults: Any
+) -> MakeClient:
+    """Makes `LLMClient`s on `base_url` with millisecond backoff and 5 s timeouts, so no test
+    waits on real retry delays; `defaults` (api_key, protocol, ...), then each call's options,
+    override those settings. Each client gets its own `random.Random(seed)`."""
 
     def make(**options: Any) -> LLMClient:
         settings: dict[str, Any] = {
             "backoff_base": 0.001,
             "backoff_max": 0.01,
-            "rng": random.Random(7),
+            "rng": random.Random(seed),
             "first_byte_timeout": 5,
             "idle_timeout": 5,
+            **defaults,
+            **options,
         }
-        settings.update(options)
-        return LLMClient(http, llm.base_url, **settings)
+        return LLMClient(session, base_url, **settings)
 
     return make
+
+
+@pytest.fixture
+def make_client(llm: FakeLLMServer, http: aiohttp.ClientSession) -> MakeClient:
+    """An `LLMClient` on the fake server with millisecond backoff; override any option."""
+    return client_maker(http, llm.base_url, seed=7)
 
 
 @pytest.fixture
@@ -59,9 +71,18 @@ async def collect(client: LLMClient, req: ChatRequest | None = None) -> list[Str
     return [event async for event in client.stream(req or request())]
 
 
-async def complete(client: LLMClient, req: ChatRequest | None = None) -> Completion:
-    events = await collect(client, req)
-    last = events[-1]
-    assert isinstance(last, Completion)
+def last(events: list[StreamEvent]) -> Completion:
+    """The stream's `Completion`, which must be its one and last event of that kind."""
+    done = events[-1]
+    assert isinstance(done, Completion)
     assert sum(isinstance(e, Completion) for e in events) == 1
-    return last
+    return done
+
+
+async def complete(client: LLMClient, req: ChatRequest | None = None) -> Completion:
+    return last(await collect(client, req))
+
+
+def without_artefacts(request: ChatRequest) -> ChatRequest:
+    """`request` with every message's artefacts dropped, as a careless client sends it."""
+    return replace(request, messages=tuple(replace(m, artefacts=None) for m in request.messages))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -44,10 +43,10 @@ from tests.fakes.anthropic_scripts import (
 )
 from tests.fakes.anthropic_server import FakeAnthropicServer
 from tests.fakes.llm_scripts import Scripted, cut_after, raw_sse
+from tests.llm.conftest import MakeClient, client_maker, last
 
 KEY = "sk-ant-api03-secretsecretsecret"
 MODEL = "claude-sonnet-4-5-20250929"
-MakeClient = Callable[..., LLMClient]
 
 
 @pytest.fixture
@@ -57,22 +56,8 @@ async def anthropic() -> AsyncIterator[FakeAnthropicServer]:
 
 
 @pytest.fixture
-async def make_client(anthropic: FakeAnthropicServer) -> AsyncIterator[MakeClient]:
-    async with aiohttp.ClientSession() as session:
-
-        def make(**options: Any) -> LLMClient:
-            settings: dict[str, Any] = {
-                "protocol": AnthropicProtocol(),
-                "backoff_base": 0.001,
-                "backoff_max": 0.01,
-                "rng": random.Random(5),
-                "first_byte_timeout": 5,
-                "idle_timeout": 5,
-            }
-            settings.update(options)
-            return LLMClient(session, anthropic.base_url, settings.pop("api_key", KEY), **settings)
-
-        yield make
+def make_client(anthropic: FakeAnthropicServer, http: aiohttp.ClientSession) -> MakeClient:
+    return client_maker(http, anthropic.base_url, seed=5, api_key=KEY, protocol=AnthropicProtocol())
 
 
 def request(text_: str = "hi") -> ChatRequest:
@@ -84,10 +69,7 @@ async def collect(client: LLMClient, options: CallOptions | None = None) -> list
 
 
 async def complete(client: LLMClient) -> Completion:
-    events = await collect(client)
-    assert isinstance(events[-1], Completion)
-    assert sum(isinstance(e, Completion) for e in events) == 1
-    return events[-1]
+    return last(await collect(client))
 
 
 def rechunked(reply: Scripted, every: int) -> Scripted:

@@ -3,9 +3,7 @@ go back unchanged with every tool round, as the strict fake (and Anthropic) dema
 
 from __future__ import annotations
 
-import random
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -38,6 +36,7 @@ from tests.fakes.anthropic_scripts import (
 )
 from tests.fakes.anthropic_server import FakeAnthropicServer
 from tests.fakes.llm_scripts import Scripted
+from tests.llm.conftest import client_maker, without_artefacts
 from tests.loop.tools import echo, tool
 
 MODEL = "claude-sonnet-4-5-20250929"
@@ -55,8 +54,7 @@ class OneModel:
 
     def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         if self._drop:
-            messages = tuple(replace(m, artefacts=None) for m in request.messages)
-            request = replace(request, messages=messages)
+            request = without_artefacts(request)
         return self._client.stream(request, self._options)
 
 
@@ -67,19 +65,11 @@ async def anthropic() -> AsyncIterator[FakeAnthropicServer]:
 
 
 @pytest.fixture
-async def client(anthropic: FakeAnthropicServer) -> AsyncIterator[LLMClient]:
-    async with aiohttp.ClientSession() as session:
-        yield LLMClient(
-            session,
-            anthropic.base_url,
-            "sk-ant-test",
-            protocol=AnthropicProtocol(),
-            backoff_base=0.001,
-            backoff_max=0.01,
-            rng=random.Random(11),
-            first_byte_timeout=5,
-            idle_timeout=5,
-        )
+def client(anthropic: FakeAnthropicServer, http: aiohttp.ClientSession) -> LLMClient:
+    make = client_maker(
+        http, anthropic.base_url, seed=11, api_key="sk-ant-test", protocol=AnthropicProtocol()
+    )
+    return make()
 
 
 def rounds() -> list[Scripted]:

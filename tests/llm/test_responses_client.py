@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -23,7 +22,6 @@ from bot.llm.types import (
     Artefacts,
     ChatMessage,
     ChatRequest,
-    Completion,
     ReasoningDelta,
     StreamEvent,
     TextDelta,
@@ -41,8 +39,8 @@ from tests.fakes.responses_scripts import (
     responses_tool_calls,
 )
 from tests.fakes.responses_server import FakeResponsesServer
+from tests.llm.conftest import MakeClient, client_maker, last
 
-MakeClient = Callable[..., LLMClient]
 SPEC = ToolSpec("echo", "Echo the arguments.", {"type": "object", "properties": {}})
 
 
@@ -53,22 +51,10 @@ async def server() -> AsyncIterator[FakeResponsesServer]:
 
 
 @pytest.fixture
-async def make_client(server: FakeResponsesServer) -> AsyncIterator[MakeClient]:
-    async with aiohttp.ClientSession() as session:
-
-        def make(**options: Any) -> LLMClient:
-            settings: dict[str, Any] = {
-                "protocol": ResponsesProtocol(),
-                "backoff_base": 0.001,
-                "backoff_max": 0.01,
-                "rng": random.Random(5),
-                "first_byte_timeout": 5,
-                "idle_timeout": 5,
-            }
-            settings.update(options)
-            return LLMClient(session, server.base_url, "sk-test-key", **settings)
-
-        yield make
+def make_client(server: FakeResponsesServer, http: aiohttp.ClientSession) -> MakeClient:
+    return client_maker(
+        http, server.base_url, seed=5, api_key="sk-test-key", protocol=ResponsesProtocol()
+    )
 
 
 @pytest.fixture
@@ -89,13 +75,6 @@ async def collect(
         client.stream(req or request(), options) if options else client.stream(req or request())
     )
     return [event async for event in stream]
-
-
-def last(events: list[StreamEvent]) -> Completion:
-    assert sum(isinstance(e, Completion) for e in events) == 1
-    done = events[-1]
-    assert isinstance(done, Completion)
-    return done
 
 
 async def test_client_streams_a_reasoning_answer_over_http(

@@ -24,12 +24,6 @@ async def server() -> AsyncIterator[FakeResponsesServer]:
         yield fake
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
 def issued_turn() -> tuple[Issued, list[dict[str, Any]]]:
     """What the fake issued for one reasoning + function call answer, and a valid history."""
     script = responses_tool_calls([("echo", {"a": 1})], reasoning="Plan.")

@@ -3,9 +3,7 @@ request for the reasoning items (with their encrypted content) the model needs b
 
 from __future__ import annotations
 
-import random
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -30,6 +28,7 @@ from bot.llm.types import (
 )
 from tests.fakes.responses_scripts import responses_text, responses_tool_calls
 from tests.fakes.responses_server import FakeResponsesServer
+from tests.llm.conftest import client_maker, without_artefacts
 from tests.loop.tools import echo, tool
 
 MODEL = "gpt-5-mini"
@@ -42,19 +41,11 @@ async def server() -> AsyncIterator[FakeResponsesServer]:
 
 
 @pytest.fixture
-async def client(server: FakeResponsesServer) -> AsyncIterator[LLMClient]:
-    async with aiohttp.ClientSession() as session:
-        yield LLMClient(
-            session,
-            server.base_url,
-            "sk-test",
-            protocol=ResponsesProtocol(),
-            backoff_base=0.001,
-            backoff_max=0.01,
-            rng=random.Random(3),
-            first_byte_timeout=5,
-            idle_timeout=5,
-        )
+def client(server: FakeResponsesServer, http: aiohttp.ClientSession) -> LLMClient:
+    make = client_maker(
+        http, server.base_url, seed=3, api_key="sk-test", protocol=ResponsesProtocol()
+    )
+    return make()
 
 
 class ForgetsReasoning:
@@ -64,8 +55,7 @@ class ForgetsReasoning:
         self._client = client
 
     def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
-        messages = tuple(replace(m, artefacts=None) for m in request.messages)
-        return self._client.stream(replace(request, messages=messages))
+        return self._client.stream(without_artefacts(request))
 
 
 async def run(client: Any) -> list[LoopEvent]:
