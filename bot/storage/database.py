@@ -38,6 +38,11 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 BUSY_TIMEOUT_MS = 5_000
+# Another process holding the write lock longer than the busy timeout (a backup tool, a
+# `sqlite3` shell) makes writes wait and try again, this long at most: bookkeeping (steps,
+# the ledger, budget settlement) must not fail because somebody looked at the file.
+LOCK_WAIT_MAX_S = 600.0
+_LOCK_RETRY_MAX_S = 2.0
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 # The hold (see Database._locked) the current task is inside, if any. A context variable, so
@@ -137,15 +142,31 @@ class Database:
         read-to-write lock upgrade. Do not nest: to call a repository inside the block, pass
         it the yielded connection as `conn=`.
         """
-        async with self._locked():
-            conn = self._conn
-            try:
-                await conn.execute("BEGIN IMMEDIATE")
-                yield conn
-                await conn.execute("COMMIT")
-            except BaseException:
-                await _rollback(conn)
-                raise
+        waiting = _LockWait(self.path)
+        while True:
+            async with self._locked():
+                conn = self._conn
+                try:
+                    await conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    await _rollback(conn)
+                    if not _busy(exc):
+                        raise
+                    locked = exc
+                except BaseException:
+                    await _rollback(conn)
+                    raise
+                else:
+                    try:
+                        yield conn
+                        await conn.execute("COMMIT")
+                    except BaseException:
+                        await _rollback(conn)
+                        raise
+                    waiting.done()
+                    return
+            # Out of our own lock while we wait: reads of this process go on meanwhile.
+            await waiting.pause(locked)
 
     async def run_in_transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """Run synchronous `work` inside BEGIN IMMEDIATE … COMMIT in one trip to the
@@ -158,9 +179,18 @@ class Database:
         leave the transaction half-done. aiosqlite has no public way to run a function on its
         thread; this is the one place that uses its `_execute`.
         """
-        async with self._locked():
-            submit = cast(Callable[..., Awaitable[T]], self._conn._execute)
-            return await submit(_in_transaction, self._conn._conn, work)
+        submit = cast(Callable[..., Awaitable[T]], self._conn._execute)
+        waiting = _LockWait(self.path)
+        while True:
+            async with self._locked():
+                try:
+                    result = await submit(_in_transaction, self._conn._conn, work)
+                except _BeginBusy as busy:
+                    locked = busy.error
+                else:
+                    waiting.done()
+                    return result
+            await waiting.pause(locked)
 
     @asynccontextmanager
     async def maybe_transaction(
@@ -325,8 +355,59 @@ async def _migrate(conn: aiosqlite.Connection, path: Path, plan: Sequence[Migrat
             raise
 
 
+class _BeginBusy(Exception):
+    """BEGIN IMMEDIATE found the database locked by another process: nothing was done."""
+
+    def __init__(self, error: sqlite3.OperationalError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _busy(error: sqlite3.OperationalError) -> bool:
+    return error.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED) or (
+        "locked" in str(error)
+    )
+
+
+class _LockWait:
+    """Waiting out another process's write lock: backoff, a bound, and one log line."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._started: float | None = None
+        self._delay = 0.05
+
+    async def pause(self, error: sqlite3.OperationalError) -> None:
+        now = asyncio.get_running_loop().time()
+        if self._started is None:
+            self._started = now
+            log.warning(
+                "database %s is locked by another process; writes wait (up to %.0f s)",
+                self._path,
+                LOCK_WAIT_MAX_S,
+            )
+        elif now - self._started > LOCK_WAIT_MAX_S:
+            raise error
+        await asyncio.sleep(self._delay)
+        self._delay = min(self._delay * 2, _LOCK_RETRY_MAX_S)
+
+    def done(self) -> None:
+        if self._started is not None:
+            waited = asyncio.get_running_loop().time() - self._started
+            log.info(
+                "database %s: the lock was released; writes go on (%.1f s)", self._path, waited
+            )
+
+
 def _in_transaction(raw: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
-    raw.execute("BEGIN IMMEDIATE")
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if raw.in_transaction:
+            raw.execute("ROLLBACK")
+        if _busy(exc):
+            raise _BeginBusy(exc) from exc
+        raise
     try:
         result = work(raw)
         raw.execute("COMMIT")
