@@ -12,6 +12,7 @@ Each part is its own function so other billing benchmarks (reports) can join the
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -26,7 +27,7 @@ from bot.storage.budgets import BudgetRepository
 from bot.storage.database import Database
 from bot.storage.models import Conversation, StoredMessage
 from bot.storage.prices import PriceRepository
-from bot.storage.usage import LedgerEntry, UsageRepository
+from bot.storage.usage import LedgerEntry, append_entry
 
 GROUP = "billing"
 GUILD = 1
@@ -52,15 +53,37 @@ async def _seed_ledger(db: Database, now: datetime, rows: int) -> None:
     """A month of earlier calls in the guild, so the budget sums read real rollup rows."""
     start_ms = int((now - timedelta(days=30)).timestamp() * 1000)
     step = 30 * _DAY_MS // max(rows, 1)
-    ledger = UsageRepository(db)
-    async with db.transaction() as conn:
-        for n in range(rows):
-            entry = LedgerEntry(
-                f"seed:{n}", start_ms + n * step, GUILD, 100 + n % 7, 1000 + n % 40, n % 50,
-                None, "answer", MODEL, 1200, 300, 250, 0, 1_000_000, 500_000, 2_000_000,
-                "override", 1_000, "completed", "provider",
-            )  # fmt: skip
-            await ledger.insert(entry, conn=conn)
+    entries = [
+        LedgerEntry(
+            f"seed:{n}",
+            start_ms + n * step,
+            GUILD,
+            100 + n % 7,
+            1000 + n % 40,
+            n % 50,
+            None,
+            "answer",
+            MODEL,
+            1200,
+            300,
+            250,
+            0,
+            1_000_000,
+            500_000,
+            2_000_000,
+            "override",
+            1_000,
+            "completed",
+            "provider",
+        )  # fmt: skip
+        for n in range(rows)
+    ]
+
+    def seed(conn: sqlite3.Connection) -> None:
+        for entry in entries:
+            append_entry(conn, entry)
+
+    await db.run_in_transaction(seed)
 
 
 async def reserve_settle(quick: bool) -> list[Result]:

@@ -350,12 +350,6 @@ class PriceBook:
         log.info("price override for %s set by %s", model, updated_by)
         return saved
 
-    async def clear_override(self, model: str) -> bool:
-        """Remove the owner's price; the catalog applies again. False if there was none."""
-        removed = await self._prices.delete(model)
-        (await self._load()).pop(model, None)
-        return removed
-
     async def overrides(self) -> Sequence[PriceOverride]:
         return sorted((await self._load()).values(), key=lambda o: o.model)
 

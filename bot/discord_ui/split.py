@@ -19,7 +19,7 @@ Code blocks. Only backtick fences on their own line count (CommonMark style; mid
 ~~~ fences are left alone). A part that ends inside a block gets a closing fence, and the next
 part starts with the same fence and language, so every part is balanced on its own. A part
 never ends right after an opening fence or right before the closing one (empty blocks do not
-render). `Part` records what was added, and `join_parts` gives the original text back.
+render). `Part` records what was added, so the original text can be rebuilt from the parts.
 
 Stability while streaming. A part is cut only once the text after its start no longer fits,
 and where it is cut depends only on the text inside its own room (every rule above looks
@@ -35,7 +35,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 MESSAGE_LIMIT = 2000
@@ -72,11 +71,6 @@ class Part:
     @property
     def source(self) -> str:
         return self.content[len(self.reopen) : len(self.content) - len(self.close)]
-
-
-def join_parts(parts: Sequence[Part]) -> str:
-    """Inverse of `split_markdown`: drop the added fences and concatenate."""
-    return "".join(part.source for part in parts)
 
 
 @dataclass(frozen=True, slots=True)

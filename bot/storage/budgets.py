@@ -20,7 +20,7 @@ import aiosqlite
 
 from bot.storage.database import Database
 from bot.storage.timeutil import from_ms, now_ms
-from bot.storage.usage import ENTRY_BY_KEY, INSERT_ENTRY, LedgerEntry, entry_from_row, entry_params
+from bot.storage.usage import ENTRY_BY_KEY, LedgerEntry, append_entry, entry_from_row
 
 T = TypeVar("T")
 
@@ -252,7 +252,7 @@ class ReservationRepository:
             key = entry.idempotency_key
             if held:
                 conn.execute(_RELEASE, (key,))
-            if conn.execute(INSERT_ENTRY, entry_params(entry)).rowcount == 0:
+            if not append_entry(conn, entry):
                 first = conn.execute(ENTRY_BY_KEY, (key,)).fetchone()
                 return SettleOutcome(entry_from_row(first), inserted=False, statuses=())
             statuses: tuple[BudgetStatus, ...] = ()

@@ -71,22 +71,28 @@ def entry_params(entry: LedgerEntry) -> tuple[object, ...]:
     return tuple(getattr(entry, name) for name in _FIELDS)
 
 
-INSERT_ENTRY = (
+_INSERT_ENTRY = (
     f"INSERT INTO usage_ledger ({_COLUMNS}) VALUES ({', '.join('?' * len(_FIELDS))})"
     " ON CONFLICT (idempotency_key) DO NOTHING"
 )
 ENTRY_BY_KEY = f"SELECT {_COLUMNS} FROM usage_ledger WHERE idempotency_key = ?"
 
 
+def append_entry(conn: sqlite3.Connection, entry: LedgerEntry) -> bool:
+    """The one write to the ledger, inside the caller's transaction (the settlement of a
+    call's budget hold runs it in the same transaction as the release); False when the
+    entry's key was already recorded."""
+    return conn.execute(_INSERT_ENTRY, entry_params(entry)).rowcount > 0
+
+
 class UsageRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def insert(self, entry: LedgerEntry, *, conn: aiosqlite.Connection | None = None) -> bool:
-        """Append `entry`; False (and nothing written) when its key was already recorded."""
-        async with self._db.maybe_transaction(conn) as c:
-            cursor = await c.execute(INSERT_ENTRY, entry_params(entry))
-            return cursor.rowcount > 0
+    async def insert(self, entry: LedgerEntry) -> bool:
+        """Append `entry` in a transaction of its own (imports and seeding; calls of the
+        bot are appended by their budget settlement); False when its key was recorded."""
+        return await self._db.run_in_transaction(lambda conn: append_entry(conn, entry))
 
     async def by_key(
         self, key: str, *, conn: aiosqlite.Connection | None = None

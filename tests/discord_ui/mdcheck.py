@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
-from bot.discord_ui.split import Part, join_parts, measure
+from bot.discord_ui.split import Part, measure
+
+
+def join_parts(parts: Sequence[Part]) -> str:
+    """Inverse of `split_markdown`: drop the added fences and concatenate the sources."""
+    return "".join(part.source for part in parts)
+
 
 _FENCE_LINE = re.compile(r"^[ \t]*(`{3,20})([^`]*?)\r?$")
 

@@ -8,11 +8,10 @@ from bot.discord_ui.split import (
     MIN_BUDGET,
     Part,
     is_grapheme_boundary,
-    join_parts,
     measure,
     split_markdown,
 )
-from tests.discord_ui.mdcheck import check_parts, open_fence_at_end, word_at
+from tests.discord_ui.mdcheck import check_parts, join_parts, open_fence_at_end, word_at
 
 WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa"]
 
