@@ -53,34 +53,14 @@ async def _seed_ledger(db: Database, now: datetime, rows: int) -> None:
     """A month of earlier calls in the guild, so the budget sums read real rollup rows."""
     start_ms = int((now - timedelta(days=30)).timestamp() * 1000)
     step = 30 * _DAY_MS // max(rows, 1)
-    entries = [
-        LedgerEntry(
-            f"seed:{n}",
-            start_ms + n * step,
-            GUILD,
-            100 + n % 7,
-            1000 + n % 40,
-            n % 50,
-            None,
-            "answer",
-            MODEL,
-            1200,
-            300,
-            250,
-            0,
-            1_000_000,
-            500_000,
-            2_000_000,
-            "override",
-            1_000,
-            "completed",
-            "provider",
-        )  # fmt: skip
-        for n in range(rows)
-    ]
 
     def seed(conn: sqlite3.Connection) -> None:
-        for entry in entries:
+        for n in range(rows):
+            entry = LedgerEntry(
+                f"seed:{n}", start_ms + n * step, GUILD, 100 + n % 7, 1000 + n % 40, n % 50,
+                None, "answer", MODEL, 1200, 300, 250, 0, 1_000_000, 500_000, 2_000_000,
+                "override", 1_000, "completed", "provider",
+            )  # fmt: skip
             append_entry(conn, entry)
 
     await db.run_in_transaction(seed)
