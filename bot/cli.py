@@ -4,10 +4,15 @@
 endpoint, the Discord token and its intents) without starting the bot; exit 0 when nothing is
 wrong. `invite` prints the URL that adds the bot to a server with exactly the permissions it
 needs. `backup` writes a consistent copy of the database, safe while the bot runs.
+
+The command line is an argparse parser (`build_parser`): `--help` at the top level and after
+each command prints usage and exits 0; an unknown command or a missing argument prints a
+usage error and exits 2.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
@@ -36,13 +41,70 @@ SCOPES = "bot%20applications.commands"
 MESSAGE_CONTENT_FLAGS = (1 << 18) | (1 << 19)
 CHECK_TIMEOUT_S = 10.0
 
-USAGE = """usage: python -m bot [command]
+PROG = "python -m bot"
+DESCRIPTION = "Switchboard: an LLM agent in Discord. Without a command, it starts the bot."
+EPILOG = """\
+Settings come from the environment or .env (see .env.example); without a command the bot
+starts and runs until SIGTERM or Ctrl-C. `%(prog)s COMMAND --help` tells more about one
+command. Exit codes: 0 fine, 1 a problem found, 2 a usage or settings error."""
+# One entry per command: the one-line help (shown in the command list) and its description.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "check": (
+        "check settings, database, LLM endpoint and Discord token; start nothing",
+        "Tell, one plain line each, what is fine and what is not: the settings, the "
+        "configuration file, the database, every LLM endpoint (and whether it lists the "
+        "configured models), the Discord token and its Message Content intent. Starts "
+        "nothing. Exit 0 when nothing is wrong, 1 when something is, 2 when settings are "
+        "missing.",
+    ),
+    "invite": (
+        "print the URL that adds the bot to a server",
+        "Print the URL that adds the bot to a server with the scopes `bot "
+        "applications.commands` and exactly the permissions it needs.",
+    ),
+    "backup": (
+        "write a consistent copy of the database to PATH (safe while the bot runs)",
+        "Write a consistent copy of the database (DATABASE_PATH) to PATH with SQLite's "
+        "online backup; safe while the bot runs. PATH must differ from DATABASE_PATH.",
+    ),
+}
 
-  (none)        start the bot
-  check         check settings, database, LLM endpoint and Discord token; start nothing
-  invite        print the URL that adds the bot to a server
-  backup PATH   write a consistent copy of the database to PATH (safe while the bot runs)
-"""
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """The command line: no command starts the bot; `check`, `invite`, `backup PATH`."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        usage="%(prog)s [-h] [check | invite | backup PATH]",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(
+        dest="command",
+        title="commands",
+        metavar="command",
+        help="one of these; without one, start the bot",
+        required=False,
+    )
+    for name, (summary, description) in COMMANDS.items():
+        # prog spelled out: argparse would otherwise prefix the parent's whole usage line.
+        command = commands.add_parser(
+            name, prog=f"{prog} {name}", help=summary, description=description
+        )
+        if name == "backup":
+            command.add_argument("path", metavar="PATH", type=Path, help="where to write the copy")
+    return parser
+
+
+def parse_args(argv: Sequence[str], prog: str = PROG) -> argparse.Namespace:
+    """Parse the command line; `--help` exits 0, a usage error prints usage and exits 2.
+
+    `help [COMMAND]` is kept as a spelling of `[COMMAND] --help`.
+    """
+    args = list(argv)
+    if args[:1] == ["help"]:
+        args = [*args[1:2], "--help"]
+    return build_parser(prog).parse_args(args)
 
 
 @dataclass
@@ -221,14 +283,21 @@ def backup(settings: Settings, destination: Path, out: TextIO) -> int:
     return 0
 
 
-def run_command(argv: Sequence[str]) -> int:
-    """Run an operator command; returns the process exit code."""
-    command, *rest = argv
-    if command in {"-h", "--help", "help"}:
-        print(USAGE)
-        return 0
-    if command not in {"check", "invite", "backup"} or (command == "backup") != bool(rest):
-        print(USAGE, file=sys.stderr)
+def run_command(argv: Sequence[str] | argparse.Namespace) -> int:
+    """Run an operator command; returns the process exit code.
+
+    `argv` is the command line after `python -m bot` or what `parse_args` made of it. Help
+    and usage errors end here with their exit code (0 and 2) instead of raising SystemExit.
+    """
+    if isinstance(argv, argparse.Namespace):
+        args = argv
+    else:
+        try:
+            args = parse_args(argv)
+        except SystemExit as exc:
+            return exc.code if isinstance(exc.code, int) else 2
+    if args.command is None:
+        build_parser().print_usage(sys.stderr)
         return 2
     try:
         settings = load_settings()
@@ -237,7 +306,7 @@ def run_command(argv: Sequence[str]) -> int:
         for line in describe_errors(exc):
             report.bad(line)
         return 2
-    if command == "check":
+    if args.command == "check":
         report = Report()
         asyncio.run(check(settings, report))
         if report.problems:
@@ -245,6 +314,7 @@ def run_command(argv: Sequence[str]) -> int:
             return 1
         print("All good: `make run` (or `python -m bot`) starts the bot.")
         return 0
-    if command == "invite":
+    if args.command == "invite":
         return asyncio.run(invite(settings, sys.stdout))
-    return backup(settings, Path(rest[0]), sys.stdout)
+    path: Path = args.path
+    return backup(settings, path, sys.stdout)

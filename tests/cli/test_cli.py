@@ -183,3 +183,51 @@ async def test_cli_backup_refuses_the_live_path(
     env = env_for(fake, llm, tmp_path)
     code, _, err = await bot_command("backup", env["DATABASE_PATH"], env=env, cwd=tmp_path)
     assert code in (1, 2) and "Traceback" not in err
+
+
+async def test_cli_help_lists_every_command_and_exits_0(tmp_path: Path) -> None:
+    code, out, err = await bot_command("--help", env=clean_env(), cwd=tmp_path)
+    assert code == 0, err
+    assert out.startswith("usage: python -m bot")
+    for command in ("check", "invite", "backup", "start the bot"):
+        assert command in out
+    assert err == ""
+
+
+async def test_cli_help_word_is_kept_as_a_spelling_of_help(tmp_path: Path) -> None:
+    code, out, _ = await bot_command("help", "backup", env=clean_env(), cwd=tmp_path)
+    assert code == 0
+    assert out.startswith("usage: python -m bot backup [-h] PATH")
+
+
+async def test_cli_check_help_describes_check_without_running_it(tmp_path: Path) -> None:
+    code, out, err = await bot_command("check", "--help", env=clean_env(), cwd=tmp_path)
+    assert code == 0, err
+    assert out.startswith("usage: python -m bot check")
+    assert "Message Content" in out
+    assert "✗" not in out  # nothing was checked: the settings are missing in this env
+
+
+async def test_cli_backup_help_names_the_path_argument(tmp_path: Path) -> None:
+    code, out, err = await bot_command("backup", "--help", env=clean_env(), cwd=tmp_path)
+    assert code == 0, err
+    assert out.startswith("usage: python -m bot backup [-h] PATH")
+    assert "safe while the bot runs" in out
+
+
+async def test_cli_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
+    code, out, err = await bot_command("frobnicate", env=clean_env(), cwd=tmp_path)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("usage: python -m bot")
+    assert "invalid choice: 'frobnicate'" in err
+    assert "Traceback" not in err
+
+
+async def test_cli_backup_without_path_is_a_usage_error(tmp_path: Path) -> None:
+    code, out, err = await bot_command("backup", env=clean_env(), cwd=tmp_path)
+    assert code == 2
+    assert out == ""
+    assert err.startswith("usage: python -m bot backup")
+    assert "required: PATH" in err
+    assert "Traceback" not in err

@@ -4,7 +4,6 @@ model that keeps streaming (slowly) is never cut."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 from tests.e2e.conftest import button_with, click_as, make_settings, running_bot
@@ -30,7 +29,6 @@ async def test_silent_model_waiting_notice_then_error_with_retry(
     silent.headers_delay = 60
     llm.enqueue(silent)
     async with running_bot(settings, fake, llm) as app:
-        started = time.monotonic()
         await fake.invoke_slash_command("chat", {"prompt": "hello?"})
         thread = await fake.wait_for(lambda: next(iter(fake.threads(app.channel_id)), None))
 
@@ -40,12 +38,10 @@ async def test_silent_model_waiting_notice_then_error_with_retry(
 
         await fake.wait_for(lambda: shown("Still waiting for the model"), timeout=5)
         failed = await fake.wait_for(lambda: shown("took too long"), timeout=5)
-        elapsed = time.monotonic() - started
         retry = button_with(failed, RETRY)
         assert retry is not None
         assert "Still waiting" not in failed.content
         assert len(llm.chat_requests) == 1  # silence is not retried into minutes
-        assert elapsed < 1.2 + 0.3 + 2.0  # the budget, plus Discord round trips
 
         llm.enqueue(text_reply("Here now."))
         assert fake.user is not None
