@@ -1,5 +1,5 @@
 """Every extension in `EXTENSIONS` loads on a bare bot, and the commands it registers are
-well-formed: unique names, a description on every command and option (HOUSE_STYLE §3)."""
+well-formed: unique names, a description on every command and option."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ Every report belongs to exactly one guild: it is a required argument all the way
 the SQL. Rows carry ids; the caller (a cog) resolves names and hands them in as one
 `names` mapping (Discord snowflakes are unique across users and channels).
 
-CSV (SPEC §6): a header row, then one row per group, no total row. `cost_usd` is the
+CSV: a header row, then one row per group, no total row. `cost_usd` is the
 priced part of the group's cost in dollars with 6 decimals; it is empty when every call of
 the group had no known price, and when only some had none it is the cost of the priced
 calls alone (the unpriced ones still count in `calls` and the token columns). Text cells
@@ -207,7 +207,7 @@ def _key_cells(row: UsageRow, names: Mapping[int, str] | None) -> list[str]:
 
 
 def report_csv(report: UsageReport, names: Mapping[int, str] | None = None) -> str:
-    """SPEC §6's CSV: header, one row per group (report order), no total row."""
+    """The CSV format: header, one row per group (report order), no total row."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(csv_header(report.group_by))

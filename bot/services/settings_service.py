@@ -2,7 +2,7 @@
 effective value comes from (set on this channel or thread, inherited from the parent channel,
 or the bot's default).
 
-A thread's settings are its own overrides over its parent channel's (SPEC §6); changing a
+A thread's settings are its own overrides over its parent channel's; changing a
 setting in a thread changes the thread only.
 """
 

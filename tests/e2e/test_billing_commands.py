@@ -1,4 +1,4 @@
-"""/budget, /price and /usage end to end, and what budgets and prices do to answers (SPEC §5, §6).
+"""/budget, /price and /usage end to end, and what budgets and prices do to answers.
 
 The bot runs with the default member (alice) as its only owner; admins are members with every
 permission (the fake's default), members are narrowed to MEMBER permissions.

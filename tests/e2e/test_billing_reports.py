@@ -1,5 +1,5 @@
 """/usage-report end to end: the embed, the CSV (read back against the ledger), the PNG chart,
-names resolved through Discord, and nothing of another server ever shown (SPEC §6)."""
+names resolved through Discord, and nothing of another server ever shown."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Errors members can act on are said plainly; others show an id that is in the log (SPEC §4)."""
+"""Errors members can act on are said plainly; others show an id that is in the log."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Inline channels and DMs: the channel itself is one rolling conversation (SPEC §2)."""
+"""Inline channels and DMs: the channel itself is one rolling conversation."""
 
 from __future__ import annotations
 

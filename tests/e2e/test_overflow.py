@@ -1,4 +1,4 @@
-"""A long answer continues over several messages, each valid on its own (SPEC §4)."""
+"""A long answer continues over several messages, each valid on its own."""
 
 from __future__ import annotations
 

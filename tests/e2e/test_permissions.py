@@ -1,4 +1,4 @@
-"""Admin and owner commands: declared to Discord, checked again at run time (SPEC §6).
+"""Admin and owner commands: declared to Discord, checked again at run time.
 
 The fake reports every permission in interactions unless a test narrows them, which is what
 a member without Manage Server looks like when an admin has re-enabled the command for them

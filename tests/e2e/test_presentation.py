@@ -1,4 +1,4 @@
-"""What a streaming answer looks like: the Stop button while working, tool lines (SPEC §4)."""
+"""What a streaming answer looks like: the Stop button while working, tool lines."""
 
 from __future__ import annotations
 

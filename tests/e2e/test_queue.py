@@ -1,4 +1,4 @@
-"""Messages that arrive while the model answers are queued, answered in order (SPEC §2)."""
+"""Messages that arrive while the model answers are queued, answered in order."""
 
 from __future__ import annotations
 

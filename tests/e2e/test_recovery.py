@@ -1,4 +1,4 @@
-"""After a crash: answers left streaming are marked interrupted and say so (SPEC §2, §7)."""
+"""After a crash: answers left streaming are marked interrupted and say so."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """/settings end to end: each subcommand changes what `/settings show` says and the behaviour it
-controls, per channel, with threads inheriting their parent's settings (SPEC §6)."""
+controls, per channel, with threads inheriting their parent's settings."""
 
 from __future__ import annotations
 

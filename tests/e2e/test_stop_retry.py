@@ -1,4 +1,4 @@
-"""Stop and Retry: the buttons on answers and /stop (SPEC §3, §4, §6)."""
+"""Stop and Retry: the buttons on answers and /stop."""
 
 from __future__ import annotations
 

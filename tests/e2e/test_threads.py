@@ -1,4 +1,4 @@
-"""Conversations in threads: /chat, follow-ups, mentions (SPEC §2, §4)."""
+"""Conversations in threads: /chat, follow-ups, mentions."""
 
 from __future__ import annotations
 

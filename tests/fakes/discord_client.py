@@ -1,7 +1,7 @@
 """Point the unmodified discord.py client at a FakeDiscord.
 
 discord.py has no per-client option for its endpoints: `Route.BASE` (REST) and
-`DiscordWebSocket.DEFAULT_GATEWAY` are class attributes, i.e. process-global (reference §B.1).
+`DiscordWebSocket.DEFAULT_GATEWAY` are class attributes, i.e. process-global.
 `pointed_at` sets both and restores the previous values on exit, so tests do not leak them.
 """
 
@@ -25,7 +25,7 @@ class _HasEndpoints(Protocol):
 
 
 def env_for(fake: _HasEndpoints) -> dict[str, str]:
-    """Settings environment for running the real bot against `fake` (SPEC §8)."""
+    """Settings environment for running the real bot against `fake`."""
     return {"DISCORD_API_BASE": fake.api_base, "DISCORD_GATEWAY_URL": fake.gateway_url}
 
 

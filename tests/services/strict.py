@@ -1,7 +1,7 @@
 """A reusable check that a `messages` list would be accepted by strict chat providers.
 
 `assert_valid_for_strict_provider(messages)` fails with a message naming the index and the
-rule broken. Rules (SPEC §2 plus what strict OpenAI-compatible servers enforce):
+rule broken. Rules (the conversation rules plus what strict OpenAI-compatible servers enforce):
 
 - a system message may only come first; the first other message is `user`;
 - every assistant `tool_calls` entry is answered by exactly one `tool` message with its id,

@@ -1,5 +1,5 @@
 -- 0002: the usage ledger with its daily rollup, model price overrides, budgets and
--- reservations (SPEC §5). Money is INTEGER micro-dollars; prices are micro-dollars per
+-- reservations. Money is INTEGER micro-dollars; prices are micro-dollars per
 -- million tokens; times are INTEGER unix milliseconds UTC; days are days since 1970-01-01 UTC.
 
 -- One row per LLM call, never changed or deleted. Token counts follow OpenAI's inclusive
