@@ -32,6 +32,7 @@ GROUPS: dict[str, tuple[str, str]] = {
         "bench.protocols",
         "protocols: Anthropic and Responses stream ingestion vs. the official SDKs",
     ),
+    "attachments": ("bench.attachments", "attachments: reading text, PDF and image attachments"),
     "billing-reports": ("bench.reports", "billing-reports: /usage-report on a 1M-row ledger"),
     "billing": ("bench.billing", "billing: reserve + settle per LLM call"),
     "discord": ("bench.discord", "discord: N concurrent streaming answers vs. rate limits"),

@@ -1,7 +1,8 @@
 """Runtime configuration: one `Settings` object, built once in `__main__` and passed down.
 
 Values come from the environment and an optional `.env` file. The names of the settings in
-SPEC §1 are fixed (other programs set them); the rest are ours and documented in `.env.example`.
+the first block are fixed (other programs set them); the rest are ours. docs/behaviour.md and
+`.env.example` describe every one.
 Secrets are `SecretStr` so they never appear in reprs, logs or error messages.
 """
 
@@ -33,7 +34,7 @@ class Settings(BaseSettings):
         case_sensitive=False,
     )
 
-    # --- fixed names (SPEC §1) -------------------------------------------------------------
+    # --- fixed names (other programs set these; never rename them) ------------------------
     discord_token: SecretStr
     llm_base_url: str = DEFAULT_LLM_BASE_URL
     llm_api_key: SecretStr = SecretStr("")
@@ -68,6 +69,19 @@ class Settings(BaseSettings):
     # usage ledger is always kept.
     retention_days: int = Field(default=0, ge=0, le=36_500)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0, le=600)
+    # What is read of members' attachments (bot.attachments.AttachmentLimits): bytes per file,
+    # per image and per message; estimated tokens after extraction per file and per message.
+    attachment_max_bytes: int = Field(default=8_000_000, ge=1_000)
+    image_max_bytes: int = Field(default=10_000_000, ge=1_000)
+    message_attachments_max_bytes: int = Field(default=25_000_000, ge=1_000)
+    attachment_max_tokens: int = Field(default=20_000, ge=100)
+    message_attachments_max_tokens: int = Field(default=40_000, ge=100)
+    message_attachments_max_count: int = Field(default=10, ge=1, le=100)
+    pdf_max_pages: int = Field(default=100, ge=1)
+    attachment_download_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    # How often the words of answers in flight are saved (one transaction for all of them):
+    # a crash loses at most this much of what members saw.
+    stream_save_seconds: float = Field(default=1.0, gt=0, le=10)
 
     @field_validator("owner_ids", "fetch_url_allowlist", mode="before")
     @classmethod

@@ -13,18 +13,19 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Self, TypeVar
 
 from aiohttp import web
 
-from tests.fakes.discord import control, payloads
+from tests.fakes.discord import cdn, control, payloads
 from tests.fakes.discord.building import WorldBuilder
 from tests.fakes.discord.gateway import OP_INVALID_SESSION, OP_RECONNECT, Gateway, GatewayRecord
 from tests.fakes.discord.http import API_PREFIX, RestConfig, Router
 from tests.fakes.discord.interactions import InteractionRoutes
 from tests.fakes.discord.models import (
+    FILE_DATA_KEY,
     JSON,
     PRIVILEGED_INTENTS,
     CallRecord,
@@ -71,6 +72,8 @@ class FakeDiscord(WorldBuilder):
             heartbeat_interval_ms=heartbeat_interval_ms,
             allowed_privileged_intents=allowed_privileged_intents,
         )
+        # Files members attach, served at /attachments/… on this server (see cdn.py).
+        self.cdn = cdn.Cdn(self.world.ids)
         self._runner: web.AppRunner | None = None
         self.port = port  # 0: a free port is chosen at start
         self.guild: FakeGuild | None = None
@@ -86,6 +89,7 @@ class FakeDiscord(WorldBuilder):
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/gateway", self.gateway.handle)
+        app.router.add_get(cdn.ROUTE, self.cdn.handle)
         router = Router(self.world, self.limiter, self.config, self.calls)
         routes = InteractionRoutes(self.world, self.config).routes()
         routes += BotRoutes(self.world, self.config).routes()
@@ -162,14 +166,25 @@ class FakeDiscord(WorldBuilder):
         mentions_bot: bool = False,
         embeds: list[JSON] | None = None,
         reply_to: int | None = None,
-        attachments: list[JSON] | None = None,
+        attachments: Sequence[JSON | cdn.FakeFile] | None = None,
     ) -> FakeMessage:
-        """A user posts a message: stored, then MESSAGE_CREATE to every session."""
+        """A user posts a message: stored, then MESSAGE_CREATE to every session.
+
+        `attachments` are attachment objects as they are, or `FakeFile`s, whose bytes the fake
+        serves from its own CDN route (signed links that expire, as Discord's do)."""
         channel = self._default_channel(channel_id)
         author = self._default_user(author)
         if channel.guild_id is not None and self.world.member(channel.guild_id, author.id) is None:
             self.add_member(channel.guild_id, author)
-        body: JSON = {"content": content, "embeds": embeds or [], "attachments": attachments or []}
+        described = [
+            self.cdn.add(channel.id, a, self.config.public_base)
+            if isinstance(a, cdn.FakeFile)
+            else a
+            for a in attachments or []
+        ]
+        files = {a.filename: a.data for a in attachments or [] if isinstance(a, cdn.FakeFile)}
+        body: JSON = {"content": content, "embeds": embeds or [], "attachments": described}
+        body[FILE_DATA_KEY] = files
         if reply_to is not None:
             body["message_reference"] = {"message_id": reply_to}
         extra = [self.world.bot.id] if mentions_bot else []
@@ -229,6 +244,14 @@ class FakeDiscord(WorldBuilder):
     async def edit_user_message(self, message_id: int, content: str) -> FakeMessage:
         """A user edits their message: stored as a revision, then MESSAGE_UPDATE."""
         return self.world.edit_message(self.world.messages_by_id[message_id], {"content": content})
+
+    def expire_attachments(self, message_id: int | None = None) -> None:
+        """Let the attachment links of a message (of every message if None) expire now."""
+        if message_id is None:
+            self.cdn.expire()
+            return
+        message = self.world.messages_by_id[message_id]
+        self.cdn.expire([int(a["id"]) for a in message.attachments])
 
     async def delete_user_message(self, message_id: int) -> None:
         self.world.delete_message(self.world.messages_by_id[message_id])
