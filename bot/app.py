@@ -42,6 +42,7 @@ from bot.storage.database import Database
 from bot.storage.messages import MessageRepository
 from bot.storage.prices import PriceRepository
 from bot.storage.retention import delete_older_than
+from bot.storage.stream_log import StreamLog
 from bot.tasks import spawn
 from bot.tools import DEFAULT_ENABLED, build_builtin_tools
 from bot.tools.fetch_url import new_fetch_session
@@ -66,6 +67,8 @@ async def open_services(
         directory = load_directory(settings)
     async with (
         Database.open(settings.database_path) as db,
+        # Closed after the chat service (its answers end first), before the database.
+        StreamLog.running(db, interval_s=settings.stream_save_seconds) as drafts,
         aiohttp.ClientSession(
             headers={"User-Agent": f"Switchboard/{__version__}"},
             # aiohttp's default cap of 100 connections would silently queue the 101st
@@ -117,10 +120,12 @@ async def open_services(
             ),
             meter=meter,
             context_windows=ContextWindows(http, directory, settings.llm_context_tokens),
+            drafts=drafts,
         )
         services = Services(
             settings=settings,
             db=db,
+            http=http,
             conversations=ConversationRepository(db),
             messages=messages,
             channel_settings=channel_settings,

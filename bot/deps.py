@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import aiohttp
+
 from bot.billing.meter import Meter
 from bot.billing.pricing import PriceBook
 from bot.discord_ui.lanes import Lane
@@ -28,6 +30,7 @@ from bot.storage.messages import MessageRepository
 class Services:
     settings: Settings
     db: Database
+    http: aiohttp.ClientSession  # for model endpoints and members' attachments
     conversations: ConversationRepository
     messages: MessageRepository
     channel_settings: ChannelSettingsRepository

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     discord_gateway_url: str | None = None
     dev_guild_id: int | None = None
     owner_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    # Recent messages of a channel given to the model as context when a mention starts a
+    # conversation there (0: none).
+    context_messages: int = Field(default=20, ge=0, le=100)
 
     # Providers and per-model settings (TOML); optional: without it LLM_* is everything.
     config_file: Path = Path("switchboard.toml")

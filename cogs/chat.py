@@ -190,10 +190,15 @@ class Chat(commands.Cog):
             return
         if isinstance(channel, discord.Thread):
             existing = await self.frontend.conversation_in(channel.id)
-            if existing is None and mentioned:
+            starts = existing is None and mentioned
+            if starts:
+                # A mention in a thread that is no conversation yet: the thread's recent
+                # messages go to the model as context.
                 existing = await self.frontend.rolling_conversation(channel, message.author.id)
             if existing is not None:
-                await self.frontend.continue_with_message(existing, message, text)
+                await self.frontend.continue_with_message(
+                    existing, message, text, with_context=starts
+                )
             return
         if not isinstance(channel, discord.TextChannel | discord.VoiceChannel):
             return

@@ -15,12 +15,14 @@ from typing import Any, Literal
 
 import discord
 
+from bot.attachments import AttachmentLimits
 from bot.deps import Services
 from bot.discord_ui.lanes import Lane
 from bot.discord_ui.replies import NO_MENTIONS
 from bot.errors import DuplicateMessageError, InvalidInputError, UserFacingError
 from bot.frontend.presenters import AnswerPresenters
-from bot.frontend.text import display_name, member_text, place_description, thread_title
+from bot.frontend.reading import MessageReader
+from bot.frontend.text import display_name, place_description, thread_title
 from bot.services.chat import TurnRequest
 from bot.services.config import ChannelConfig
 from bot.storage.models import Conversation, ConversationKind, StoredMessage
@@ -42,6 +44,10 @@ class DiscordFrontend:
         self._summarizers = {
             name: tool.summarize for name, tool in services.tools.items() if tool.summarize
         }
+        settings = services.settings
+        self._reader = MessageReader(
+            services.http, AttachmentLimits.from_settings(settings), settings.context_messages
+        )
 
     # --- finding conversations ------------------------------------------------------------
 
@@ -111,16 +117,25 @@ class DiscordFrontend:
         conversation = await self._s.conversations.create(
             "thread", channel.guild.id, thread.id, channel.id, thread.name, None, message.author.id
         )
-        stored = await self._store(conversation, message, prompt)
-        if stored is not None:
-            self.submit(conversation, stored, thread, reply_to=None)
+        read = await self._store(conversation, message, prompt, with_context=True)
+        if read is not None:
+            stored, notes = read
+            self.submit(conversation, stored, thread, reply_to=None, notes=notes)
 
     async def continue_with_message(
-        self, conversation: Conversation, message: discord.Message, text: str
+        self,
+        conversation: Conversation,
+        message: discord.Message,
+        text: str,
+        *,
+        with_context: bool = False,
     ) -> None:
-        stored = await self._store(conversation, message, text)
-        if stored is not None:
-            self.submit(conversation, stored, message.channel, reply_to=message)
+        """A member message in a conversation's channel; `with_context` when it starts the
+        conversation (the channel's recent messages are given to the model as context)."""
+        read = await self._store(conversation, message, text, with_context=with_context)
+        if read is not None:
+            stored, notes = read
+            self.submit(conversation, stored, message.channel, reply_to=message, notes=notes)
 
     async def continue_with_prompt(
         self,
@@ -148,11 +163,11 @@ class DiscordFrontend:
         *,
         reply_to: discord.Message | None,
         model: str | None = None,
+        notes: tuple[str, ...] = (),
     ) -> int:
         presenters = AnswerPresenters(self._s, channel, reply_to, self._summarizers)
-        turn = TurnRequest(
-            conversation, stored, presenters, place=place_description(channel), model=model
-        )
+        place = place_description(channel)
+        turn = TurnRequest(conversation, stored, presenters, place=place, model=model, notes=notes)
         return self._s.chat.submit(turn)
 
     async def retry(self, answer_id: int, channel: Any) -> None:
@@ -190,17 +205,27 @@ class DiscordFrontend:
             ) from exc
 
     async def _store(
-        self, conversation: Conversation, message: discord.Message, text: str
-    ) -> StoredMessage | None:
+        self,
+        conversation: Conversation,
+        message: discord.Message,
+        text: str,
+        *,
+        with_context: bool = False,
+    ) -> tuple[StoredMessage, tuple[str, ...]] | None:
+        """Read (replied-to message, context, attachments) and store a member's message;
+        the stored message and notes for the member, or None when it was stored already."""
+        read = await self._reader.read(message, text, with_context=with_context)
         try:
-            return await self._s.messages.add_user_message(
+            stored = await self._s.messages.add_user_message(
                 conversation.id,
-                member_text(message, text),
+                read.content,
                 message.author.id,
                 display_name(message.author),
                 message.id,
+                attachments=read.attachments,
             )
         except DuplicateMessageError:
             # The gateway may deliver a message twice after a resume; answer it once.
             log.info("message %s already stored; not answering it twice", message.id)
             return None
+        return stored, read.notes

@@ -25,15 +25,6 @@ def strip_mention(content: str, bot_id: int) -> str:
     return re.sub(rf"<@!?{bot_id}>", "", content).strip()
 
 
-def member_text(message: discord.Message, text: str) -> str:
-    """What the model reads of a member's message: the text, plus a line per attachment."""
-    lines = [text] if text else []
-    for attachment in message.attachments:
-        kind = attachment.content_type or "file"
-        lines.append(f"[attachment: {attachment.filename} ({kind}, {attachment.size} bytes)]")
-    return "\n".join(lines) or "(no text)"
-
-
 def display_name(user: discord.User | discord.Member) -> str:
     return user.display_name
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.errors import LLMError, LLMModelNotFoundError
+from bot.errors import LLMBadRequestError, LLMError, LLMModelNotFoundError
 from bot.llm.client import LLMClient
 from bot.llm.foreign import for_model
 from bot.llm.protocols import protocol_for
@@ -32,6 +32,7 @@ from bot.llm.types import (
     ModelSwitched,
     StreamEvent,
 )
+from bot.llm.vision import IMAGE_REFUSAL, known_vision, without_images
 
 __all__ = ["ModelRouter", "build_router"]
 
@@ -47,6 +48,8 @@ class ModelRouter:
             raise ValueError(f"no client for providers {sorted(missing)}")
         self._directory = directory
         self._clients = dict(clients)
+        # Models whose provider refused images: they get a note instead from now on.
+        self._blind: set[str] = set()
 
     @property
     def directory(self) -> ModelDirectory:
@@ -67,31 +70,48 @@ class ModelRouter:
                 chain.append(resolved)
         return chain
 
+    def sees_images(self, target: Resolved) -> bool:
+        """Whether to send images to `target` (config, then what we learnt, then its name)."""
+        if target.config.vision is not None:
+            return target.config.vision
+        if target.ref in self._blind:
+            return False
+        return known_vision(target.model) is not False
+
     async def stream(self, request: ChatRequest) -> AsyncIterator[StreamEvent]:
         chain = self.chain(request.model)
         requested = chain[0].ref
         reason = ""
         for position, target in enumerate(chain):
-            call = replace(
-                request,
-                model=target.model,
-                messages=for_model(request.messages, target.ref),
-            )
-            client = self._clients[target.provider.name]
-            started = False
+            messages = for_model(request.messages, target.ref)
+            with_images = any(m.images for m in messages)
+            if with_images and not self.sees_images(target):
+                messages, with_images = without_images(messages), False
+            call = replace(request, model=target.model, messages=messages)
+            switch = ModelSwitched(requested, target.ref, reason) if position else None
+            attempt = _Attempt(self._clients[target.provider.name], target, switch)
             try:
-                async for event in client.stream(call, target.options):
-                    if not started:
-                        started = True
-                        if position:
-                            yield ModelSwitched(requested, target.ref, reason)
-                    if isinstance(event, Completion):
-                        event = replace(event, source=target.ref)
-                    yield event
-                return
+                try:
+                    async for event in attempt.events(call):
+                        yield event
+                    return
+                except LLMBadRequestError as exc:
+                    if attempt.started or not with_images:
+                        raise
+                    if not IMAGE_REFUSAL.search(exc.detail or ""):
+                        raise
+                    # The provider refuses images for this model: once more without them,
+                    # and a note instead of images for it from now on.
+                    log.info("model %s refused images; sending without them", target.ref)
+                    self._blind.add(target.ref)
+                    async for event in attempt.events(
+                        replace(call, messages=without_images(messages))
+                    ):
+                        yield event
+                    return
             except LLMError as exc:
                 last = position == len(chain) - 1
-                if started or exc.partial or last or not _falls_back(exc):
+                if attempt.started or exc.partial or last or not _falls_back(exc):
                     raise
                 log.warning(
                     "model %s failed before its first token (%s); trying %s",
@@ -100,6 +120,27 @@ class ModelRouter:
                     chain[position + 1].ref,
                 )
                 reason = exc.user_message
+
+
+class _Attempt:
+    """One model's call: its events, the answering reference on the completion, and the
+    switch announced before the first event when a fallback answers."""
+
+    def __init__(self, client: LLMClient, target: Resolved, switch: ModelSwitched | None) -> None:
+        self._client = client
+        self._target = target
+        self._switch = switch
+        self.started = False
+
+    async def events(self, call: ChatRequest) -> AsyncIterator[StreamEvent]:
+        async for event in self._client.stream(call, self._target.options):
+            if not self.started:
+                self.started = True
+                if self._switch is not None:
+                    yield self._switch
+            if isinstance(event, Completion):
+                event = replace(event, source=self._target.ref)
+            yield event
 
 
 def _falls_back(error: LLMError) -> bool:

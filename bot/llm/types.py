@@ -63,6 +63,20 @@ class Artefacts:
 
 
 @dataclass(frozen=True, slots=True)
+class ImagePart:
+    """An image a member attached, for models that see images (downscaled, base64)."""
+
+    mime: str
+    data_b64: str
+    tokens: int  # estimated, for the context budget and the budget reservation
+    name: str = "image"
+
+    @property
+    def data_url(self) -> str:
+        return f"data:{self.mime};base64,{self.data_b64}"
+
+
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
     """One message of a conversation, in the chat-completions shape every protocol maps from.
 
@@ -75,10 +89,17 @@ class ChatMessage:
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
     artefacts: Artefacts | None = None
+    images: tuple[ImagePart, ...] = ()  # member messages only
 
     def to_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {"role": self.role}
-        if self.role == "assistant" and self.tool_calls:
+        if self.images:
+            parts: list[dict[str, Any]] = [{"type": "text", "text": self.content or ""}]
+            parts += [
+                {"type": "image_url", "image_url": {"url": image.data_url}} for image in self.images
+            ]
+            wire["content"] = parts
+        elif self.role == "assistant" and self.tool_calls:
             # Strict providers want content null (not "") beside tool calls when there is none.
             wire["content"] = self.content or None
             wire["tool_calls"] = [call.to_wire() for call in self.tool_calls]

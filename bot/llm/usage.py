@@ -142,6 +142,7 @@ def estimate_usage(
     prompt = _PER_REQUEST
     for message in request.messages:
         prompt += _PER_MESSAGE + estimate_tokens(message.content or "")
+        prompt += sum(image.tokens for image in message.images)
         for call in message.tool_calls:
             prompt += _PER_MESSAGE + estimate_tokens(call.name) + estimate_tokens(call.arguments)
     for tool in request.tools:

@@ -13,6 +13,7 @@ arrival order. A Stop ends only the running answer.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 from collections import deque
@@ -24,7 +25,7 @@ from datetime import UTC, datetime
 from bot.errors import LLMContextTooLongError, UserFacingError, describe
 from bot.llm.loop import ChatStreamer, run_tool_loop
 from bot.llm.tools import ToolContext, ToolRegistry
-from bot.llm.types import ChatRequest, LoopError, RoundStarted, UsageReported
+from bot.llm.types import ChatRequest, Done, ImagePart, LoopError, RoundStarted, UsageReported
 from bot.llm.usage import estimate_tokens
 from bot.logs import log_context
 from bot.services.config import ChannelConfigService
@@ -39,6 +40,7 @@ from bot.services.ports import (
 from bot.services.recorder import AnswerRecorder
 from bot.storage.messages import MessageRepository
 from bot.storage.models import Conversation, StoredMessage
+from bot.storage.stream_log import StreamLog
 from bot.tasks import spawn
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,8 @@ log = logging.getLogger(__name__)
 MIN_OUTPUT_TOKENS = 256
 # Messages loaded for a turn at first; the window grows (x4) only while all of it fits.
 HISTORY_WINDOW = 300
+# Member messages (the newest) whose images are sent to the model again on each turn.
+RECENT_IMAGE_MESSAGES = 3
 HISTORY_WINDOW_MAX = 20_000
 TOO_LONG = (
     "This message is too long for the model's context window. "
@@ -61,6 +65,8 @@ class TurnRequest:
     # Facts about the place for the system prompt, e.g. "Discord server Foo, channel #bar".
     place: str | None = None
     model: str | None = None  # overrides the conversation's and the channel's model
+    # Lines for the member shown with the answer, e.g. which attachments were skipped.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +139,10 @@ class ChatService:
         meter: CallMeter | None = None,
         context_windows: ContextWindowSource | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        drafts: StreamLog | None = None,
     ) -> None:
         self._messages = messages
+        self._drafts = drafts  # saves streaming rounds, so a crash loses no shown words
         self._config = config
         self._client = client
         self._tools = tools
@@ -235,18 +243,22 @@ class ChatService:
         model = turn.model or conversation.model or config.model
         answer = await self._messages.start_answer(conversation.id, model, turn.user_message.id)
         running.answer_id = answer.id
-        recorder = AnswerRecorder(self._messages, answer.id)
+        recorder = AnswerRecorder(self._messages, answer.id, drafts=self._drafts)
         context = TurnContext(conversation, turn.user_message, answer.id, model)
-        # None until the first visible sign is up: showing it can fail too (no permission to
-        # post, a deleted channel), and the answer must still be closed in storage.
         presenter: AnswerPresenter | None = None
         try:
+            # Only asks for the first visible sign: the model call below does not wait for
+            # Discord. Showing it can still fail (no permission to post, a deleted channel);
+            # the presenter then raises, and the answer is closed as an error.
             presenter = await turn.presenter_factory(answer, config)
+            for note in turn.notes:
+                presenter.note(note)
             request, left_out = await self._build_request(turn, answer, config.system_prompt, model)
             if left_out:
                 presenter.note("Older messages were left out to fit the model's context.")
             tools = self._tools.only(config.enabled_tools)
-            await self._stream(turn, context, request, tools, running, recorder, presenter)
+            if await self._stream(turn, context, request, tools, running, recorder, presenter):
+                return  # its end is on screen and recorded
         except UserFacingError as exc:
             log.info("answer refused: %s", exc.detail or exc.user_message)
             await recorder.abandon("error", exc.user_message)
@@ -260,6 +272,10 @@ class ChatService:
         except Exception as exc:
             said = describe(exc, "answer")
             await recorder.abandon("error", str(said))
+            if recorder.finished not in (None, "error"):
+                # Recorded as ended before its first message failed: nobody ever saw it.
+                text = recorder.visible_text
+                await self._messages.finish_answer(answer.id, "error", text, str(said))
             if presenter is not None:
                 await presenter.fail(said.text, error_id=said.error_id)
         if presenter is not None:
@@ -283,10 +299,15 @@ class ChatService:
         # fits: a rolling inline conversation can hold tens of thousands of messages, and
         # loading them all for every turn would stall the event loop for everyone.
         limit: int | None = HISTORY_WINDOW
+        images: dict[int, tuple[ImagePart, ...]] | None = None
         while True:
             stored = await self._messages.history(conversation.id, limit)
             ordered = history_for_turn(stored, turn.user_message.id, answer.id)
-            built = build_model_messages(ordered, system_prompt=prompt, token_budget=budget)
+            if images is None:
+                images = await self._recent_images(ordered)
+            built = build_model_messages(
+                ordered, system_prompt=prompt, token_budget=budget, images=images
+            )
             if limit is None or len(stored) < limit:
                 complete = True
                 break
@@ -301,6 +322,26 @@ class ChatService:
         request = ChatRequest(model, built.messages, max_tokens=max_output)
         left_out = built.omitted_turns > 0 or not complete
         return request, left_out
+
+    async def _recent_images(
+        self, ordered: Sequence[StoredMessage]
+    ) -> dict[int, tuple[ImagePart, ...]]:
+        """The images of the last few member messages: only they are sent again (older
+        images cost their tokens on every turn while a conversation moves on)."""
+        recent = [m.id for m in ordered if m.role == "user"][-RECENT_IMAGE_MESSAGES:]
+        stored = await self._messages.images_of(recent)
+        return {
+            message_id: tuple(
+                ImagePart(
+                    image.mime or "image/png",
+                    base64.b64encode(image.data or b"").decode("ascii"),
+                    image.tokens,
+                    image.filename,
+                )
+                for image in found
+            )
+            for message_id, found in stored.items()
+        }
 
     def _system_prompt(self, base: str, place: str | None) -> str:
         now = self._clock()
@@ -318,7 +359,9 @@ class ChatService:
         running: _Running,
         recorder: AnswerRecorder,
         presenter: AnswerPresenter,
-    ) -> None:
+    ) -> bool:
+        """Run the tool loop into the record and the presenter; True once the answer's end
+        was shown (`presenter.finish()` done) and recorded."""
         conversation = turn.conversation
         tool_context = ToolContext(
             conversation_id=conversation.id,
@@ -328,6 +371,8 @@ class ChatService:
             message_id=turn.user_message.id,
         )
         reservations: deque[object] = deque()
+        lost: Exception | None = None  # why the presenter cannot show the answer
+        finished = False
         events = run_tool_loop(
             self._client,
             request,
@@ -352,9 +397,23 @@ class ChatService:
                             presenter.note(cost.warning)
                     if isinstance(event, LoopError):
                         self.last_llm_error = LastError(self._clock(), _error_text(event.error))
+                    end = isinstance(event, Done | LoopError)
+                    if lost is None:
+                        try:
+                            presenter.update(event)  # shown first: recording awaits storage
+                        except Exception as exc:
+                            # Nobody can see this answer (its first message failed): stop the
+                            # model call, so what it used is billed, and close it as an error.
+                            lost = exc
+                            running.stop.set()
+                    if lost is not None and end:
+                        raise lost
                     await recorder.on_event(event)
-                    presenter.update(event)
+                    if end:
+                        await presenter.finish()  # raises if its first message failed late
+                        finished = True
         finally:
             # A call that never reported usage (shutdown mid-stream, refusal) frees its hold.
             while reservations and self._meter is not None:
                 await asyncio.shield(self._meter.release(reservations.popleft()))
+        return finished

@@ -1,10 +1,13 @@
 """Persisting an answer as it happens: loop events in, ordered steps and a final status out.
 
-Steps are written per round, not per delta: reasoning and text of a round when the round
-finishes, each tool call with it, each tool result the moment it arrives. So at any instant
-the stored answer is one of: rounds fully recorded, plus (while tools run) calls whose results
-are still missing. History rebuilding closes such calls, so a crash at any point leaves a
-record the model can continue from.
+Steps are final per round, not per delta: reasoning and text of a round when the round
+finishes, each tool call with it, each tool result the moment it arrives. While a round
+streams, a `StreamLog` (when given) saves its reasoning and text so far as draft steps of that
+round, at most one flush interval behind, and the round's final write replaces them. So at any
+instant the stored answer is one of: rounds fully recorded, plus the streaming round as of the
+last flush, or (while tools run) calls whose results are still missing. History rebuilding
+closes such calls, so a crash at any point leaves a record the model can continue from, with
+the words members already saw.
 
 A Stop reaches us as `Done(reason="stopped")`; a hard cancellation (shutdown) as
 `abandon()`, which saves the partial round and marks the answer interrupted.
@@ -29,12 +32,15 @@ from bot.llm.types import (
 )
 from bot.storage.messages import MessageRepository, NewStep
 from bot.storage.models import AnswerStatus, RoundArtefacts
+from bot.storage.stream_log import DraftHandle, RoundDraft, StreamLog
 
 log = logging.getLogger(__name__)
 
 
 class AnswerRecorder:
-    def __init__(self, messages: MessageRepository, answer_id: int) -> None:
+    def __init__(
+        self, messages: MessageRepository, answer_id: int, *, drafts: StreamLog | None = None
+    ) -> None:
         self._messages = messages
         self._answer_id = answer_id
         self._round = 0
@@ -44,6 +50,9 @@ class AnswerRecorder:
         self._texts: list[str] = []  # visible text of each recorded round
         self.finished: AnswerStatus | None = None
         self._finishing: asyncio.Future[None] | None = None
+        self._draft: DraftHandle | None = (
+            drafts.watch(answer_id, self._open_round) if drafts is not None else None
+        )
 
     @property
     def answer_id(self) -> int:
@@ -57,14 +66,26 @@ class AnswerRecorder:
             parts.append("".join(self._round_text))
         return "\n\n".join(p for p in parts if p.strip())
 
+    def _open_round(self) -> RoundDraft | None:
+        """The streaming round as it stands, for the `StreamLog` to save."""
+        if self._round_recorded:
+            return None
+        return RoundDraft(self._round, "".join(self._round_reasoning), "".join(self._round_text))
+
     async def on_event(self, event: LoopEvent) -> None:
         if isinstance(event, TextDelta):
             self._round_text.append(event.text)
+            if self._draft is not None:
+                self._draft.changed()
         elif isinstance(event, ReasoningDelta):
             self._round_reasoning.append(event.text)
+            if self._draft is not None:
+                self._draft.changed()
         elif isinstance(event, TextWasReasoning):
             self._round_reasoning.extend(self._round_text)
             self._round_text = []
+            if self._draft is not None:
+                self._draft.changed()
         elif isinstance(event, RoundStarted):
             self._round = event.round
             self._round_text, self._round_reasoning = [], []
@@ -111,14 +132,25 @@ class AnswerRecorder:
             artefacts = RoundArtefacts(
                 event.round, event.artefacts.source, _json(event.artefacts.data)
             )
-        if steps or artefacts is not None:
-            await self._messages.append_steps(self._answer_id, steps, artefacts=artefacts)
+        await self._save_round(event.round, steps, artefacts)
         self._texts.append(event.text)
         self._round_recorded = True
+
+    async def _save_round(
+        self, round_no: int, steps: list[NewStep], artefacts: RoundArtefacts | None = None
+    ) -> None:
+        if self._draft is not None:
+            # Also when `steps` is empty: a draft of the round may have to go.
+            await self._draft.save_round(round_no, steps, artefacts=artefacts)
+        elif steps or artefacts is not None:
+            await self._messages.append_steps(self._answer_id, steps, artefacts=artefacts)
 
     async def _finish(self, status: AnswerStatus, error_text: str | None) -> None:
         if self._finishing is not None:
             return
+        if self._draft is not None:
+            # The final write below holds everything; no flush may touch the answer after it.
+            self._draft.close()
         # The final write runs as its own task: a cancellation arriving meanwhile must not
         # leave the answer half-closed, and `abandon()` then waits for it instead of racing it.
         self.finished = status
@@ -141,14 +173,13 @@ class AnswerRecorder:
 
     async def _abandon(self, status: AnswerStatus, error_text: str | None) -> None:
         if not self._round_recorded:
-            steps = []
+            steps: list[NewStep] = []
             reasoning, text = "".join(self._round_reasoning), "".join(self._round_text)
             if reasoning:
                 steps.append(NewStep(round=self._round, kind="reasoning", content=reasoning))
             if text:
                 steps.append(NewStep(round=self._round, kind="text", content=text))
-            if steps:
-                await self._messages.append_steps(self._answer_id, steps)
+            await self._save_round(self._round, steps)
             self._texts.append(text)
             self._round_recorded = True
         await self._finish(status, error_text)

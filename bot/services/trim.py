@@ -29,7 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.llm.types import Artefacts, ChatMessage, Role
+from bot.llm.types import Artefacts, ChatMessage, ImagePart, Role
 
 # Per-message framing (role, separators) that the chat template adds around the text.
 MESSAGE_OVERHEAD_TOKENS = 4
@@ -42,8 +42,10 @@ TokenCounter = Callable[[str], int]
 # A tool call before it becomes a `ToolCall`: (id, name, arguments, provider extra).
 DraftCall = tuple[str, str, str, Mapping[str, Any] | None]
 # A message before it becomes a `ChatMessage`:
-# (role, content, tool calls, tool_call_id, provider artefacts).
-Draft = tuple[Role, str | None, tuple[DraftCall, ...], str | None, Artefacts | None]
+# (role, content, tool calls, tool_call_id, provider artefacts, a member's images).
+Draft = tuple[
+    Role, str | None, tuple[DraftCall, ...], str | None, Artefacts | None, tuple[ImagePart, ...]
+]
 
 
 def estimate_tokens(text: str) -> int:
@@ -64,7 +66,7 @@ def message_tokens(message: ChatMessage, count: TokenCounter) -> int:
         tokens += TOOL_CALL_OVERHEAD_TOKENS + count(call.name) + count(call.arguments)
     if message.artefacts is not None:
         tokens += artefact_tokens(message.artefacts, count)
-    return tokens
+    return tokens + sum(image.tokens for image in message.images)
 
 
 def artefact_tokens(artefacts: Artefacts, count: TokenCounter) -> int:
@@ -75,13 +77,13 @@ def artefact_tokens(artefacts: Artefacts, count: TokenCounter) -> int:
 
 def draft_tokens(draft: Draft, count: TokenCounter) -> int:
     """`message_tokens` of the message the draft becomes."""
-    _, content, calls, _, artefacts = draft
+    _, content, calls, _, artefacts, images = draft
     tokens = MESSAGE_OVERHEAD_TOKENS + count(content) if content else MESSAGE_OVERHEAD_TOKENS
     for _, name, arguments, _ in calls:
         tokens += TOOL_CALL_OVERHEAD_TOKENS + count(name) + count(arguments)
     if artefacts is not None:
         tokens += artefact_tokens(artefacts, count)
-    return tokens
+    return tokens + sum(image.tokens for image in images)
 
 
 def shorten_tool_result(content: str, keep_chars: int = SHORTENED_TOOL_RESULT_CHARS) -> str:
@@ -109,15 +111,17 @@ class Turn:
         tokens = 0
         saved = 0
         for i, draft in enumerate(self.drafts):
-            role, content, calls, call_id, artefacts = draft
+            role, content, calls, call_id, artefacts, images = draft
             n = MESSAGE_OVERHEAD_TOKENS + count(content) if content else MESSAGE_OVERHEAD_TOKENS
             if artefacts is not None:
                 n += artefact_tokens(artefacts, count)
+            if images:
+                n += sum(image.tokens for image in images)
             if calls:
                 for _, name, arguments, _ in calls:
                     n += TOOL_CALL_OVERHEAD_TOKENS + count(name) + count(arguments)
             elif role == "tool" and content and len(content) > SHORTENED_TOOL_RESULT_CHARS:
-                short: Draft = ("tool", shorten_tool_result(content), (), call_id, None)
+                short: Draft = ("tool", shorten_tool_result(content), (), call_id, None, ())
                 cut = n - draft_tokens(short, count)
                 if cut > 0:
                     self.cuts.append((i, short, cut))

@@ -25,6 +25,7 @@ from bot.storage.models import (
     SearchHit,
     Step,
     StepKind,
+    StoredAttachment,
     StoredMessage,
     ToolResultStatus,
 )
@@ -82,6 +83,11 @@ def _group_artefacts(rows: Iterable[sqlite3.Row]) -> dict[int, list[RoundArtefac
     return grouped
 
 
+def _visible_text(steps: Iterable[Step]) -> str:
+    """An answer's text as members read it: each round's text, a blank line apart."""
+    return "\n\n".join(s.content for s in steps if s.kind == "text" and s.content.strip())
+
+
 def _group_steps(rows: Iterable[sqlite3.Row]) -> dict[int, list[Step]]:
     """Steps by message id; `rows` are `_STEP_COLUMNS` ordered by (message, seq)."""
     grouped: dict[int, list[Step]] = defaultdict(list)
@@ -101,6 +107,13 @@ class MessageRepository:
                 :discord_message_id, :status, :model, :reply_to_message_id, :created_at)
     """
 
+    _ADD_ATTACHMENT = """
+        INSERT INTO message_attachments (message_id, position, kind, filename, mime, text, data,
+                                         width, height, tokens)
+        VALUES (:message_id, :position, :kind, :filename, :mime, :text, :data, :width, :height,
+                :tokens)
+    """
+
     async def add_user_message(
         self,
         conversation_id: int,
@@ -109,7 +122,53 @@ class MessageRepository:
         author_name: str | None,
         discord_message_id: int | None,
         *,
+        attachments: Sequence[StoredAttachment] = (),
         conn: aiosqlite.Connection | None = None,
+    ) -> StoredMessage:
+        """Store a member's message with what was read of its attachments, in one
+        transaction; `DuplicateMessageError` when the Discord message is already stored."""
+        if not attachments:
+            return await self._add_user_message(
+                conversation_id, content, author_id, author_name, discord_message_id, conn
+            )
+        async with self._db.maybe_transaction(conn) as c:
+            stored = await self._add_user_message(
+                conversation_id, content, author_id, author_name, discord_message_id, c
+            )
+            await c.executemany(
+                self._ADD_ATTACHMENT,
+                [{"message_id": stored.id, **asdict(a)} for a in attachments],
+            )
+        return stored
+
+    _IMAGES_OF = """
+        SELECT message_id, position, kind, filename, mime, text, data, width, height, tokens
+        FROM message_attachments WHERE kind = 'image' AND message_id IN ({marks})
+        ORDER BY message_id, position
+    """
+
+    async def images_of(
+        self, message_ids: Sequence[int], *, conn: aiosqlite.Connection | None = None
+    ) -> dict[int, list[StoredAttachment]]:
+        """The stored images of these messages (by message id, in attachment order)."""
+        if not message_ids:
+            return {}
+        sql = self._IMAGES_OF.format(marks=", ".join("?" * len(message_ids)))
+        async with self._db.reading(conn) as c:
+            rows = await c.execute_fetchall(sql, tuple(message_ids))
+        found: dict[int, list[StoredAttachment]] = defaultdict(list)
+        for row in rows:
+            found[row[0]].append(StoredAttachment(*row[1:]))
+        return dict(found)
+
+    async def _add_user_message(
+        self,
+        conversation_id: int,
+        content: str,
+        author_id: int | None,
+        author_name: str | None,
+        discord_message_id: int | None,
+        conn: aiosqlite.Connection | None,
     ) -> StoredMessage:
         message = StoredMessage(
             id=0,
@@ -375,12 +434,16 @@ class MessageRepository:
         SELECT {_STEP_COLUMNS} FROM messages m JOIN steps s ON s.message_id = m.id
         WHERE m.status = 'streaming' ORDER BY m.id, s.seq
     """
+    _SET_CONTENT = "UPDATE messages SET content = ? WHERE id = ?"
 
     async def mark_streaming_as_interrupted(
         self, *, conn: aiosqlite.Connection | None = None
     ) -> list[StoredMessage]:
         """On start: answers a crash left `streaming` become `interrupted`; returns them (with
-        their steps) so their Discord messages can be edited to say so."""
+        their steps) so their Discord messages can be edited to say so.
+
+        Their content becomes the text their steps hold (rounds a blank line apart, as a
+        finished answer's), which includes what `StreamLog` saved of the round cut off."""
         async with self._db.maybe_transaction(conn) as c:
             rows = await c.execute_fetchall(self._STREAMING)
             if not rows:
@@ -388,12 +451,20 @@ class MessageRepository:
             steps = _group_steps(await c.execute_fetchall(self._STEPS_OF_STREAMING))
             finished = now_ms()
             await c.execute(self._INTERRUPT, (finished,))
+            contents = {
+                row[0]: text
+                for row in rows
+                if not row[3] and (text := _visible_text(steps.get(row[0], ())))
+            }
+            if contents:
+                await c.executemany(self._SET_CONTENT, [(t, i) for i, t in contents.items()])
         # The rows were read before the update; report them as they are now.
         interrupted = [
             replace(
                 _message(row, steps.get(row[0], ())),
                 status="interrupted",
                 finished_at=from_ms(finished),
+                content=contents.get(row[0], row[3]),
             )
             for row in rows
         ]

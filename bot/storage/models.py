@@ -49,6 +49,24 @@ class Step:
     tool_extra: str | None = None
 
 
+AttachmentKind = Literal["text", "pdf", "image", "skipped"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAttachment:
+    """One attachment of a member's message, as it was read (see migration 0005)."""
+
+    position: int
+    kind: AttachmentKind
+    filename: str
+    mime: str | None = None
+    text: str | None = None  # extracted text, or why it was skipped
+    data: bytes | None = None  # an image's downscaled bytes
+    width: int | None = None
+    height: int | None = None
+    tokens: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class RoundArtefacts:
     """What a provider requires back with one round of an answer (JSON text, opaque here)."""

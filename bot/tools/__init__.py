@@ -2,7 +2,7 @@
 
 Each tool lives in its own module and builds on `bot.llm.tools.Tool`; `build_builtin_tools`
 assembles them into the registry the tool loop receives. Channels enable tools by name
-(`DEFAULT_ENABLED` when a channel has no explicit toggles; SPEC §3: all but `fetch_url`).
+(`DEFAULT_ENABLED` when a channel has no explicit toggles: all but `fetch_url`).
 """
 
 from __future__ import annotations

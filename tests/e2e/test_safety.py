@@ -104,11 +104,14 @@ async def test_mentions_at_a_message_split_and_in_a_thread_name_never_ping(
         thread = await fake.wait_for(lambda: next(iter(fake.threads(app.channel_id)), None))
         await fake.wait_for(
             lambda: (
-                len(app.bot_messages(thread.id)) >= 2
-                and all(
-                    "-# " in m.content or "words" in m.content for m in app.bot_messages(thread.id)
+                (
+                    len(app.bot_messages(thread.id)) >= 2
+                    and all(
+                        "-# " in m.content or "words" in m.content
+                        for m in app.bot_messages(thread.id)
+                    )
+                    and not app.bot_messages(thread.id)[-1].components
                 )
-                and not app.bot_messages(thread.id)[-1].components
                 or None
             )
         )

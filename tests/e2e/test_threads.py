@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import io
+
+from PIL import Image
+
 from tests.e2e.conftest import Running
+from tests.fakes.discord.cdn import FakeFile
 from tests.fakes.llm_scripts import text_reply
 
 NO_MENTIONS = {"parse": []}
@@ -61,21 +66,22 @@ async def test_channel_messages_without_mention_are_ignored(app: Running) -> Non
     assert app.llm.chat_requests == []
 
 
-async def test_mention_with_an_attachment_tells_the_model_once(app: Running) -> None:
+async def test_mention_with_an_image_gives_the_model_the_image_once(app: Running) -> None:
     app.llm.enqueue(text_reply("Nice picture."))
     bot_id = app.fake.bot_user.id
-    picture = {
-        "id": "1",
-        "filename": "cat.png",
-        "size": 2048,
-        "url": "http://127.0.0.1/cat.png",
-        "proxy_url": "http://127.0.0.1/cat.png",
-        "content_type": "image/png",
-    }
+    picture = Image.new("RGB", (64, 48), (200, 120, 40))
+    png = io.BytesIO()
+    picture.save(png, format="PNG")
     await app.fake.send_user_message(
-        app.channel_id, content=f"<@{bot_id}> look", mentions_bot=True, attachments=[picture]
+        app.channel_id,
+        content=f"<@{bot_id}> look",
+        mentions_bot=True,
+        attachments=[FakeFile("cat.png", png.getvalue())],
     )
     thread = await app.fake.wait_for(lambda: next(iter(app.fake.threads(app.channel_id)), None))
     await app.final_answer(thread.id)
     asked = app.llm.chat_requests[0].json["messages"][-1]["content"]
-    assert asked == "look\n[attachment: cat.png (image/png, 2048 bytes)]"
+    text, *images = asked
+    assert text == {"type": "text", "text": "look\n\n[image: cat.png, 64x48]"}
+    assert len(images) == 1
+    assert images[0]["image_url"]["url"].startswith("data:image/png;base64,")

@@ -117,7 +117,15 @@ def _blocks(message: ChatMessage) -> list[dict[str, Any]]:
             result["content"] = message.content
         return [result]
     if message.role == "user":
-        return _text_block(message.content)
+        # Anthropic reads images best before the text that asks about them.
+        images = [
+            {
+                "type": "image",
+                "source": {"type": "base64", "media_type": image.mime, "data": image.data_b64},
+            }
+            for image in message.images
+        ]
+        return images + _text_block(message.content)
     blocks = _thinking_blocks(message)
     blocks += _text_block(message.content)
     blocks += [

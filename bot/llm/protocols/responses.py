@@ -492,6 +492,14 @@ class ResponsesProtocol:
             if role == "system":
                 if message.content:
                     instructions.append(message.content)
+            elif role == "user" and message.images:
+                parts: list[dict[str, Any]] = [
+                    {"type": "input_text", "text": message.content or ""}
+                ]
+                parts += [
+                    {"type": "input_image", "image_url": image.data_url} for image in message.images
+                ]
+                items.append({"role": "user", "content": parts})
             elif role == "user":
                 items.append({"role": "user", "content": message.content or ""})
             elif role == "tool":
