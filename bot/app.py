@@ -35,6 +35,7 @@ from bot.logs import setup_logging
 from bot.services.chat import ChatService, EngineLimits
 from bot.services.config import ChannelConfigService
 from bot.services.settings_service import ModelCatalog
+from bot.services.titles import ThreadTitles
 from bot.settings import Settings
 from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.conversations import ConversationRepository
@@ -108,6 +109,14 @@ async def open_services(
         released = await meter.release_stale()
         if released:
             log.info("released %d budget reservations left by the last run", released)
+        conversations = ConversationRepository(db)
+        titles = ThreadTitles(
+            router,
+            conversations,
+            messages,
+            meter.record_call,
+            model="" if settings.title_model == "off" else settings.title_model,
+        )
         chat = ChatService(
             messages=messages,
             config=config,
@@ -121,18 +130,20 @@ async def open_services(
             meter=meter,
             context_windows=ContextWindows(http, directory, settings.llm_context_tokens),
             drafts=drafts,
+            follow_ups=() if settings.title_model == "off" else (titles,),
         )
         services = Services(
             settings=settings,
             db=db,
             http=http,
-            conversations=ConversationRepository(db),
+            conversations=conversations,
             messages=messages,
             channel_settings=channel_settings,
             config=config,
             router=router,
             tools=tools,
             chat=chat,
+            titles=titles,
             pacer=pacer,
             meter=meter,
             prices=prices,

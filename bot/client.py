@@ -22,6 +22,7 @@ from discord.ext import commands
 from bot.deps import Services
 from bot.discord_ui.views import DYNAMIC_ITEMS, AnswerActions
 from bot.frontend.recovery import recover_interrupted_answers
+from bot.frontend.renamer import DiscordThreadRenamer
 from bot.settings import DEFAULT_DISCORD_API_BASE, Settings
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,7 @@ class SwitchboardBot(commands.Bot):
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.services.titles.renamer = DiscordThreadRenamer(self)
         await recover_interrupted_answers(self, self.services)
         await self._sync_commands()
 

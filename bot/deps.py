@@ -19,6 +19,7 @@ from bot.llm.tools import ToolRegistry
 from bot.services.chat import ChatService
 from bot.services.config import ChannelConfigService
 from bot.services.settings_service import ModelCatalog
+from bot.services.titles import ThreadTitles
 from bot.settings import Settings
 from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.conversations import ConversationRepository
@@ -38,6 +39,7 @@ class Services:
     router: ModelRouter  # every provider's client, by model reference
     tools: ToolRegistry
     chat: ChatService
+    titles: ThreadTitles  # its renamer is set once Discord is connected
     pacer: EditPacer
     meter: Meter
     prices: PriceBook  # the one price book: it keeps owner overrides in memory

@@ -12,7 +12,7 @@ import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_LLM_BASE_URL = "https://api.openai.com/v1"
@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     # Recent messages of a channel given to the model as context when a mention starts a
     # conversation there (0: none).
     context_messages: int = Field(default=20, ge=0, le=100)
+    # The model that titles threads after their first answer: empty for the answer's own
+    # model, `off` for no titles, or a model reference.
+    title_model: str = ""
 
     # Providers and per-model settings (TOML); optional: without it LLM_* is everything.
     config_file: Path = Path("switchboard.toml")
@@ -68,6 +71,11 @@ class Settings(BaseSettings):
     fetch_url_allowlist: Annotated[tuple[str, ...], NoDecode] = ()
     fetch_url_max_bytes: int = Field(default=1_000_000, ge=1_000)
     fetch_url_timeout_seconds: float = Field(default=15.0, gt=0)
+    # web_search: off until SEARCH_PROVIDER is set; SEARCH_URL is the SearXNG instance (or
+    # replaces the Brave / Tavily API base); SEARCH_API_KEY is Brave's or Tavily's key.
+    search_provider: Literal["searxng", "brave", "tavily"] | None = None
+    search_url: str | None = Field(default=None, validate_default=True)
+    search_api_key: SecretStr = Field(default=SecretStr(""), validate_default=True)
     # Conversation content older than this many days is deleted (0 keeps everything); the
     # usage ledger is always kept.
     retention_days: int = Field(default=0, ge=0, le=36_500)
@@ -107,6 +115,33 @@ class Settings(BaseSettings):
             raise ValueError("must start with http://, https://, ws:// or wss://")
         return value.rstrip("/")
 
+    @field_validator("search_provider", mode="before")
+    @classmethod
+    def _blank_provider(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("search_url")
+    @classmethod
+    def _search_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        provider = info.data.get("search_provider")
+        if value is None or not value.strip():
+            if provider == "searxng":
+                raise ValueError("is required when SEARCH_PROVIDER is searxng")
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        if provider is None:
+            raise ValueError("is set but SEARCH_PROVIDER is not (searxng, brave or tavily)")
+        return value.rstrip("/")
+
+    @field_validator("search_api_key")
+    @classmethod
+    def _search_key(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        provider = info.data.get("search_provider")
+        if provider in ("brave", "tavily") and not value.get_secret_value().strip():
+            raise ValueError(f"is required when SEARCH_PROVIDER is {provider}")
+        return value
+
     @field_validator("fetch_url_allowlist")
     @classmethod
     def _allowlist(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -126,6 +161,9 @@ _HINTS = {
     "llm_base_url": "set LLM_BASE_URL to an OpenAI-compatible endpoint, e.g. http://localhost:11434/v1",
     "owner_ids": "set OWNER_IDS to comma-separated Discord user ids, e.g. 123,456",
     "dev_guild_id": "set DEV_GUILD_ID to a server id (a number) or leave it empty",
+    "search_provider": "set SEARCH_PROVIDER to searxng, brave or tavily, or leave it empty",
+    "search_url": "set SEARCH_URL to your SearXNG instance, e.g. http://localhost:8888",
+    "search_api_key": "set SEARCH_API_KEY to your Brave Search or Tavily API key",
 }
 
 

@@ -31,6 +31,7 @@ from bot.logs import log_context
 from bot.services.config import ChannelConfigService
 from bot.services.history import build_model_messages
 from bot.services.ports import (
+    AnswerFollowUp,
     AnswerPresenter,
     CallMeter,
     ContextWindowSource,
@@ -140,7 +141,9 @@ class ChatService:
         context_windows: ContextWindowSource | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         drafts: StreamLog | None = None,
+        follow_ups: Sequence[AnswerFollowUp] = (),
     ) -> None:
+        self._follow_ups = tuple(follow_ups)
         self._messages = messages
         self._drafts = drafts  # saves streaming rounds, so a crash loses no shown words
         self._config = config
@@ -258,6 +261,7 @@ class ChatService:
                 presenter.note("Older messages were left out to fit the model's context.")
             tools = self._tools.only(config.enabled_tools)
             if await self._stream(turn, context, request, tools, running, recorder, presenter):
+                await self._follow_up(context, recorder)
                 return  # its end is on screen and recorded
         except UserFacingError as exc:
             log.info("answer refused: %s", exc.detail or exc.user_message)
@@ -280,6 +284,17 @@ class ChatService:
                 await presenter.fail(said.text, error_id=said.error_id)
         if presenter is not None:
             await presenter.finish()
+        await self._follow_up(context, recorder)
+
+    async def _follow_up(self, context: TurnContext, recorder: AnswerRecorder) -> None:
+        """What comes after a complete answer (a thread's title); never fails the answer."""
+        if recorder.finished != "complete":
+            return
+        for follow_up in self._follow_ups:
+            try:
+                await follow_up.answered(context, recorder.visible_text)
+            except Exception:
+                log.exception("follow-up %s failed", type(follow_up).__name__)
 
     async def _build_request(
         self, turn: TurnRequest, answer: StoredMessage, system_prompt: str, model: str

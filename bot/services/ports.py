@@ -61,6 +61,13 @@ class CallMeter(Protocol):
         """Drop a reservation whose call never reported usage."""
 
 
+class AnswerFollowUp(Protocol):
+    """Work after a complete answer (`bot.services.titles.ThreadTitles` is one)."""
+
+    async def answered(self, turn: TurnContext, text: str) -> None:
+        """The answer of `turn` is complete; `text` is what members read."""
+
+
 @dataclass(frozen=True, slots=True)
 class TurnContext:
     conversation: Conversation

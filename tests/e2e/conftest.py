@@ -81,6 +81,9 @@ def make_settings(tmp_path: Path, fake: FakeDiscord, llm: FakeLLMServer) -> Sett
         discord_api_base=fake.api_base,
         discord_gateway_url=fake.gateway_url,
         dev_guild_id=fake.guild.id,
+        # Titles are one more model call after a thread's first answer, which would take the
+        # answers scripted for later turns; tests/e2e/test_titles.py switches them on.
+        title_model="off",
     )
 
 

@@ -34,6 +34,9 @@ def bot_env(fake: FakeDiscord, llm: FakeLLMServer, database: Path, **extra: str)
         LLM_MODEL="fake-model",
         DATABASE_PATH=str(database),
         DEV_GUILD_ID=str(fake.guild.id),
+        # A thread's title is one more model call after its first answer, which would take
+        # the answers scripted for the next turns; tests of titles switch it back on.
+        TITLE_MODEL="off",
     )
     env.update(extra)
     return env
