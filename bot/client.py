@@ -11,8 +11,10 @@ and reconnects without it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import discord
@@ -80,6 +82,7 @@ class SwitchboardBot(commands.Bot):
         self.services = services
         self.message_content = message_content
         self.started_at = time.monotonic()
+        self._event_tasks: set[asyncio.Task[Any]] = set()
         # Set by the chat cog: what Stop and Retry buttons do (bot.discord_ui.views).
         self.answer_actions: AnswerActions | None = None
 
@@ -118,6 +121,29 @@ class SwitchboardBot(commands.Bot):
     async def on_message(self, message: discord.Message, /) -> None:
         # No prefix commands: conversations are handled by the chat cog's listener.
         return
+
+    def _schedule_event(
+        self,
+        coro: Callable[..., Coroutine[Any, Any, Any]],
+        event_name: str,
+        *args: Any,
+        **kwargs: Any,
+    ) -> asyncio.Task[Any]:
+        # discord.py starts a task per event handler and keeps no reference: at shutdown a
+        # handler still running (reading a member's attachments, say) would be destroyed
+        # mid-await when the loop closes. Kept here, they are cancelled and awaited in close().
+        task = super()._schedule_event(coro, event_name, *args, **kwargs)
+        self._event_tasks.add(task)
+        task.add_done_callback(self._event_tasks.discard)
+        return task
+
+    async def close(self) -> None:
+        await super().close()
+        pending = [task for task in self._event_tasks if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
 
     async def on_error(self, event_method: str, /, *args: Any, **kwargs: Any) -> None:
         log.exception("unhandled error in %s", event_method)
