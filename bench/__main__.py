@@ -33,6 +33,11 @@ GROUPS: dict[str, tuple[str, str]] = {
         "protocols: Anthropic and Responses stream ingestion vs. the official SDKs",
     ),
     "attachments": ("bench.attachments", "attachments: reading text, PDF and image attachments"),
+    "stream-log": (
+        "bench.stream_log",
+        "stream-log: 200 streaming answers saved, one transaction per interval",
+    ),
+    "mcp": ("bench.mcp", "mcp: MCP tool-call overhead over stdio, start-up with twenty servers"),
     "billing-reports": ("bench.reports", "billing-reports: /usage-report on a 1M-row ledger"),
     "billing": ("bench.billing", "billing: reserve + settle per LLM call"),
     "discord": ("bench.discord", "discord: N concurrent streaming answers vs. rate limits"),

@@ -16,6 +16,7 @@ context_tokens = 128000
 think_tags = true                     # ours: split <think>…</think> in the text as reasoning
 ```
 
+`[mcp.NAME]` tables (MCP servers) are read by `load_mcp_servers` (see `bot.config_mcp`).
 Without the file the `LLM_*` settings are the whole configuration. Every problem in the file
 is reported as one plain line naming the file, the table and the key; start-up stops when
 there is any. API keys named by `api_key_env` are read from the environment, then `.env`.
@@ -32,6 +33,7 @@ from typing import Any, cast
 
 from dotenv import dotenv_values
 
+from bot.config_mcp import build_mcp_servers
 from bot.errors import ConfigurationError
 from bot.llm.providers import (
     DEFAULT_PROVIDER,
@@ -41,8 +43,9 @@ from bot.llm.providers import (
     ProviderConfig,
 )
 from bot.settings import Settings
+from bot.tools.mcp.config import McpServerConfig
 
-__all__ = ["build_directory", "load_directory"]
+__all__ = ["build_directory", "load_directory", "load_mcp_servers"]
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +61,29 @@ _RESERVED_PARAMS = {"model", "messages", "input", "stream"}
 def load_directory(settings: Settings, env: Mapping[str, str] | None = None) -> ModelDirectory:
     """The directory for these settings and their configuration file (if any).
 
-    Raises `ConfigurationError` with one line per problem."""
+    Raises `ConfigurationError` with one line per problem (of `[mcp.*]` tables too)."""
+    document = _read_document(settings)
+    if env is None:
+        env = _environment()
+    return build_directory(settings, document, env, source=str(settings.config_file))
+
+
+def load_mcp_servers(
+    settings: Settings, env: Mapping[str, str] | None = None
+) -> tuple[McpServerConfig, ...]:
+    """The MCP servers of the configuration file's `[mcp.NAME]` tables (none without a file).
+
+    Raises `ConfigurationError` with one line per problem of those tables."""
+    document = _read_document(settings)
+    if env is None:
+        env = _environment()
+    servers, problems = build_mcp_servers(document, env, source=str(settings.config_file))
+    if problems:
+        raise ConfigurationError(problems)
+    return servers
+
+
+def _read_document(settings: Settings) -> dict[str, Any]:
     path = settings.config_file
     document: dict[str, Any] = {}
     if path.exists():
@@ -74,9 +99,7 @@ def load_directory(settings: Settings, env: Mapping[str, str] | None = None) -> 
         raise ConfigurationError(
             [f"{path}: CONFIG_FILE names a file that does not exist — fix the path or unset it"]
         )
-    if env is None:
-        env = _environment()
-    return build_directory(settings, document, env, source=str(path))
+    return document
 
 
 def _environment() -> dict[str, str]:
@@ -96,9 +119,12 @@ def build_directory(
 
     for key in document:
         if key not in _TOP_LEVEL:
-            bad(f"[{key}]", 'is not a known table — use [providers.NAME] and [models."REF"]')
-    if "mcp" in document:
-        log.warning("%s: [mcp.*] tables are not supported by this version and are ignored", source)
+            bad(
+                f"[{key}]",
+                'is not a known table — use [providers.NAME], [models."REF"] and [mcp.NAME]',
+            )
+    # Checked here too, so one run lists every problem of the file.
+    problems.extend(build_mcp_servers(document, env, source=source)[1])
 
     providers: dict[str, ProviderConfig] = {
         DEFAULT_PROVIDER: ProviderConfig(

@@ -34,7 +34,7 @@ class Chat(commands.Cog):
     def __init__(self, bot: SwitchboardBot) -> None:
         self.bot = bot
         self.services = bot.services
-        self.frontend = DiscordFrontend(bot.services)
+        self.frontend = DiscordFrontend(bot.services, bot)
 
     async def cog_load(self) -> None:
         self.bot.answer_actions = self
@@ -140,6 +140,18 @@ class Chat(commands.Cog):
         # Acknowledge by removing the Retry button from the failed answer.
         await interaction.response.edit_message(view=None)
 
+    async def regenerate_answer(
+        self, interaction: discord.Interaction[Any], answer_id: int
+    ) -> None:
+        if not await self._may_control(interaction, answer_id):
+            return
+        try:
+            await self.frontend.regenerate(answer_id, interaction.channel)
+        except Exception as exc:
+            await reply(interaction, str(describe(exc, "regenerate")))
+            return
+        await interaction.response.defer()  # the old answer's message says it was replaced
+
     async def _may_control(self, interaction: discord.Interaction[Any], answer_id: int) -> bool:
         """Whoever asked, or anyone who may manage messages here, may stop or retry."""
         answer = await self.services.messages.get(answer_id)
@@ -176,6 +188,22 @@ class Chat(commands.Cog):
                 await message.reply(str(said), mention_author=False, allowed_mentions=NO_MENTIONS)
             except discord.HTTPException as failed:
                 log.warning("could not tell the member about a failure: %s", failed)
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        """A member edited a message: their latest one in a conversation is answered anew."""
+        message = payload.message
+        if message.author.bot or self.bot.user is None or message.webhook_id is not None:
+            return
+        before = payload.cached_message
+        if before is not None and before.content == message.content:
+            return  # an embed appeared, a pin changed: not an edit of the words
+        try:
+            await self.frontend.edited(message, strip_mention(message.content, self.bot.user.id))
+        except Exception as exc:
+            guild_id = message.guild.id if message.guild is not None else None
+            with log_context(guild_id=guild_id, channel_id=message.channel.id):
+                describe(exc, "message edit")
 
     async def _route(self, message: discord.Message) -> None:
         assert self.bot.user is not None

@@ -62,6 +62,7 @@ ButtonStyle = Literal["primary", "secondary", "success", "danger"]
 
 STOP_PREFIX = "switchboard:stop:"
 RETRY_PREFIX = "switchboard:retry:"
+REGENERATE_PREFIX = "switchboard:regenerate:"
 INFO = "\u2139\ufe0f"  # information source emoji
 PLACEHOLDER = "⏳ Working…"
 EMPTY_ANSWER = "*(The model returned an empty answer.)*"
@@ -106,6 +107,10 @@ def retry_button(answer_id: str) -> ButtonSpec:
     return ButtonSpec(RETRY_PREFIX + answer_id, "Retry", "primary", "🔄")
 
 
+def regenerate_button(answer_id: str) -> ButtonSpec:
+    return ButtonSpec(REGENERATE_PREFIX + answer_id, "Regenerate", "secondary", "🔁")
+
+
 def render(
     state: AnswerState, *, reasoning_mode: ReasoningMode, now: float
 ) -> list[MessagePayload]:
@@ -134,6 +139,10 @@ def render(
             buttons = (stop_button(state.answer_id),)
         elif state.status in ("error", "interrupted"):
             buttons = (retry_button(state.answer_id),)
+        elif state.status in ("complete", "stopped") and state.regenerable:
+            # The latest answer of a conversation can be asked again (a newer one takes the
+            # button away from it).
+            buttons = (regenerate_button(state.answer_id),)
     last = len(contents) - 1
     return [
         MessagePayload(_clamp(c), buttons if i == last else (), final)

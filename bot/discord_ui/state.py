@@ -108,6 +108,8 @@ class AnswerState:
     calls_reported: int = 0
     _unpriced: bool = field(default=False, init=False, repr=False)
 
+    # Whether the finished answer offers Regenerate (only the latest answer of a conversation).
+    regenerable: bool = True
     # Nothing from the model for this long (no token, no tool running): say it is still awaited.
     waiting_notice_s: float = 15.0
     _model_heard_at: float | None = field(default=None, init=False, repr=False)

@@ -1,4 +1,5 @@
-"""Buttons on answers: Stop while streaming, Retry after a failure.
+"""Buttons on answers: Stop while streaming, Retry after a failure, Regenerate on the latest
+answer of a conversation.
 
 They are `DynamicItem`s: the answer id lives in the custom id, so a button keeps working
 after a restart without any view being re-registered per message. What a click does is not
@@ -14,9 +15,11 @@ from typing import Any, Protocol, runtime_checkable
 import discord
 
 from bot.discord_ui.render import (
+    REGENERATE_PREFIX,
     RETRY_PREFIX,
     STOP_PREFIX,
     ButtonSpec,
+    regenerate_button,
     retry_button,
     stop_button,
 )
@@ -38,6 +41,10 @@ class AnswerActions(Protocol):
 
     async def retry_answer(self, interaction: discord.Interaction[Any], answer_id: int) -> None: ...
 
+    async def regenerate_answer(
+        self, interaction: discord.Interaction[Any], answer_id: int
+    ) -> None: ...
+
 
 async def _actions(interaction: discord.Interaction[Any]) -> AnswerActions | None:
     actions = getattr(interaction.client, "answer_actions", None)
@@ -48,12 +55,12 @@ async def _actions(interaction: discord.Interaction[Any]) -> AnswerActions | Non
 
 
 # How each action's button looks is decided by the renderer (`stop_button`, `retry_button`).
-_SPECS = {"stop": stop_button, "retry": retry_button}
+_SPECS = {"stop": stop_button, "retry": retry_button, "regenerate": regenerate_button}
 
 
 class AnswerButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"switchboard:(?P<action>stop|retry):(?P<answer_id>\d+)",
+    template=r"switchboard:(?P<action>stop|retry|regenerate):(?P<answer_id>\d+)",
 ):
     """Stop or Retry on one answer; the action and the answer id live in the custom id."""
 
@@ -86,8 +93,10 @@ class AnswerButton(
         try:
             if self.action == "stop":
                 await actions.stop_answer(interaction, self.answer_id)
-            else:
+            elif self.action == "retry":
                 await actions.retry_answer(interaction, self.answer_id)
+            else:
+                await actions.regenerate_answer(interaction, self.answer_id)
         except Exception as exc:
             # The same words every entry point uses (bot.errors.describe), to the clicker only.
             with log_context(guild_id=interaction.guild_id, channel_id=interaction.channel_id):
@@ -113,6 +122,9 @@ def view_for(buttons: tuple[ButtonSpec, ...]) -> discord.ui.View | None:
             item = AnswerButton("stop", int(spec.custom_id.removeprefix(STOP_PREFIX)))
         elif spec.custom_id.startswith(RETRY_PREFIX):
             item = AnswerButton("retry", int(spec.custom_id.removeprefix(RETRY_PREFIX)))
+        elif spec.custom_id.startswith(REGENERATE_PREFIX):
+            answer_id = int(spec.custom_id.removeprefix(REGENERATE_PREFIX))
+            item = AnswerButton("regenerate", answer_id)
         else:
             item = discord.ui.Button(
                 style=_STYLES[spec.style],

@@ -11,6 +11,7 @@ the answer must appear.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Literal
 
 import discord
@@ -22,6 +23,13 @@ from bot.discord_ui.replies import NO_MENTIONS
 from bot.errors import DuplicateMessageError, InvalidInputError, UserFacingError
 from bot.frontend.presenters import AnswerPresenters
 from bot.frontend.reading import MessageReader
+from bot.frontend.revisions import (
+    EDITED_NOTE,
+    REPLACED_NOTE,
+    latest_exchange,
+    mark_replaced,
+    to_regenerate,
+)
 from bot.frontend.text import display_name, place_description, thread_title
 from bot.services.chat import TurnRequest
 from bot.services.config import ChannelConfig
@@ -36,8 +44,9 @@ Messageable = discord.TextChannel | discord.Thread | discord.DMChannel | discord
 
 
 class DiscordFrontend:
-    def __init__(self, services: Services) -> None:
+    def __init__(self, services: Services, client: discord.Client) -> None:
         self._s = services
+        self._client = client
         # Failed answers already retried: a double click must not start two retries. A retry
         # that fails again offers its own Retry button, so an id never needs a second one.
         self._retried: set[int] = set()
@@ -165,7 +174,7 @@ class DiscordFrontend:
         model: str | None = None,
         notes: tuple[str, ...] = (),
     ) -> int:
-        presenters = AnswerPresenters(self._s, channel, reply_to, self._summarizers)
+        presenters = AnswerPresenters(self._s, self._client, channel, reply_to, self._summarizers)
         place = place_description(channel)
         turn = TurnRequest(conversation, stored, presenters, place=place, model=model, notes=notes)
         return self._s.chat.submit(turn)
@@ -186,6 +195,36 @@ class DiscordFrontend:
             raise InvalidInputError("That answer is already being retried.")
         self._retried.add(answer_id)
         self.submit(conversation, question, channel, reply_to=None)
+
+    async def regenerate(self, answer_id: int, channel: Any) -> None:
+        """Answer the latest member message again; the old answer says it was replaced."""
+        conversation, question = await to_regenerate(self._s, answer_id)
+        await mark_replaced(self._s, self._client, answer_id, REPLACED_NOTE)
+        self.submit(conversation, question, channel, reply_to=None)
+
+    async def edited(self, message: discord.Message, text: str) -> bool:
+        """A member edited a message: when it is the latest of its conversation, store the
+        new text and answer it afresh (earlier answers to it say they were replaced)."""
+        stored = await self._s.messages.find_by_discord_message(message.id)
+        if stored is None or stored.role != "user":
+            return False
+        conversation = await self._s.conversations.get(stored.conversation_id)
+        if conversation is None or conversation.closed_at is not None:
+            return False
+        latest, answer = await latest_exchange(self._s, conversation.id)
+        if latest is None or latest.id != stored.id:
+            return False  # only the latest member message is answered again
+        read = await self._reader.read(message, text)
+        if read.content == stored.content:
+            return False  # e.g. an embed was added: the words did not change
+        await self._s.messages.update_user_content(stored.id, read.content)
+        if self._s.chat.running_answer(conversation.id) is not None:
+            self._s.chat.stop(conversation.id)
+        if answer is not None and answer.reply_to_message_id == stored.id:
+            await mark_replaced(self._s, self._client, answer.id, EDITED_NOTE)
+        updated = replace(stored, content=read.content)
+        self.submit(conversation, updated, message.channel, reply_to=message, notes=read.notes)
+        return True
 
     # --- helpers --------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import discord
 from bot.deps import Services
 from bot.discord_ui.answer import DiscordAnswer
 from bot.discord_ui.state import Summarizer
+from bot.frontend.revisions import retire_regenerate
 from bot.services.config import ChannelConfig
 from bot.storage.models import StoredMessage
 
@@ -39,11 +40,13 @@ class AnswerPresenters:
     def __init__(
         self,
         services: Services,
+        client: discord.Client,
         channel: Any,
         reply_to: discord.Message | None,
         summarizers: Mapping[str, Summarizer],
     ) -> None:
         self._services = services
+        self._client = client
         self._channel = channel
         self._reply_to = reply_to
         self._summarizers = summarizers
@@ -65,4 +68,6 @@ class AnswerPresenters:
         )
         shown.state.waiting_notice_s = services.settings.llm_waiting_notice_seconds
         await shown.start()
+        # Only the latest answer of a conversation offers Regenerate.
+        await retire_regenerate(services, self._client, answer.conversation_id, answer.id)
         return shown

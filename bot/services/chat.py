@@ -39,6 +39,7 @@ from bot.services.ports import (
     TurnContext,
 )
 from bot.services.recorder import AnswerRecorder
+from bot.storage.attachments import AttachmentRepository
 from bot.storage.messages import MessageRepository
 from bot.storage.models import Conversation, StoredMessage
 from bot.storage.stream_log import StreamLog
@@ -145,6 +146,7 @@ class ChatService:
     ) -> None:
         self._follow_ups = tuple(follow_ups)
         self._messages = messages
+        self._attachments = AttachmentRepository(messages.db)
         self._drafts = drafts  # saves streaming rounds, so a crash loses no shown words
         self._config = config
         self._client = client
@@ -344,7 +346,7 @@ class ChatService:
         """The images of the last few member messages: only they are sent again (older
         images cost their tokens on every turn while a conversation moves on)."""
         recent = [m.id for m in ordered if m.role == "user"][-RECENT_IMAGE_MESSAGES:]
-        stored = await self._messages.images_of(recent)
+        stored = await self._attachments.images_of(recent)
         return {
             message_id: tuple(
                 ImagePart(

@@ -1,8 +1,14 @@
-"""Turning a person's free text into a safe SQLite FTS5 query."""
+"""Full-text search of a conversation: a person's free text turned into a safe SQLite FTS5
+query, and the search itself."""
 
 from __future__ import annotations
 
 import re
+
+import aiosqlite
+
+from bot.storage.models import SearchHit
+from bot.storage.timeutil import from_ms
 
 SEARCH_MAX_LIMIT = 50
 SEARCH_MAX_TERMS = 32
@@ -19,3 +25,43 @@ def fts_query(text: str) -> str | None:
     if not terms:
         return None
     return " OR ".join(f'"{term}"' for term in terms[:SEARCH_MAX_TERMS])
+
+
+_SEARCH = f"""
+    SELECT m.id, m.role, m.author_name, m.created_at,
+           snippet(messages_fts, 0, '**', '**', '…', {SNIPPET_TOKENS}) AS snippet
+    FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+    WHERE messages_fts MATCH :query
+      AND m.conversation_id = :conversation_id
+      AND (:before IS NULL OR m.id < :before)
+    ORDER BY bm25(messages_fts), m.id DESC
+    LIMIT :limit
+"""
+
+
+async def search_messages(
+    conn: aiosqlite.Connection,
+    conversation_id: int,
+    query: str,
+    limit: int = 5,
+    before_message_id: int | None = None,
+) -> list[SearchHit]:
+    """Messages of this conversation matching the words of `query`, best first.
+
+    `query` is free text from a member or the model; it's never parsed as FTS5 syntax.
+    `before_message_id` limits the search to older messages (e.g. before the current turn).
+    """
+    match = fts_query(query)
+    if match is None or limit <= 0:
+        return []
+    params = {
+        "query": match,
+        "conversation_id": conversation_id,
+        "before": before_message_id,
+        "limit": min(limit, SEARCH_MAX_LIMIT),
+    }
+    rows = await conn.execute_fetchall(_SEARCH, params)
+    return [
+        SearchHit(r["id"], r["role"], r["author_name"], from_ms(r["created_at"]), r["snippet"])
+        for r in rows
+    ]

@@ -9,109 +9,56 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Sequence
+from dataclasses import asdict, replace
 
 import aiosqlite
 
 from bot.errors import DuplicateMessageError
+from bot.storage.attachments import add_attachments
 from bot.storage.database import Database
-from bot.storage.fts import SEARCH_MAX_LIMIT, SNIPPET_TOKENS, fts_query
+from bot.storage.fts import search_messages
+from bot.storage.message_rows import (
+    ARTEFACT_COLUMNS,
+    MESSAGE_COLUMNS,
+    STEP_COLUMNS,
+    NewStep,
+    group_artefacts,
+    group_steps,
+    message_of,
+    visible_text,
+)
 from bot.storage.models import (
     AnswerStatus,
     DiscordMessageRef,
     RoundArtefacts,
     SearchHit,
     Step,
-    StepKind,
     StoredAttachment,
     StoredMessage,
-    ToolResultStatus,
 )
-from bot.storage.timeutil import from_ms, from_ms_or_none, now_ms, to_ms, utc_now
+from bot.storage.timeutil import from_ms, now_ms, to_ms, utc_now
+
+__all__ = ["FINAL_STATUSES", "MessageRepository", "NewStep"]
 
 log = logging.getLogger(__name__)
 
 FINAL_STATUSES: frozenset[AnswerStatus] = frozenset({"complete", "stopped", "interrupted", "error"})
 
 
-@dataclass(frozen=True, slots=True)
-class NewStep:
-    """A step to append to an answer; its `seq` is assigned by `append_steps`."""
-
-    round: int
-    kind: StepKind
-    content: str
-    tool_call_id: str | None = None
-    tool_name: str | None = None
-    tool_arguments: str | None = None
-    tool_status: ToolResultStatus | None = None
-    duration_ms: int | None = None
-    tool_extra: str | None = None  # JSON object
-
-
-# Both column lists are in their dataclass's field order, so rows map positionally (fast:
-# history builds tens of thousands of these).
-_MESSAGE_COLUMNS = (
-    "m.id, m.conversation_id, m.role, m.content, m.author_id, m.author_name,"
-    " m.discord_message_id, m.status, m.model, m.created_at, m.error_text,"
-    " m.reply_to_message_id, m.finished_at"
-)
-_STEP_COLUMNS = (
-    "s.message_id, s.seq, s.round, s.kind, s.content, s.tool_call_id, s.tool_name,"
-    " s.tool_arguments, s.tool_status, s.duration_ms, s.tool_extra"
-)
-_ARTEFACT_COLUMNS = "a.message_id, a.round, a.source, a.data"
-
-
-def _message(
-    row: sqlite3.Row, steps: Sequence[Step] = (), artefacts: Sequence[RoundArtefacts] = ()
-) -> StoredMessage:
-    id_, conversation_id, role, content, author_id, author_name, discord_id, status, model = row[:9]
-    return StoredMessage(
-        id_, conversation_id, role, content, author_id, author_name, discord_id, status, model,
-        from_ms(row[9]), tuple(steps), row[10], row[11], from_ms_or_none(row[12]),
-        tuple(artefacts),
-    )  # fmt: skip
-
-
-def _group_artefacts(rows: Iterable[sqlite3.Row]) -> dict[int, list[RoundArtefacts]]:
-    grouped: dict[int, list[RoundArtefacts]] = defaultdict(list)
-    for row in rows:
-        grouped[row[0]].append(RoundArtefacts(row[1], row[2], row[3]))
-    return grouped
-
-
-def _visible_text(steps: Iterable[Step]) -> str:
-    """An answer's text as members read it: each round's text, a blank line apart."""
-    return "\n\n".join(s.content for s in steps if s.kind == "text" and s.content.strip())
-
-
-def _group_steps(rows: Iterable[sqlite3.Row]) -> dict[int, list[Step]]:
-    """Steps by message id; `rows` are `_STEP_COLUMNS` ordered by (message, seq)."""
-    grouped: dict[int, list[Step]] = defaultdict(list)
-    for row in rows:
-        grouped[row[0]].append(Step(*row[1:]))
-    return grouped
-
-
 class MessageRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    @property
+    def db(self) -> Database:
+        return self._db
 
     _INSERT = """
         INSERT INTO messages (conversation_id, role, content, author_id, author_name,
                               discord_message_id, status, model, reply_to_message_id, created_at)
         VALUES (:conversation_id, :role, :content, :author_id, :author_name,
                 :discord_message_id, :status, :model, :reply_to_message_id, :created_at)
-    """
-
-    _ADD_ATTACHMENT = """
-        INSERT INTO message_attachments (message_id, position, kind, filename, mime, text, data,
-                                         width, height, tokens)
-        VALUES (:message_id, :position, :kind, :filename, :mime, :text, :data, :width, :height,
-                :tokens)
     """
 
     async def add_user_message(
@@ -135,31 +82,8 @@ class MessageRepository:
             stored = await self._add_user_message(
                 conversation_id, content, author_id, author_name, discord_message_id, c
             )
-            await c.executemany(
-                self._ADD_ATTACHMENT,
-                [{"message_id": stored.id, **asdict(a)} for a in attachments],
-            )
+            await add_attachments(c, stored.id, attachments)
         return stored
-
-    _IMAGES_OF = """
-        SELECT message_id, position, kind, filename, mime, text, data, width, height, tokens
-        FROM message_attachments WHERE kind = 'image' AND message_id IN ({marks})
-        ORDER BY message_id, position
-    """
-
-    async def images_of(
-        self, message_ids: Sequence[int], *, conn: aiosqlite.Connection | None = None
-    ) -> dict[int, list[StoredAttachment]]:
-        """The stored images of these messages (by message id, in attachment order)."""
-        if not message_ids:
-            return {}
-        sql = self._IMAGES_OF.format(marks=", ".join("?" * len(message_ids)))
-        async with self._db.reading(conn) as c:
-            rows = await c.execute_fetchall(sql, tuple(message_ids))
-        found: dict[int, list[StoredAttachment]] = defaultdict(list)
-        for row in rows:
-            found[row[0]].append(StoredAttachment(*row[1:]))
-        return dict(found)
 
     async def _add_user_message(
         self,
@@ -189,6 +113,15 @@ class MessageRepository:
                 raise
             # A Discord message is stored once (unique index): a replayed gateway event.
             raise DuplicateMessageError(f"Discord message {discord_message_id}") from exc
+
+    _SET_USER_CONTENT = "UPDATE messages SET content = ? WHERE id = ? AND role = 'user'"
+
+    async def update_user_content(
+        self, message_id: int, content: str, *, conn: aiosqlite.Connection | None = None
+    ) -> None:
+        """A member edited their message: the model sees the new text from now on."""
+        async with self._db.maybe_transaction(conn) as c:
+            await c.execute(self._SET_USER_CONTENT, (content, message_id))
 
     async def start_answer(
         self,
@@ -305,10 +238,10 @@ class MessageRepository:
         if cursor.rowcount != 1:
             raise LookupError(f"no answer {message_id}")
 
-    _GET = f"SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?"
-    _STEPS_OF = f"SELECT {_STEP_COLUMNS} FROM steps s WHERE s.message_id = ? ORDER BY s.seq"
+    _GET = f"SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.id = ?"
+    _STEPS_OF = f"SELECT {STEP_COLUMNS} FROM steps s WHERE s.message_id = ? ORDER BY s.seq"
     _ARTEFACTS_OF = (
-        f"SELECT {_ARTEFACT_COLUMNS} FROM round_artefacts a WHERE a.message_id = ? ORDER BY a.round"
+        f"SELECT {ARTEFACT_COLUMNS} FROM round_artefacts a WHERE a.message_id = ? ORDER BY a.round"
     )
 
     async def get(
@@ -323,21 +256,21 @@ class MessageRepository:
             row = await cursor.fetchone()
         if row is None:
             return None
-        steps = _group_steps(await conn.execute_fetchall(self._STEPS_OF, (message_id,)))
-        artefacts = _group_artefacts(await conn.execute_fetchall(self._ARTEFACTS_OF, (message_id,)))
-        return _message(row, steps.get(message_id, ()), artefacts.get(message_id, ()))
+        steps = group_steps(await conn.execute_fetchall(self._STEPS_OF, (message_id,)))
+        artefacts = group_artefacts(await conn.execute_fetchall(self._ARTEFACTS_OF, (message_id,)))
+        return message_of(row, steps.get(message_id, ()), artefacts.get(message_id, ()))
 
     _HISTORY = f"""
-        SELECT {_MESSAGE_COLUMNS} FROM messages m
+        SELECT {MESSAGE_COLUMNS} FROM messages m
         WHERE m.conversation_id = ? ORDER BY m.id DESC LIMIT ?
     """
     _HISTORY_STEPS = f"""
-        SELECT {_STEP_COLUMNS} FROM messages m JOIN steps s ON s.message_id = m.id
+        SELECT {STEP_COLUMNS} FROM messages m JOIN steps s ON s.message_id = m.id
         WHERE m.conversation_id = ? AND m.id >= ?
         ORDER BY m.id, s.seq
     """
     _HISTORY_ARTEFACTS = f"""
-        SELECT {_ARTEFACT_COLUMNS} FROM messages m JOIN round_artefacts a ON a.message_id = m.id
+        SELECT {ARTEFACT_COLUMNS} FROM messages m JOIN round_artefacts a ON a.message_id = m.id
         WHERE m.conversation_id = ? AND m.id >= ?
         ORDER BY m.id, a.round
     """
@@ -369,9 +302,9 @@ class MessageRepository:
             artefact_rows = await c.execute_fetchall(
                 self._HISTORY_ARTEFACTS, (conversation_id, first)
             )
-        steps = _group_steps(step_rows)
-        artefacts = _group_artefacts(artefact_rows)
-        return [_message(row, steps.get(row[0], ()), artefacts.get(row[0], ())) for row in rows]
+        steps = group_steps(step_rows)
+        artefacts = group_artefacts(artefact_rows)
+        return [message_of(row, steps.get(row[0], ()), artefacts.get(row[0], ())) for row in rows]
 
     _ADD_DISCORD_MESSAGE = """
         INSERT INTO answer_discord_messages (message_id, position, channel_id, discord_message_id)
@@ -424,14 +357,14 @@ class MessageRepository:
             return None if row is None else await self._get(c, row[0])
 
     _STREAMING = f"""
-        SELECT {_MESSAGE_COLUMNS} FROM messages m WHERE m.status = 'streaming' ORDER BY m.id
+        SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.status = 'streaming' ORDER BY m.id
     """
     _INTERRUPT = """
         UPDATE messages SET status = 'interrupted', finished_at = ?
         WHERE status = 'streaming'
     """
     _STEPS_OF_STREAMING = f"""
-        SELECT {_STEP_COLUMNS} FROM messages m JOIN steps s ON s.message_id = m.id
+        SELECT {STEP_COLUMNS} FROM messages m JOIN steps s ON s.message_id = m.id
         WHERE m.status = 'streaming' ORDER BY m.id, s.seq
     """
     _SET_CONTENT = "UPDATE messages SET content = ? WHERE id = ?"
@@ -448,20 +381,20 @@ class MessageRepository:
             rows = await c.execute_fetchall(self._STREAMING)
             if not rows:
                 return []
-            steps = _group_steps(await c.execute_fetchall(self._STEPS_OF_STREAMING))
+            steps = group_steps(await c.execute_fetchall(self._STEPS_OF_STREAMING))
             finished = now_ms()
             await c.execute(self._INTERRUPT, (finished,))
             contents = {
                 row[0]: text
                 for row in rows
-                if not row[3] and (text := _visible_text(steps.get(row[0], ())))
+                if not row[3] and (text := visible_text(steps.get(row[0], ())))
             }
             if contents:
                 await c.executemany(self._SET_CONTENT, [(t, i) for i, t in contents.items()])
         # The rows were read before the update; report them as they are now.
         interrupted = [
             replace(
-                _message(row, steps.get(row[0], ())),
+                message_of(row, steps.get(row[0], ())),
                 status="interrupted",
                 finished_at=from_ms(finished),
                 content=contents.get(row[0], row[3]),
@@ -470,17 +403,6 @@ class MessageRepository:
         ]
         log.warning("marked %d answers left streaming as interrupted", len(interrupted))
         return interrupted
-
-    _SEARCH = f"""
-        SELECT m.id, m.role, m.author_name, m.created_at,
-               snippet(messages_fts, 0, '**', '**', '…', {SNIPPET_TOKENS}) AS snippet
-        FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
-        WHERE messages_fts MATCH :query
-          AND m.conversation_id = :conversation_id
-          AND (:before IS NULL OR m.id < :before)
-        ORDER BY bm25(messages_fts), m.id DESC
-        LIMIT :limit
-    """
 
     async def search(
         self,
@@ -491,23 +413,7 @@ class MessageRepository:
         *,
         conn: aiosqlite.Connection | None = None,
     ) -> list[SearchHit]:
-        """Messages of this conversation matching the words of `query`, best first.
-
-        `query` is free text from a member or the model; it's never parsed as FTS5 syntax.
-        `before_message_id` limits the search to older messages (e.g. before the current turn).
-        """
-        match = fts_query(query)
-        if match is None or limit <= 0:
-            return []
-        params = {
-            "query": match,
-            "conversation_id": conversation_id,
-            "before": before_message_id,
-            "limit": min(limit, SEARCH_MAX_LIMIT),
-        }
+        """Messages of this conversation matching the words of `query`, best first (see
+        `bot.storage.fts.search_messages`)."""
         async with self._db.reading(conn) as c:
-            rows = await c.execute_fetchall(self._SEARCH, params)
-        return [
-            SearchHit(r["id"], r["role"], r["author_name"], from_ms(r["created_at"]), r["snippet"])
-            for r in rows
-        ]
+            return await search_messages(c, conversation_id, query, limit, before_message_id)

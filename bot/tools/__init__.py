@@ -20,11 +20,13 @@ from bot.tools.search_conversation import (
     SearchHitLike,
     make_search_conversation_tool,
 )
+from bot.tools.web_search import SearchConfig, make_web_search_tool
 
 __all__ = [
     "BUILTIN_TOOL_NAMES",
     "DEFAULT_ENABLED",
     "ConversationSearch",
+    "SearchConfig",
     "SearchHitLike",
     "build_builtin_tools",
     "new_fetch_session",
@@ -35,9 +37,10 @@ BUILTIN_TOOL_NAMES: tuple[str, ...] = (
     "current_time",
     "search_conversation",
     "fetch_url",
+    "web_search",
 )
-# fetch_url reaches the internet on the model's say-so, so channels opt in to it.
-DEFAULT_ENABLED: frozenset[str] = frozenset(BUILTIN_TOOL_NAMES) - {"fetch_url"}
+# fetch_url and web_search reach the internet on the model's say-so: channels opt in to them.
+DEFAULT_ENABLED: frozenset[str] = frozenset(BUILTIN_TOOL_NAMES) - {"fetch_url", "web_search"}
 
 
 def build_builtin_tools(
@@ -50,25 +53,30 @@ def build_builtin_tools(
     timeout_s: float = 20.0,
     fetch_resolver: Resolver | None = None,
     clock: Clock = system_clock,
+    web_search: SearchConfig | None = None,
 ) -> ToolRegistry:
-    """Every built-in tool, in `BUILTIN_TOOL_NAMES` order.
+    """Every built-in tool, in `BUILTIN_TOOL_NAMES` order (`web_search` only when configured:
+    pass `SearchConfig.from_settings(settings)`).
 
-    `http` is used only by `fetch_url` and must carry no credentials (see
-    `new_fetch_session`). `timeout_s` is the loop's per-call limit; `fetch_url` gets at
-    least its own fetch timeout plus a margin, so its clearer timeout message wins.
+    `http` is used by `fetch_url` and `web_search` and must carry no credentials (see
+    `new_fetch_session`; the search key goes with each search request only). `timeout_s` is
+    the loop's per-call limit; `fetch_url` gets at least its own fetch timeout plus a margin,
+    so its clearer timeout message wins.
     """
-    return ToolRegistry(
-        [
-            make_calculator_tool(timeout_s=timeout_s),
-            make_current_time_tool(clock, timeout_s=timeout_s),
-            make_search_conversation_tool(search, timeout_s=timeout_s),
-            make_fetch_url_tool(
-                http,
-                allowlist=fetch_allowlist,
-                max_bytes=fetch_max_bytes,
-                timeout_s=fetch_timeout_s,
-                resolver=fetch_resolver,
-                tool_timeout_s=max(timeout_s, fetch_timeout_s + 5),
-            ),
-        ]
-    )
+    tools = [
+        make_calculator_tool(timeout_s=timeout_s),
+        make_current_time_tool(clock, timeout_s=timeout_s),
+        make_search_conversation_tool(search, timeout_s=timeout_s),
+        make_fetch_url_tool(
+            http,
+            allowlist=fetch_allowlist,
+            max_bytes=fetch_max_bytes,
+            timeout_s=fetch_timeout_s,
+            resolver=fetch_resolver,
+            tool_timeout_s=max(timeout_s, fetch_timeout_s + 5),
+        ),
+    ]
+    if web_search is not None:
+        search_timeout_s = max(timeout_s, web_search.timeout_s + 5)
+        tools.append(make_web_search_tool(http, web_search, tool_timeout_s=search_timeout_s))
+    return ToolRegistry(tools)

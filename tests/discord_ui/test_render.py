@@ -17,6 +17,7 @@ from bot.discord_ui.render import (
     footer_line,
     format_duration,
     reasoning_excerpt,
+    regenerate_button,
     render,
     retry_button,
     shorten,
@@ -259,8 +260,18 @@ def test_render_stopped() -> None:
     state.mark_stopped(now=1)
     payload = one(state)
     assert payload.content == "half an ans\n\n⏹️ Stopped"
-    assert payload.components == ()
+    # A stopped answer can be asked again (it is the latest of its conversation).
+    assert payload.components == (regenerate_button("a1"),)
     assert payload.final
+
+
+def test_render_latest_answer_offers_regenerate_and_older_ones_nothing() -> None:
+    state = AnswerState(answer_id="a1")
+    state.apply(TextDelta("done"), 0)
+    state.apply(Done("complete", "done"), 1)
+    assert one(state).components == (regenerate_button("a1"),)
+    state.regenerable = False
+    assert one(state).components == ()
 
 
 def test_render_stopped_with_usage_has_footer() -> None:
@@ -328,9 +339,10 @@ def test_render_no_buttons_without_answer_id() -> None:
     assert one(state).components == ()
 
 
-def test_render_complete_has_no_buttons_and_is_final() -> None:
-    payload = one(finished_state(), now=99)
-    assert payload.components == () and payload.final
+def test_render_complete_offers_only_regenerate_and_is_final() -> None:
+    state = finished_state()
+    payload = one(state, now=99)
+    assert payload.components == (regenerate_button(state.answer_id),) and payload.final
 
 
 # --- helpers ------------------------------------------------------------------------------------

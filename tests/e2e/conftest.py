@@ -65,7 +65,9 @@ class Running:
             if len(mine) <= index:
                 return None
             message = mine[index]
-            done = "-# " in message.content and not message.components
+            # Finished: the footer is there and the Stop button gone (a finished answer may
+            # offer Regenerate or Retry).
+            done = "-# " in message.content and button_with(message, "switchboard:stop:") is None
             return message if done else None
 
         return await self.fake.wait_for(finished, timeout=10)
@@ -167,6 +169,11 @@ def button_ids(message: FakeMessage) -> list[str]:
 
 def button_with(message: FakeMessage, prefix: str) -> str | None:
     return next((c for c in button_ids(message) if c.startswith(prefix)), None)
+
+
+def stopping(message: FakeMessage) -> bool:
+    """Whether the message still shows a Stop button (its answer is being written)."""
+    return button_with(message, "switchboard:stop:") is not None
 
 
 async def click_as(

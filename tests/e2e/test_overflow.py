@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.conftest import Running
+from tests.e2e.conftest import Running, stopping
 from tests.fakes.discord_server import FakeMessage
 from tests.fakes.llm_scripts import text_reply
 
@@ -52,7 +52,7 @@ async def test_long_answer_with_code_block_spans_valid_messages(app: Running) ->
 
     def all_final() -> list[FakeMessage] | None:
         mine = [m for m in app.bot_messages(thread.id) if not m.deleted]
-        if len(mine) >= 3 and "-# " in mine[-1].content and not any(m.components for m in mine):
+        if len(mine) >= 3 and "-# " in mine[-1].content and not any(stopping(m) for m in mine):
             return mine
         return None
 

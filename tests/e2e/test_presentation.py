@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.e2e.conftest import Running, button_with
+from tests.e2e.conftest import Running, button_ids, button_with
 from tests.fakes.llm_scripts import text_reply, tool_call_reply
 
 STOP = "switchboard:stop:"
@@ -28,7 +28,9 @@ async def test_stop_button_shows_while_streaming_and_is_gone_at_the_end(app: Run
         c["custom_id"] for r in streaming for row in r.components for c in row["components"]
     }
     assert len(stop_ids) == 1 and next(iter(stop_ids)).startswith(STOP)
-    assert answer.components == []
+    # Finished: Stop gives way to Regenerate (the latest answer can be asked again).
+    stop_id = next(iter(stop_ids))
+    assert button_ids(answer) == [stop_id.replace(STOP, "switchboard:regenerate:")]
     assert button_with(answer, STOP) is None
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from tests.e2e.conftest import make_settings, running_bot
+from tests.e2e.conftest import make_settings, running_bot, stopping
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.llm_scripts import http_error, text_reply
 from tests.fakes.llm_server import FakeLLMServer
@@ -110,7 +110,7 @@ async def test_mentions_at_a_message_split_and_in_a_thread_name_never_ping(
                         "-# " in m.content or "words" in m.content
                         for m in app.bot_messages(thread.id)
                     )
-                    and not app.bot_messages(thread.id)[-1].components
+                    and not stopping(app.bot_messages(thread.id)[-1])
                 )
                 or None
             )

@@ -10,6 +10,7 @@ from tests.e2e.conftest import (
     button_with,
     click_as,
     ephemeral_reply,
+    stopping,
 )
 from tests.fakes.discord_server import FakeChannel, FakeMessage
 from tests.fakes.llm_scripts import Scripted, cut_after, stall, text_reply
@@ -46,7 +47,7 @@ async def streaming_answer(app: Running) -> tuple[FakeChannel, FakeMessage, str]
 
 async def stopped(app: Running, message: FakeMessage) -> FakeMessage:
     return await app.fake.wait_for(
-        lambda: message if "Stopped" in message.content and not message.components else None,
+        lambda: message if "Stopped" in message.content and not stopping(message) else None,
         timeout=3,
     )
 

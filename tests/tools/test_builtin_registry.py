@@ -8,7 +8,13 @@ from collections.abc import Sequence
 import aiohttp
 import pytest
 
-from bot.tools import BUILTIN_TOOL_NAMES, DEFAULT_ENABLED, build_builtin_tools, new_fetch_session
+from bot.tools import (
+    BUILTIN_TOOL_NAMES,
+    DEFAULT_ENABLED,
+    SearchConfig,
+    build_builtin_tools,
+    new_fetch_session,
+)
 from bot.tools.search_conversation import SearchHitLike
 
 
@@ -19,21 +25,41 @@ class NoSearch:
         return []
 
 
+SEARXNG = SearchConfig("searxng", "http://127.0.0.1:8888")
+
+
 async def test_builtin_registry_has_every_tool_in_order() -> None:
     async with new_fetch_session() as http:
-        registry = build_builtin_tools(http=http, search=NoSearch())
+        registry = build_builtin_tools(http=http, search=NoSearch(), web_search=SEARXNG)
     assert tuple(registry) == BUILTIN_TOOL_NAMES
-    assert BUILTIN_TOOL_NAMES == ("calculator", "current_time", "search_conversation", "fetch_url")
+    assert BUILTIN_TOOL_NAMES == (
+        "calculator",
+        "current_time",
+        "search_conversation",
+        "fetch_url",
+        "web_search",
+    )
 
 
-def test_builtin_default_enabled_is_all_but_fetch_url() -> None:
-    assert frozenset(BUILTIN_TOOL_NAMES) - DEFAULT_ENABLED == {"fetch_url"}
+async def test_builtin_web_search_only_when_configured() -> None:
+    async with new_fetch_session() as http:
+        registry = build_builtin_tools(http=http, search=NoSearch())
+        configured = build_builtin_tools(
+            http=http, search=NoSearch(), web_search=SEARXNG, timeout_s=5
+        )
+    assert "web_search" not in registry
+    assert tuple(registry) == BUILTIN_TOOL_NAMES[:-1]
+    assert configured["web_search"].timeout_s == SEARXNG.timeout_s + 5
+
+
+def test_builtin_default_enabled_is_all_but_the_internet_tools() -> None:
+    assert frozenset(BUILTIN_TOOL_NAMES) - DEFAULT_ENABLED == {"fetch_url", "web_search"}
     assert frozenset(BUILTIN_TOOL_NAMES) >= DEFAULT_ENABLED
 
 
 async def test_builtin_specs_are_valid_json_schemas_with_summaries() -> None:
     async with new_fetch_session() as http:
-        registry = build_builtin_tools(http=http, search=NoSearch())
+        registry = build_builtin_tools(http=http, search=NoSearch(), web_search=SEARXNG)
     for spec in registry.specs():
         assert spec.parameters["type"] == "object"
         assert set(spec.parameters["required"]) <= set(spec.parameters["properties"])
