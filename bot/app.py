@@ -23,7 +23,7 @@ from bot import __version__
 from bot.billing.meter import Meter
 from bot.billing.pricing import PriceBook
 from bot.client import SwitchboardBot, point_discord_at
-from bot.config_file import load_directory
+from bot.config_file import load_directory, load_mcp_servers
 from bot.deps import Services
 from bot.discord_ui.lanes import Lane
 from bot.discord_ui.pacer import EditPacer
@@ -36,6 +36,7 @@ from bot.services.chat import ChatService, EngineLimits
 from bot.services.config import ChannelConfigService
 from bot.services.settings_service import ModelCatalog
 from bot.services.titles import ThreadTitles
+from bot.services.tool_catalog import ToolCatalog
 from bot.settings import Settings
 from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.conversations import ConversationRepository
@@ -47,6 +48,8 @@ from bot.storage.stream_log import StreamLog
 from bot.tasks import spawn
 from bot.tools import DEFAULT_ENABLED, build_builtin_tools
 from bot.tools.fetch_url import new_fetch_session
+from bot.tools.mcp.manager import McpManager
+from bot.tools.web_search import SearchConfig
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,7 @@ async def open_services(
     # with its problems listed, having touched nothing.
     if directory is None:
         directory = load_directory(settings)
+    mcp_servers = load_mcp_servers(settings)
     async with (
         Database.open(settings.database_path) as db,
         # Closed after the chat service (its answers end first), before the database.
@@ -88,7 +92,22 @@ async def open_services(
             fetch_max_bytes=settings.fetch_url_max_bytes,
             fetch_timeout_s=settings.fetch_url_timeout_seconds,
             timeout_s=settings.tool_timeout_seconds,
+            web_search=SearchConfig.from_settings(settings),
         )
+        mcp = (
+            McpManager(
+                mcp_servers,
+                default_timeout_s=settings.tool_timeout_seconds,
+                # The prompt's own timeout (it says so in Discord) runs out first.
+                approval_timeout_s=settings.approval_timeout_seconds + 5,
+            )
+            if mcp_servers
+            else None
+        )
+        # Servers start in the background: the bot answers at once, and each server's tools
+        # are offered as soon as it is ready (a slow one holds up nobody).
+        mcp_start = spawn(mcp.start(), name="mcp-start") if mcp is not None else None
+        catalog = ToolCatalog(tools, mcp)
         router = build_router(
             http,
             directory,
@@ -121,7 +140,7 @@ async def open_services(
             messages=messages,
             config=config,
             client=router,
-            tools=tools,
+            tools=catalog,
             limits=EngineLimits(
                 max_tool_rounds=settings.max_tool_rounds,
                 context_tokens=settings.llm_context_tokens,
@@ -142,6 +161,7 @@ async def open_services(
             config=config,
             router=router,
             tools=tools,
+            catalog=catalog,
             chat=chat,
             titles=titles,
             pacer=pacer,
@@ -162,6 +182,11 @@ async def open_services(
             if retention is not None:
                 retention.cancel()
             await chat.close(grace_s=0)
+            if mcp is not None:
+                if mcp_start is not None:
+                    mcp_start.cancel()
+                # Every session closed and every child process ended before the bot exits.
+                await mcp.stop()
 
 
 async def _retention_loop(db: Database, days: int) -> None:
@@ -243,6 +268,9 @@ def run(settings: Settings) -> None:
         raise SystemExit(EXIT_CONFIG) from None
     secrets = [settings.discord_token.get_secret_value(), settings.llm_api_key.get_secret_value()]
     secrets.extend(provider.api_key for provider in directory if provider.api_key)
+    secrets.append(settings.search_api_key.get_secret_value())
+    for server in load_mcp_servers(settings):
+        secrets.extend(server.secrets())
     setup_logging(settings.log_level, settings.log_format, secrets)
     try:
         asyncio.run(_main(settings, directory))

@@ -24,13 +24,14 @@ import aiohttp
 from pydantic import ValidationError
 
 from bot import __version__
-from bot.config_file import load_directory
+from bot.config_file import load_directory, load_mcp_servers
 from bot.errors import ConfigurationError, UserFacingError
 from bot.llm.client import LLMClient
 from bot.llm.protocols import protocol_for
 from bot.llm.providers import DEFAULT_PROVIDER, ModelDirectory
 from bot.settings import Settings, describe_errors, load_settings
 from bot.storage.database import Database
+from bot.tools.mcp.manager import check_servers
 
 # View Channels, Send Messages, Embed Links, Attach Files, Read Message History,
 # Create Public Threads, Send Messages in Threads: nothing more is needed.
@@ -166,6 +167,7 @@ async def check(settings: Settings, report: Report) -> None:
     async with aiohttp.ClientSession(timeout=timeout) as http:
         if directory is not None:
             await _check_providers(settings, directory, http, report)
+            await _check_mcp(settings, report)
         await _check_discord(settings, http, report)
 
 
@@ -222,6 +224,18 @@ async def _check_providers(
                 ref = directory.reference(config.name, model)
                 what = "LLM_MODEL " if ref == directory.canonical(settings.llm_model) else ""
                 report.warn(f"{what}{ref} is not in the {label}'s model list")
+
+
+async def _check_mcp(settings: Settings, report: Report) -> None:
+    """Every MCP server of the configuration file starts and lists its tools."""
+    servers = load_mcp_servers(settings)
+    if not servers:
+        return
+    for status in await check_servers(servers):
+        if status.state == "ready":
+            report.ok(f"MCP server {status.line()}")
+        else:
+            report.bad(f"MCP server {status.line()}")
 
 
 async def _check_discord(settings: Settings, http: aiohttp.ClientSession, report: Report) -> None:

@@ -20,6 +20,7 @@ from bot.services.chat import ChatService
 from bot.services.config import ChannelConfigService
 from bot.services.settings_service import ModelCatalog
 from bot.services.titles import ThreadTitles
+from bot.services.tool_catalog import ToolCatalog
 from bot.settings import Settings
 from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.conversations import ConversationRepository
@@ -37,7 +38,8 @@ class Services:
     channel_settings: ChannelSettingsRepository
     config: ChannelConfigService
     router: ModelRouter  # every provider's client, by model reference
-    tools: ToolRegistry
+    tools: ToolRegistry  # the built-in tools
+    catalog: ToolCatalog  # built-ins and the MCP servers' tools, as they are now
     chat: ChatService
     titles: ThreadTitles  # its renamer is set once Discord is connected
     pacer: EditPacer

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # The model that titles threads after their first answer: empty for the answer's own
     # model, `off` for no titles, or a model reference.
     title_model: str = ""
+    # How long a tool that needs approval waits for Approve or Deny (no answer: denied).
+    approval_timeout_seconds: float = Field(default=60.0, ge=5, le=3600)
 
     # Providers and per-model settings (TOML); optional: without it LLM_* is everything.
     config_file: Path = Path("switchboard.toml")

@@ -132,6 +132,9 @@ class Owner(commands.Cog):
         size = await asyncio.to_thread(database_size, services.settings.database_path)
         lines.append(f"**Database** {size / 1_000_000:.1f} MB")
         lines.extend(await self._llm_lines())
+        for server in services.catalog.mcp_status():
+            mark = "✅" if server.state == "ready" else "❌" if server.state == "failed" else "⏳"
+            lines.append(f"**MCP** {server.line()} {mark}")
         last = services.chat.last_llm_error
         if last is not None:
             ago = format_uptime((datetime.now(UTC) - last.at).total_seconds())

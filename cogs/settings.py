@@ -18,6 +18,7 @@ from bot.client import SwitchboardBot
 from bot.discord_ui.checks import admin_command
 from bot.discord_ui.replies import defer, reply
 from bot.errors import UserFacingError
+from bot.services.billing_service import fit_lines
 from bot.services.settings_service import (
     MODEL_NAME_MAX,
     SYSTEM_PROMPT_MAX,
@@ -46,7 +47,6 @@ MODE_CHOICES = [
     app_commands.Choice(name="threads — each conversation in its own thread", value="threads"),
     app_commands.Choice(name="inline — answer every message in the channel", value="inline"),
 ]
-TOOL_CHOICES = [app_commands.Choice(name=name, value=name) for name in BUILTIN_TOOL_NAMES]
 
 
 def settings_place(interaction: discord.Interaction[Any]) -> Place:
@@ -77,7 +77,12 @@ def prompt_preview(text: str, limit: int = PROMPT_PREVIEW) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
-def render_settings(view: EffectiveSettings, place: Place, tool_names: tuple[str, ...]) -> str:
+def render_settings(
+    view: EffectiveSettings,
+    place: Place,
+    tool_names: tuple[str, ...],
+    mcp_tools: dict[str, list[str]] | None = None,
+) -> str:
     config = view.config
 
     def line(label: str, value: str, key: str) -> str:
@@ -101,6 +106,12 @@ def render_settings(view: EffectiveSettings, place: Place, tool_names: tuple[str
         state = "✅ on" if tool in config.enabled_tools else "⛔ off"
         source = source_label(view.source(f"tool:{tool}"), place)
         lines.append(f"- `{tool}` {state} · *{source}*")
+    for server, names in sorted((mcp_tools or {}).items()):
+        on = [name for name in names if name in config.enabled_tools]
+        lines.append(
+            f"**MCP server `{server}`** ({len(on)} of {len(names)} tools on; off unless set)"
+        )
+        lines.extend(f"- `{name}` {'✅ on' if name in on else '⛔ off'}" for name in names)
     return "\n".join(lines)
 
 
@@ -113,18 +124,22 @@ class SettingsCog(
     def __init__(self, bot: SwitchboardBot) -> None:
         self.bot = bot
         services = bot.services
+        self.catalog = services.catalog
         self.service = SettingsService(
             services.channel_settings,
             services.config,
             services.models,
             tool_names=tuple(n for n in BUILTIN_TOOL_NAMES if n in services.tools),
+            tools=services.catalog,
         )
 
     @app_commands.command(name="show", description="Show this channel's effective settings.")
     async def show(self, interaction: discord.Interaction[Any]) -> None:
         place = settings_place(interaction)
         view = await self.service.effective(place)
-        await reply(interaction, render_settings(view, place, self.service.tool_names))
+        mcp_tools = self.catalog.mcp_tools_by_server()
+        text = render_settings(view, place, self.service.tool_names, mcp_tools)
+        await reply(interaction, fit_lines(text.split("\n"), "settings"))
 
     @app_commands.command(name="model", description="Set the model used in this channel.")
     @app_commands.describe(model="Model reference: provider/model, or a model of the main endpoint")
@@ -175,20 +190,27 @@ class SettingsCog(
 
     @app_commands.command(name="tools", description="Turn a tool on or off in this channel.")
     @app_commands.describe(tool="Which tool", enabled="Whether the model may use it here")
-    @app_commands.choices(tool=TOOL_CHOICES)
     async def tools(
         self,
         interaction: discord.Interaction[Any],
-        tool: app_commands.Choice[str],
+        tool: app_commands.Range[str, 1, 100],
         enabled: bool,
     ) -> None:
         place = settings_place(interaction)
-        await self.service.set_tool(place, tool.value, enabled)
+        await self.service.set_tool(place, tool, enabled)
         state = "on" if enabled else "off"
-        text = f"✅ `{tool.value}` is {state} in {where(place)}."
-        if enabled and tool.value == "fetch_url":
+        text = f"✅ `{tool}` is {state} in {where(place)}."
+        if enabled and tool == "fetch_url":
             text += "\n" + FETCH_URL_CAUTION
         await reply(interaction, text)
+
+    @tools.autocomplete("tool")
+    async def _tool_names(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        wanted = current.strip().lower()
+        names = [n for n in self.service.all_tool_names() if wanted in n.lower()]
+        return [app_commands.Choice(name=n, value=n) for n in names[:25]]
 
     @app_commands.command(name="reasoning", description="How the model's reasoning is shown.")
     @app_commands.describe(mode="show (default), summary or hide")

@@ -104,7 +104,63 @@ class AnswerButton(
             await reply(interaction, str(said))
 
 
-DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (AnswerButton,)
+@runtime_checkable
+class ApprovalActions(Protocol):
+    async def decide(
+        self, interaction: discord.Interaction[Any], token: str, approve: bool
+    ) -> None: ...
+
+
+APPROVAL_PREFIX = "switchboard:approval:"
+
+
+class ApprovalButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"switchboard:approval:(?P<token>[0-9a-f]+):(?P<choice>approve|deny)",
+):
+    """Approve or Deny on a tool-approval prompt; the request token lives in the custom id."""
+
+    def __init__(self, token: str, approve: bool) -> None:
+        self.token = token
+        self.approve = approve
+        super().__init__(
+            discord.ui.Button(
+                style=discord.ButtonStyle.success if approve else discord.ButtonStyle.danger,
+                label="Approve" if approve else "Deny",
+                custom_id=f"{APPROVAL_PREFIX}{token}:{'approve' if approve else 'deny'}",
+            )
+        )
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+    ) -> ApprovalButton:
+        return cls(match["token"], match["choice"] == "approve")
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        actions = getattr(interaction.client, "approval_actions", None)
+        if not isinstance(actions, ApprovalActions):
+            await interaction.response.edit_message(view=None)
+            return
+        try:
+            await actions.decide(interaction, self.token, self.approve)
+        except Exception as exc:
+            with log_context(guild_id=interaction.guild_id, channel_id=interaction.channel_id):
+                said = describe(exc, "approval button")
+            await reply(interaction, str(said))
+
+
+def approval_view(token: str) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(ApprovalButton(token, True))
+    view.add_item(ApprovalButton(token, False))
+    return view
+
+
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (AnswerButton, ApprovalButton)
 
 
 def view_for(buttons: tuple[ButtonSpec, ...]) -> discord.ui.View | None:

@@ -39,6 +39,7 @@ from bot.services.ports import (
     TurnContext,
 )
 from bot.services.recorder import AnswerRecorder
+from bot.services.tool_catalog import ToolCatalog
 from bot.storage.attachments import AttachmentRepository
 from bot.storage.messages import MessageRepository
 from bot.storage.models import Conversation, StoredMessage
@@ -136,7 +137,7 @@ class ChatService:
         messages: MessageRepository,
         config: ChannelConfigService,
         client: ChatStreamer,
-        tools: ToolRegistry,
+        tools: ToolRegistry | ToolCatalog,
         limits: EngineLimits = EngineLimits(),
         meter: CallMeter | None = None,
         context_windows: ContextWindowSource | None = None,
@@ -150,7 +151,8 @@ class ChatService:
         self._drafts = drafts  # saves streaming rounds, so a crash loses no shown words
         self._config = config
         self._client = client
-        self._tools = tools
+        # Built-ins only, or built-ins and the MCP servers' tools (which change at run time).
+        self._catalog = tools if isinstance(tools, ToolCatalog) else ToolCatalog(tools)
         self._limits = limits
         self._meter = meter
         self._context_windows = context_windows
@@ -258,10 +260,13 @@ class ChatService:
             presenter = await turn.presenter_factory(answer, config)
             for note in turn.notes:
                 presenter.note(note)
-            request, left_out = await self._build_request(turn, answer, config.system_prompt, model)
+            # The tools of this answer: the channel's, among those available now.
+            tools = self._catalog.registry().only(config.enabled_tools)
+            request, left_out = await self._build_request(
+                turn, answer, config.system_prompt, model, tools
+            )
             if left_out:
                 presenter.note("Older messages were left out to fit the model's context.")
-            tools = self._tools.only(config.enabled_tools)
             if await self._stream(turn, context, request, tools, running, recorder, presenter):
                 await self._follow_up(context, recorder)
                 return  # its end is on screen and recorded
@@ -299,12 +304,17 @@ class ChatService:
                 log.exception("follow-up %s failed", type(follow_up).__name__)
 
     async def _build_request(
-        self, turn: TurnRequest, answer: StoredMessage, system_prompt: str, model: str
+        self,
+        turn: TurnRequest,
+        answer: StoredMessage,
+        system_prompt: str,
+        model: str,
+        tools: ToolRegistry,
     ) -> tuple[ChatRequest, bool]:
         """The request for this turn, and whether older turns had to be left out."""
         conversation = turn.conversation
         prompt = self._system_prompt(system_prompt, turn.place)
-        tool_tokens = estimate_tokens(json.dumps([s.to_wire() for s in self._tools.specs()]))
+        tool_tokens = estimate_tokens(json.dumps([s.to_wire() for s in tools.specs()]))
         window = self._limits.context_tokens
         if self._context_windows is not None:
             window = await self._context_windows.tokens(model)

@@ -50,7 +50,7 @@ def merge(
     available_tools: Iterable[str],
     default_enabled: Iterable[str],
 ) -> ChannelConfig:
-    enabled = set(default_enabled)
+    enabled = set(default_enabled) & set(available_tools)
     overridden: set[str] = set()
     if stored is None:
         stored = ChannelSettings(channel_id=0, guild_id=None)
@@ -69,7 +69,8 @@ def merge(
         reasoning_mode=stored.reasoning_mode or "show",
         mode=stored.mode or "threads",
         mentions=True if stored.mentions is None else stored.mentions,
-        enabled_tools=frozenset(enabled & set(available_tools)),
+        # Toggles of tools not available now stay: an MCP server's tools come and go.
+        enabled_tools=frozenset(enabled),
         overridden=frozenset(overridden),
     )
 

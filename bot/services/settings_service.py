@@ -18,6 +18,7 @@ from typing import Literal
 from bot.errors import InvalidInputError, UserFacingError
 from bot.llm.router import ModelRouter
 from bot.services.config import ChannelConfig, ChannelConfigService
+from bot.services.tool_catalog import ToolCatalog
 from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.models import ChannelMode, ChannelSettings, ReasoningMode
 
@@ -196,11 +197,18 @@ class SettingsService:
         catalog: ModelCatalog,
         *,
         tool_names: tuple[str, ...],
+        tools: ToolCatalog | None = None,
     ) -> None:
         self._repo = repository
         self._config = config
         self.catalog = catalog
-        self.tool_names = tool_names
+        self.tool_names = tool_names  # the built-ins, always listed
+        self._tools = tools
+
+    def all_tool_names(self) -> tuple[str, ...]:
+        """Every tool a channel can switch: the built-ins and the MCP tools there are now."""
+        extra = self._tools.names() if self._tools is not None else ()
+        return tuple(dict.fromkeys((*self.tool_names, *extra)))
 
     async def effective(self, place: Place) -> EffectiveSettings:
         config = await self._config.for_channel(place.channel_id, place.parent_id)
@@ -235,8 +243,8 @@ class SettingsService:
         return prompt
 
     async def set_tool(self, place: Place, tool: str, enabled: bool) -> None:
-        if tool not in self.tool_names:
-            known = ", ".join(self.tool_names)
+        if tool not in self.all_tool_names():
+            known = ", ".join(self.all_tool_names())
             raise InvalidInputError(f"There is no tool called {tool!r}. Tools: {known}.")
         await self._repo.set_tool(place.channel_id, place.guild_id, tool, enabled)
 
