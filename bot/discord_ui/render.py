@@ -297,10 +297,27 @@ def _trailer_lines(state: AnswerState, note_max: int, now: float) -> list[str]:
     if state.history_note:
         lines.append(f"-# {INFO} {shorten(flatten(state.history_note), note_max)}")
     if state.is_final:
+        if state.sources:
+            lines.append(sources_line(state.sources))
         footer = footer_line(state)
         if footer:
             lines.append(footer)
     return lines
+
+
+SOURCES_SHOWN = 5
+
+
+def sources_line(sources: list[tuple[str, str]]) -> str:
+    """`-# Sources: [title](<url>) · …`: the links a tool's results named (angle brackets keep
+    Discord from unfolding an embed for each)."""
+    shown = []
+    for title, url in sources[:SOURCES_SHOWN]:
+        label = escape_inline(shorten(flatten(title), 40)).replace("]", "")
+        shown.append(f"[{label or 'link'}](<{url.replace('>', '%3E')}>)")
+    more = len(sources) - SOURCES_SHOWN
+    tail = f" · +{more} more" if more > 0 else ""
+    return "-# Sources: " + " · ".join(shown) + tail
 
 
 def footer_line(state: AnswerState) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 ToolLineStatus = Literal["pending", "running", "ok", "error", "timeout", "refused", "cancelled"]
 
+Citer = Callable[[str], Sequence[tuple[str, str]]]
 Summarizer = Callable[[Mapping[str, Any]], str]
 # Prices one call: (model, usage) → micro-dollars, or None when the model has no known price.
 Pricer = Callable[[str, Usage], int | None]
@@ -85,6 +86,9 @@ class AnswerState:
     answer_id: str = ""
     model: str | None = None
     summarize: Mapping[str, Summarizer] = field(default_factory=dict)
+    # Per tool, what its results cite as (title, URL); listed under the answer.
+    cite: Mapping[str, Citer] = field(default_factory=dict)
+    sources: list[tuple[str, str]] = field(default_factory=list)
     pricer: Pricer | None = None
 
     status: AnswerStatus = "streaming"
@@ -199,6 +203,7 @@ class AnswerState:
             line.status = event.status
             line.result = event.result[:_RESULT_KEEP]
             line.duration_s = event.duration_s
+            self._cite(event)
         elif isinstance(event, UsageReported):
             self._on_usage(event)
         elif isinstance(event, Done):
@@ -318,6 +323,21 @@ class AnswerState:
                 # A label is cosmetic: never let a tool's summarizer break the answer.
                 log.warning("summarize failed for tool %s", call.name, exc_info=True)
         return _default_label(parsed)
+
+    def _cite(self, event: ToolFinished) -> None:
+        cite = self.cite.get(event.call.name)
+        if cite is None or event.status != "ok":
+            return
+        try:
+            found = cite(event.result)
+        except Exception:
+            log.warning("citations of tool %s failed", event.call.name, exc_info=True)
+            return
+        known = {url for _, url in self.sources}
+        for title, url in found:
+            if url not in known:
+                known.add(url)
+                self.sources.append((title, url))
 
     def _on_usage(self, event: UsageReported) -> None:
         usage = event.usage

@@ -53,6 +53,7 @@ class DiscordFrontend:
         self._summarizers = {
             name: tool.summarize for name, tool in services.tools.items() if tool.summarize
         }
+        self._citers = {name: tool.cite for name, tool in services.tools.items() if tool.cite}
         settings = services.settings
         self._reader = MessageReader(
             services.http, AttachmentLimits.from_settings(settings), settings.context_messages
@@ -174,7 +175,9 @@ class DiscordFrontend:
         model: str | None = None,
         notes: tuple[str, ...] = (),
     ) -> int:
-        presenters = AnswerPresenters(self._s, self._client, channel, reply_to, self._summarizers)
+        presenters = AnswerPresenters(
+            self._s, self._client, channel, reply_to, self._summarizers, self._citers
+        )
         place = place_description(channel)
         turn = TurnRequest(conversation, stored, presenters, place=place, model=model, notes=notes)
         return self._s.chat.submit(turn)

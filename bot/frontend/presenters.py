@@ -15,7 +15,7 @@ import discord
 
 from bot.deps import Services
 from bot.discord_ui.answer import DiscordAnswer
-from bot.discord_ui.state import Summarizer
+from bot.discord_ui.state import Citer, Summarizer
 from bot.frontend.revisions import retire_regenerate
 from bot.services.config import ChannelConfig
 from bot.storage.models import StoredMessage
@@ -44,7 +44,9 @@ class AnswerPresenters:
         channel: Any,
         reply_to: discord.Message | None,
         summarizers: Mapping[str, Summarizer],
+        citers: Mapping[str, Citer] | None = None,
     ) -> None:
+        self._citers = citers or {}
         self._services = services
         self._client = client
         self._channel = channel
@@ -67,6 +69,7 @@ class AnswerPresenters:
             on_message_created=AnswerMessageLog(services, answer.id),
         )
         shown.state.waiting_notice_s = services.settings.llm_waiting_notice_seconds
+        shown.state.cite = self._citers
         await shown.start()
         # Only the latest answer of a conversation offers Regenerate.
         await retire_regenerate(services, self._client, answer.conversation_id, answer.id)

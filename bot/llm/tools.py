@@ -9,7 +9,7 @@ Built-in tools live in `bot.tools`; this module knows none of them.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -44,6 +44,8 @@ class Tool:
     timeout_s: float = 20.0
     # A short human label of the arguments for the Discord tool line, e.g. the URL.
     summarize: Callable[[Mapping[str, Any]], str] | None = None
+    # The sources a result names, as (title, URL), for the answer's footer (web_search).
+    cite: Callable[[str], Sequence[tuple[str, str]]] | None = None
 
     @property
     def spec(self) -> ToolSpec:

@@ -84,6 +84,11 @@ def sources(result: str) -> list[Source]:
     return [Source(int(n), title, url) for n, title, url in _HIT.findall(result)]
 
 
+def citations(result: str) -> list[tuple[str, str]]:
+    """(title, URL) of each hit a result names: the answer's footer lists them."""
+    return [(source.title, source.url) for source in sources(result)]
+
+
 def make_web_search_tool(
     session: aiohttp.ClientSession, config: SearchConfig, *, tool_timeout_s: float | None = None
 ) -> Tool:
@@ -113,6 +118,7 @@ def make_web_search_tool(
         },
         handler=web_search,
         timeout_s=tool_timeout_s if tool_timeout_s is not None else config.timeout_s + 5,
+        cite=citations,
         summarize=lambda arguments: str(arguments.get("query", ""))[:80],
     )
 
