@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from bot.answer_text import join_rounds
 from bot.errors import GENERIC_MESSAGE, UserFacingError
 from bot.llm.types import (
     Done,
@@ -144,8 +145,7 @@ class AnswerState:
     @property
     def answer_text(self) -> str:
         """All rounds' text in order, blank-line separated, outer blank lines trimmed."""
-        pieces = (_clean(self._texts[r]) for r in sorted(self._texts))
-        return "\n\n".join(p for p in pieces if p)
+        return join_rounds(self._texts[r] for r in sorted(self._texts))
 
     # --- folding events --------------------------------------------------------------------
 
@@ -370,12 +370,6 @@ class AnswerState:
                 if line.started_at is not None:
                     line.duration_s = max(0.0, now - line.started_at)
                 line.status = "cancelled"
-
-
-def _clean(text: str) -> str:
-    # Leading blank lines and trailing whitespace are invisible in Discord; indentation of
-    # the first line is kept.
-    return text.lstrip("\r\n").rstrip()
 
 
 def _user_text(error: Exception) -> str:

@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 
+from bot.answer_text import join_rounds
 from bot.llm.types import (
     Done,
     LoopError,
@@ -64,7 +65,7 @@ class AnswerRecorder:
         parts = [*self._texts]
         if not self._round_recorded and self._round_text:
             parts.append("".join(self._round_text))
-        return "\n\n".join(p for p in parts if p.strip())
+        return join_rounds(parts)
 
     def _open_round(self) -> RoundDraft | None:
         """The streaming round as it stands, for the `StreamLog` to save."""

@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from bot.answer_text import join_rounds
 from bot.storage.models import RoundArtefacts, Step, StepKind, StoredMessage, ToolResultStatus
 from bot.storage.timeutil import from_ms, from_ms_or_none
 
@@ -61,7 +62,7 @@ def group_artefacts(rows: Iterable[sqlite3.Row]) -> dict[int, list[RoundArtefact
 
 def visible_text(steps: Iterable[Step]) -> str:
     """An answer's text as members read it: each round's text, a blank line apart."""
-    return "\n\n".join(s.content for s in steps if s.kind == "text" and s.content.strip())
+    return join_rounds(s.content for s in steps if s.kind == "text")
 
 
 def group_steps(rows: Iterable[sqlite3.Row]) -> dict[int, list[Step]]:

@@ -1,5 +1,6 @@
-"""Builders for what a test injects: INTERACTION_CREATE payloads for slash commands and component
-clicks (with every key discord.py's Interaction parser requires, reference §B.5).
+"""Builders for what a test injects: INTERACTION_CREATE payloads for slash commands, user and
+message commands (context menus) and component clicks, with every key discord.py's Interaction
+parser reads (a missing one raises KeyError inside its gateway handler).
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from typing import Any
 
 from tests.fakes.discord import payloads
 from tests.fakes.discord.models import (
+    COMMAND_CHAT_INPUT,
+    COMMAND_MESSAGE,
+    COMMAND_USER,
     INTERACTION_APPLICATION_COMMAND,
     INTERACTION_MESSAGE_COMPONENT,
     JSON,
@@ -126,6 +130,7 @@ def slash_command(
     subcommand_group: str | None,
 ) -> FakeInteraction:
     interaction, d = _base(world, INTERACTION_APPLICATION_COMMAND, user, channel, guild_id)
+    interaction.command_type = COMMAND_CHAT_INPUT
     resolved: JSON = {}
     opts = [
         _option(world, interaction.guild_id, k, v, resolved) for k, v in (options or {}).items()
@@ -134,21 +139,72 @@ def slash_command(
         opts = [{"name": subcommand, "type": OPT_SUB_COMMAND, "options": opts}]
     if subcommand_group is not None:
         opts = [{"name": subcommand_group, "type": OPT_SUB_COMMAND_GROUP, "options": opts}]
-    # Guild-registered commands carry data.guild_id; discord.py's tree looks them up by it.
-    scope_guild = interaction.guild_id
-    global_names = {str(c.get("name")) for c in world.synced_commands.get(None, [])}
-    guild_names = {str(c.get("name")) for c in world.synced_commands.get(scope_guild, [])}
-    in_guild = scope_guild is not None and (name in guild_names or name not in global_names)
+    scope = _scope(world, name, COMMAND_CHAT_INPUT, interaction.guild_id)
     data: JSON = {
-        "id": str(world.command_id(scope_guild if in_guild else None, name)),
+        "id": str(world.command_id(scope, name)),
         "name": name,
-        "type": 1,
+        "type": COMMAND_CHAT_INPUT,
         "options": opts,
     }
-    if in_guild:
-        data["guild_id"] = str(scope_guild)
+    if scope is not None:
+        data["guild_id"] = str(scope)
     if resolved:
         data["resolved"] = resolved
+    d["data"] = data
+    return interaction
+
+
+def _scope(world: World, name: str, kind: int, guild_id: int | None) -> int | None:
+    """The guild a command was registered in, or None for a global one.
+
+    Guild-registered commands carry data.guild_id; discord.py's tree looks them up by it. A name
+    synced nowhere counts as a guild command (so unsynced test commands still route)."""
+
+    def names(scope: int | None) -> set[str]:
+        synced = world.synced_commands.get(scope, [])
+        return {str(c.get("name")) for c in synced if int(c.get("type", 1)) == kind}
+
+    if guild_id is not None and (name in names(guild_id) or name not in names(None)):
+        return guild_id
+    return None
+
+
+def context_menu(
+    world: World,
+    name: str,
+    target: FakeMessage | FakeUser,
+    *,
+    user: FakeUser,
+    channel: FakeChannel,
+    guild_id: int | None,
+) -> FakeInteraction:
+    """A user (type 2) or message (type 3) command used on `target`, shaped like Discord's:
+    `data.target_id`, and the target in `data.resolved` (`messages`, or `users` + `members`)."""
+    interaction, d = _base(world, INTERACTION_APPLICATION_COMMAND, user, channel, guild_id)
+    resolved: JSON = {}
+    if isinstance(target, FakeMessage):
+        kind = COMMAND_MESSAGE
+        # The target's content is sent even without the Message Content intent (Discord's
+        # exemption), and like Discord's example it has no guild_id or member.
+        message = world.message_json(target)
+        message.pop("guild_id", None)
+        message.pop("member", None)
+        resolved["messages"] = {str(target.id): message}
+    else:
+        kind = COMMAND_USER
+        _option(world, interaction.guild_id, "target", target, resolved)
+    interaction.command_type = kind
+    interaction.target_id = target.id
+    scope = _scope(world, name, kind, interaction.guild_id)
+    data: JSON = {
+        "id": str(world.command_id(scope, name, kind)),
+        "name": name,
+        "type": kind,
+        "target_id": str(target.id),
+        "resolved": resolved,
+    }
+    if scope is not None:
+        data["guild_id"] = str(scope)
     d["data"] = data
     return interaction
 

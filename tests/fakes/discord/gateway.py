@@ -1,7 +1,7 @@
 """The fake gateway: HELLO, heartbeats, IDENTIFY → READY → GUILD_CREATE, RESUME, op 7/9, dispatches.
 
-Speaks plain TEXT frames, which discord.py accepts whatever `compress` it asks for
-(reference §B.4). Sessions outlive connections so a client can RESUME and get missed events.
+Speaks plain TEXT frames, which discord.py accepts whatever `compress` it asks for (it only
+inflates binary frames). Sessions outlive connections so a client can RESUME and get missed events.
 """
 
 from __future__ import annotations
@@ -75,13 +75,6 @@ class _Connection:
                 return
 
 
-def _blank(data: JSON) -> JSON:
-    out = dict(data)
-    out.update(content="", embeds=[], attachments=[], components=[])
-    out.pop("poll", None)
-    return out
-
-
 class Gateway:
     def __init__(
         self,
@@ -133,12 +126,18 @@ class Gateway:
         if conn is not None and not conn.ws.closed:
             conn.queue.put_nowait(frame)
 
-    def dispatch(self, event: str, data: JSON, blankable: bool) -> None:
-        """Send an event to every live session (queued for replay if it is between connections)."""
+    def dispatch(self, event: str, data: JSON, blankable: bool | JSON) -> None:
+        """Send an event to every live session (queued for replay if it is between connections).
+
+        `blankable`: what a session without the Message Content intent gets instead of `data`:
+        False the same, True `data` blanked, or a payload already blanked where it must be
+        (a reply blanks its referenced message by that message's own rules)."""
         for session in list(self.sessions.values()):
             if session.invalid:
                 continue
-            payload = _blank(data) if blankable and not session.message_content else data
+            payload = data
+            if blankable is not False and not session.message_content:
+                payload = payloads.blank(data) if blankable is True else blankable
             self._dispatch_to(session, event, payload)
         self.world.notify()
 

@@ -14,8 +14,9 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from tests.fakes.discord import payloads
+from tests.fakes.discord.faults import Faults, error_body
 from tests.fakes.discord.models import JSON, CallRecord
-from tests.fakes.discord.ratelimit import RateLimiter
+from tests.fakes.discord.ratelimit import RateLimiter, ResourceLimited
 from tests.fakes.discord.state import World
 from tests.fakes.discord.validation import DiscordHTTPError
 
@@ -63,6 +64,9 @@ class RestConfig:
     interaction_deadline: float = 3.0
     token_lifetime: float = 15 * 60.0
     public_base: str = ""
+    # Whether the application is approved for the Message Content intent: REST reads of other
+    # people's messages are blanked without it, whatever the gateway session asked for.
+    message_content: bool = True
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ class Route:
 def json_response(status: int, body: Any, headers: dict[str, str]) -> web.Response:
     if body is None:
         return web.Response(status=204, headers=headers)
-    # Exactly "application/json": discord.py compares the header for equality (reference §B.2).
+    # Exactly "application/json": discord.py compares the header for equality before parsing.
     out = dict(headers)
     out["Content-Type"] = "application/json"
     return web.Response(status=status, body=json.dumps(body).encode(), headers=out)
@@ -87,12 +91,18 @@ def json_response(status: int, body: Any, headers: dict[str, str]) -> web.Respon
 
 class Router:
     def __init__(
-        self, world: World, limiter: RateLimiter, config: RestConfig, calls: list[CallRecord]
+        self,
+        world: World,
+        limiter: RateLimiter,
+        config: RestConfig,
+        calls: list[CallRecord],
+        faults: Faults | None = None,
     ) -> None:
         self.world = world
         self.limiter = limiter
         self.config = config
         self.calls = calls
+        self.faults = faults or Faults()
 
     def install(self, app: web.Application, routes: list[Route]) -> None:
         for route in routes:
@@ -100,12 +110,26 @@ class Router:
         app.router.add_route("*", "/{tail:.*}", self._unknown)
 
     def _record(
-        self, request: web.Request, route: str, status: int, body: Any, bucket: str | None
+        self,
+        request: web.Request,
+        route: str,
+        status: int,
+        body: Any,
+        bucket: str | None,
+        held: float = 0.0,
     ) -> None:
         known = bucket is not None
         self.calls.append(
             CallRecord(
-                time.monotonic(), request.method, request.path, route, status, body, bucket, known
+                time.monotonic(),
+                request.method,
+                request.path,
+                route,
+                status,
+                body,
+                bucket,
+                known,
+                held,
             )
         )
         self.world.notify()
@@ -139,12 +163,30 @@ class Router:
                 self._record(request, route.template, 401, body, bucket)
                 unauthorized = payloads.error(0, "401: Unauthorized")
                 return json_response(401, unauthorized, decision.headers)
+            # Faults act after the limiter counted the call (Discord's edge counts it too) and
+            # before the handler, so a failed call changes nothing.
+            failing = self.faults.failing(route.method, route.template, request.path)
+            if failing is not None and failing.status is not None:
+                self._record(request, route.template, failing.status, body, bucket)
+                return json_response(failing.status, error_body(failing.status), decision.headers)
+            delayed = self.faults.delaying(route.method, route.template, request.path)
+            held = 0.0
+            if delayed is not None and not delayed.apply_first:
+                held = await self.faults.hold(delayed.delay)
             req = Req(route.method, match, dict(request.query), body, files)
             try:
                 status, out = await route.handler(req)
             except DiscordHTTPError as exc:
                 status, out = exc.status, exc.body
-            self._record(request, route.template, status if out is not None else 204, body, bucket)
+            except ResourceLimited as exc:
+                log.info("fake discord: 429 (shared) for %s", route_key)
+                refused = self.limiter.refuse_resource(route_key, decision.headers, exc.retry_after)
+                self._record(request, route.template, 429, body, bucket)
+                return json_response(429, refused.refused, refused.headers)
+            if delayed is not None and delayed.apply_first:
+                held = await self.faults.hold(delayed.delay)
+            recorded = status if out is not None else 204
+            self._record(request, route.template, recorded, body, bucket, held)
             return json_response(status, out, decision.headers)
 
         return handler

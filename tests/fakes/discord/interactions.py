@@ -1,6 +1,9 @@
 """Interaction routes: the callback (3-second deadline, double-ack) and interaction webhooks
 (original response, followups, 15-minute token lifetime). Unauthenticated, exempt from the
-global limit, and rate-limited per interaction token (reference §A.2, §A.3, §B.6).
+global limit, and rate-limited per interaction token, as Discord's are.
+
+The original response to a message command is a reply to the message it was used on (type 23
+with `message_reference` and `referenced_message`), as Discord makes it.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import time
 from tests.fakes.discord import payloads
 from tests.fakes.discord.http import Handler, Req, Resp, RestConfig, Route
 from tests.fakes.discord.models import (
+    COMMAND_MESSAGE,
     FLAG_EPHEMERAL,
     FLAG_LOADING,
     INTERACTION_MESSAGE_COMPONENT,
@@ -91,6 +95,15 @@ class InteractionRoutes:
     def _channel(self, i: FakeInteraction) -> FakeChannel:
         return self.world.channels[i.channel_id]
 
+    def out(self, m: FakeMessage) -> JSON:
+        return self.world.message_json(m, hide_content=not self.config.message_content)
+
+    @staticmethod
+    def _as_original(i: FakeInteraction, body: JSON) -> JSON:
+        if i.command_type != COMMAND_MESSAGE or i.target_id is None:
+            return body
+        return {**body, "message_reference": {"message_id": str(i.target_id)}}
+
     async def callback(self, req: Req) -> Resp:
         now = time.monotonic()
         i = self.world.interactions.get(req.int_param("interaction_id"))
@@ -120,12 +133,12 @@ class InteractionRoutes:
             data = attachments_from_files(req, data, self.config.public_base)
             validate_message(data)
             message = self.world.create_message(
-                self._channel(i), self.world.bot, data, interaction=i
+                self._channel(i), self.world.bot, self._as_original(i, data), interaction=i
             )
             i.ephemeral = message.ephemeral
         elif kind == DEFERRED_CHANNEL_MESSAGE:
             flags = FLAG_LOADING | (int(data.get("flags") or 0) & FLAG_EPHEMERAL)
-            loading = {"content": "", "flags": flags}
+            loading = self._as_original(i, {"content": "", "flags": flags})
             message = self.world.create_message(
                 self._channel(i), self.world.bot, loading, interaction=i
             )
@@ -154,7 +167,7 @@ class InteractionRoutes:
             DEFERRED_CHANNEL_MESSAGE,
             UPDATE_MESSAGE,
         ):
-            resource["message"] = self.world.message_json(message)
+            resource["message"] = self.out(message)
         return 200, {"interaction": payloads.interaction(i), "resource": resource}
 
     # -- webhooks --------------------------------------------------------------------------
@@ -186,10 +199,10 @@ class InteractionRoutes:
         body = attachments_from_files(req, req.json, self.config.public_base)
         validate_message(body, existing=existing_message(m))
         self.world.edit_message(m, body)
-        return 200, self.world.message_json(m)
+        return 200, self.out(m)
 
     async def get_original(self, req: Req) -> Resp:
-        return 200, self.world.message_json(self._original(self._interaction(req)))
+        return 200, self.out(self._original(self._interaction(req)))
 
     async def edit_original(self, req: Req) -> Resp:
         i = self._interaction(req)
@@ -212,7 +225,7 @@ class InteractionRoutes:
             and original.loading
         ):
             # Discord's backwards-compatible quirk: the first followup after a "thinking" defer
-            # edits the loading message instead of creating a new one (reference §A.3).
+            # edits the loading message instead of creating a new one.
             validate_message(body, existing=existing_message(original))
             message = self.world.edit_message(original, body)
         else:
@@ -224,11 +237,11 @@ class InteractionRoutes:
             self.world.notify()
         if not req.flag("wait"):
             return 204, None
-        return 200, self.world.message_json(message)
+        return 200, self.out(message)
 
     async def get_followup(self, req: Req) -> Resp:
         i = self._interaction(req)
-        return 200, self.world.message_json(self._followup_message(req, i))
+        return 200, self.out(self._followup_message(req, i))
 
     async def edit_followup(self, req: Req) -> Resp:
         i = self._interaction(req)

@@ -42,6 +42,20 @@ THREAD_TYPES = (10, CHANNEL_PUBLIC_THREAD, CHANNEL_PRIVATE_THREAD)
 INTERACTION_APPLICATION_COMMAND = 2
 INTERACTION_MESSAGE_COMPONENT = 3
 
+# Application command types (data.type of an application command interaction).
+COMMAND_CHAT_INPUT = 1
+COMMAND_USER = 2
+COMMAND_MESSAGE = 3
+
+# Message types the fake produces.
+MESSAGE_DEFAULT = 0
+MESSAGE_REPLY = 19
+MESSAGE_CHAT_INPUT_COMMAND = 20
+MESSAGE_CONTEXT_MENU_COMMAND = 23
+# Types whose message_reference Discord resolves into `referenced_message` (21 is a thread
+# starter, which the fake does not make).
+REFERENCE_RESOLVED_TYPES = (MESSAGE_REPLY, 21, MESSAGE_CONTEXT_MENU_COMMAND)
+
 
 class SnowflakeFactory:
     """Monotonic snowflakes whose timestamp part is the real current time."""
@@ -166,6 +180,8 @@ class FakeMessage:
     application_id: int | None = None
     interaction_id: int | None = None
     message_reference: JSON | None = None
+    # The nonce as sent (Discord echoes it; with enforce_nonce it de-duplicates creates).
+    nonce: str | int | None = None
     reactions: list[str] = field(default_factory=list)
     created_at: datetime = field(default_factory=utcnow)
     edited_at: datetime | None = None
@@ -222,6 +238,10 @@ class FakeInteraction:
     # For component interactions: the message that carried the component.
     source_message_id: int | None = None
     modal: JSON | None = None
+    # For application commands: data.type (1 slash, 2 user, 3 message) and, for context
+    # menus, the id of the user or message it was used on.
+    command_type: int | None = None
+    target_id: int | None = None
     # Callback attempts, including rejected ones, as (monotonic time, HTTP status).
     callback_attempts: list[tuple[float, int]] = field(default_factory=list)
 
@@ -253,6 +273,8 @@ class CallRecord:
     json: Any
     bucket: str | None
     known_route: bool
+    # Seconds the response was held back by `delay_requests` (0 when not delayed).
+    held: float = 0.0
 
     @property
     def key(self) -> str:

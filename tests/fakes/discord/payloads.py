@@ -1,7 +1,8 @@
 """Wire JSON for the fake Discord, complete enough that discord.py 2.7.1's parsers never KeyError.
 
-Shapes follow reference/discord-platform.md §B.5; a missing required key in a gateway dispatch
-kills the real client, so builders here always emit the full set.
+Shapes follow Discord's documented objects (user, member, role, channel, thread, guild, message);
+a missing required key in a gateway dispatch kills the real client, so builders here always
+emit the full set.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import Any
 
 from tests.fakes.discord.models import (
     CHANNEL_DM,
+    COMMAND_MESSAGE,
+    COMMAND_USER,
     JSON,
     FakeChannel,
     FakeGuild,
@@ -218,7 +221,7 @@ def message(
         "reactions": _reactions(m.reactions),
         "pinned": False,
         "flags": m.flags,
-        "nonce": None,
+        "nonce": m.nonce,
     }
     if m.guild_id is not None:
         data["guild_id"] = str(m.guild_id)
@@ -233,13 +236,31 @@ def message(
     if thread_channel is not None:
         data["thread"] = thread(thread_channel)
     if interaction is not None:
-        data["interaction_metadata"] = {
-            "id": str(interaction.id),
-            "type": interaction.type,
-            "user": user(interaction.user),
-            "authorizing_integration_owners": _owners(interaction),
-        }
+        data["interaction_metadata"] = _interaction_metadata(interaction, users)
     return data
+
+
+def _interaction_metadata(i: FakeInteraction, users: dict[int, FakeUser]) -> JSON:
+    meta: JSON = {
+        "id": str(i.id),
+        "type": i.type,
+        "user": user(i.user),
+        "authorizing_integration_owners": _owners(i),
+    }
+    # Context menus name what they were used on (the response also replies to a message).
+    if i.command_type == COMMAND_MESSAGE and i.target_id is not None:
+        meta["target_message_id"] = str(i.target_id)
+    if i.command_type == COMMAND_USER and i.target_id in users:
+        meta["target_user"] = user(users[i.target_id])
+    return meta
+
+
+def blank(data: JSON) -> JSON:
+    """A message as a reader without the Message Content intent gets it: content fields empty."""
+    out = dict(data)
+    out.update(content="", embeds=[], attachments=[], components=[])
+    out.pop("poll", None)
+    return out
 
 
 def interaction(i: FakeInteraction) -> JSON:

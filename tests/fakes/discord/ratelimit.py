@@ -2,7 +2,12 @@
 
 Emits the five X-RateLimit-* headers on every response and, on 429, Discord's JSON body with
 `retry_after`, `Retry-After`, `X-RateLimit-Scope` and the `Via` header discord.py requires before
-it will retry (reference §A.2, §B.2, §B.7).
+it will retry (without `Via` it takes a 429 for a Cloudflare ban and gives up).
+
+Per-resource limits that the headers never announce (Discord's two channel renames per ten
+minutes) are `resource` windows: a handler calls `take_resource`, which raises `ResourceLimited`,
+and the router answers 429 with scope "shared" while the route's own headers still show
+requests remaining, as Discord does.
 """
 
 from __future__ import annotations
@@ -27,13 +32,18 @@ class BucketLimit:
 
 @dataclass
 class RateLimitConfig:
-    """Limits per bucket. Defaults are the conservative values from the reference."""
+    """Limits per bucket; the defaults are conservative versions of Discord's observed ones."""
 
     message_create: BucketLimit = field(default_factory=lambda: BucketLimit(5, 5.0))
     message_edit: BucketLimit = field(default_factory=lambda: BucketLimit(5, 5.0))
     interaction_webhook: BucketLimit = field(default_factory=lambda: BucketLimit(5, 2.0))
     interaction_callback: BucketLimit = field(default_factory=lambda: BucketLimit(50, 1.0))
     default: BucketLimit = field(default_factory=lambda: BucketLimit(50, 1.0))
+    # PATCH /channels/{id}: the announced per-channel bucket.
+    channel_edit: BucketLimit = field(default_factory=lambda: BucketLimit(5, 15.0))
+    # The unannounced one: a channel's name (and, separately, its topic) changes at most twice
+    # per ten minutes. Tests scale the window down.
+    channel_rename: BucketLimit = field(default_factory=lambda: BucketLimit(2, 600.0))
     global_limit: BucketLimit | None = field(default_factory=lambda: BucketLimit(50, 1.0))
     # When True, X-RateLimit-Remaining never reaches 0, so a well-behaved client cannot wait
     # pre-emptively and runs into real 429s (for testing 429 handling).
@@ -62,6 +72,14 @@ class Decision:
     scope: str | None
 
 
+class ResourceLimited(Exception):
+    """Raised by a handler when a per-resource limit refuses it (answered 429, scope shared)."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"resource rate limited for {retry_after:.3f} s")
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class _Injected:
     retry_after: float
@@ -83,6 +101,7 @@ class RateLimiter:
         self._windows: dict[tuple[str, str], _Window] = {}
         self._global: _Window | None = None
         self._injected: list[_Injected] = []
+        self._resources: dict[tuple[str, str], _Window] = {}
         # 429s per "METHOD /route/template".
         self.hits: Counter[str] = Counter()
 
@@ -134,6 +153,31 @@ class RateLimiter:
             return self._refuse(headers, win.reset_at - now, "user")
         win.count += 1
         return Decision(self._route_headers(win, now, bucket, remaining=None), None, None)
+
+    def take_resource(self, limit_name: str, key: str) -> None:
+        """Count one use of a per-resource limit (config.`limit_name`) for `key`, or raise
+        ResourceLimited with the time left in its window. Refused uses are not counted."""
+        now = time.monotonic()
+        limit = self.limit_for(limit_name)
+        win = self._resources.get((limit_name, key))
+        if win is None or win.limit != limit.limit or win.window != limit.window:
+            win = _Window(limit.limit, limit.window)
+            self._resources[(limit_name, key)] = win
+        win.roll(now)
+        if win.count >= win.limit:
+            raise ResourceLimited(win.reset_at - now)
+        win.count += 1
+
+    def refuse_resource(
+        self, route_key: str, headers: dict[str, str], retry_after: float
+    ) -> Decision:
+        """The 429 for a ResourceLimited: the route's headers unchanged (they never announce
+        this limit), scope "shared", and the documented per-resource body."""
+        self.hits[route_key] += 1
+        refused = self._refuse(headers, retry_after, "shared")
+        assert refused.refused is not None
+        body = {**refused.refused, "message": "The resource is being rate limited."}
+        return Decision(refused.headers, body, refused.scope)
 
     def _global_window(self, now: float) -> _Window:
         cfg = self.config.global_limit

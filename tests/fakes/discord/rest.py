@@ -1,18 +1,16 @@
-"""Bot-authenticated REST routes: identity, command sync, channels, messages, threads, typing.
+"""Bot-authenticated REST routes: identity, command sync, users, messages (history, sends,
+replies, edits, deletes), typing and reactions.
 
-Interaction callback and interaction-webhook routes live in `interactions.py`.
+Channel settings and threads live in `channels.py`; the interaction callback and interaction
+webhooks in `interactions.py`.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from tests.fakes.discord import payloads
+from tests.fakes.discord import history, payloads
 from tests.fakes.discord.http import Req, Resp, RestConfig, Route
 from tests.fakes.discord.models import (
-    CHANNEL_GUILD_TEXT,
-    CHANNEL_PRIVATE_THREAD,
-    CHANNEL_PUBLIC_THREAD,
+    COMMAND_CHAT_INPUT,
     FILE_DATA_KEY,
     JSON,
     FakeChannel,
@@ -24,10 +22,10 @@ from tests.fakes.discord.validation import (
     unknown_channel,
     unknown_message,
     validate_message,
-    validate_thread_name,
 )
 
-_ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
+# enforce_nonce de-duplicates within "the past few minutes" (Discord gives no number).
+NONCE_WINDOW = 5 * 60.0
 
 
 def attachments_from_files(req: Req, body: JSON, base: str) -> JSON:
@@ -55,11 +53,39 @@ def attachments_from_files(req: Req, body: JSON, base: str) -> JSON:
     return out
 
 
-class BotRoutes:
+class Lookups:
+    """What every route module needs: the channel and message of a path, and message JSON."""
+
     def __init__(self, world: World, config: RestConfig) -> None:
         self.world = world
         self.config = config
 
+    def channel(self, req: Req) -> FakeChannel:
+        channel = self.world.channels.get(req.int_param("channel_id"))
+        if channel is None:
+            raise unknown_channel()
+        return channel
+
+    def writable_channel(self, req: Req) -> FakeChannel:
+        """A channel the bot may write to; denied ones answer 403/50013 Missing Permissions."""
+        channel = self.channel(req)
+        if channel.id in self.world.denied_channels:
+            raise DiscordHTTPError(403, 50013, "Missing Permissions")
+        return channel
+
+    def message(self, req: Req, channel: FakeChannel) -> FakeMessage:
+        """A live message of the channel; ephemeral ones exist only for their interaction."""
+        m = self.world.messages_by_id.get(req.int_param("message_id"))
+        if m is None or m.deleted or m.ephemeral or m.channel_id != channel.id:
+            raise unknown_message()
+        return m
+
+    def out(self, m: FakeMessage) -> JSON:
+        """A message as this application may read it over REST."""
+        return self.world.message_json(m, hide_content=not self.config.message_content)
+
+
+class BotRoutes(Lookups):
     def routes(self) -> list[Route]:
         ch = "channel_id"
         return [
@@ -85,7 +111,6 @@ class BotRoutes:
             Route("POST", "/users/@me/channels", self.create_dm),
             Route("GET", "/users/{user_id}", self.get_user),
             Route("GET", "/guilds/{guild_id}/members/{user_id}", self.get_member, major="guild_id"),
-            Route("GET", "/channels/{channel_id}", self.get_channel, major=ch),
             Route("GET", "/channels/{channel_id}/messages", self.get_messages, major=ch),
             Route(
                 "POST",
@@ -110,13 +135,6 @@ class BotRoutes:
                 self.delete_message,
                 major=ch,
             ),
-            Route(
-                "POST",
-                "/channels/{channel_id}/messages/{message_id}/threads",
-                self.thread_from_message,
-                major=ch,
-            ),
-            Route("POST", "/channels/{channel_id}/threads", self.thread_without_message, major=ch),
             Route("POST", "/channels/{channel_id}/typing", self.typing, major=ch),
             Route(
                 "PUT",
@@ -131,27 +149,6 @@ class BotRoutes:
                 major=ch,
             ),
         ]
-
-    # -- lookups ---------------------------------------------------------------------------
-
-    def channel(self, req: Req) -> FakeChannel:
-        channel = self.world.channels.get(req.int_param("channel_id"))
-        if channel is None:
-            raise unknown_channel()
-        return channel
-
-    def writable_channel(self, req: Req) -> FakeChannel:
-        """A channel the bot may write to; denied ones answer 403/50013 Missing Permissions."""
-        channel = self.channel(req)
-        if channel.id in self.world.denied_channels:
-            raise DiscordHTTPError(403, 50013, "Missing Permissions")
-        return channel
-
-    def message(self, req: Req, channel: FakeChannel) -> FakeMessage:
-        m = self.world.messages_by_id.get(req.int_param("message_id"))
-        if m is None or m.deleted or m.channel_id != channel.id:
-            raise unknown_message()
-        return m
 
     # -- identity and commands -------------------------------------------------------------
 
@@ -181,6 +178,7 @@ class BotRoutes:
         return guild_id
 
     def _command_out(self, guild_id: int | None, cmd: JSON) -> JSON:
+        kind = int(cmd.get("type", COMMAND_CHAT_INPUT))
         out: JSON = {
             "type": 1,
             "options": [],
@@ -194,7 +192,7 @@ class BotRoutes:
             "description": "",
         }
         out.update(cmd)
-        out["id"] = str(self.world.command_id(guild_id, str(cmd.get("name"))))
+        out["id"] = str(self.world.command_id(guild_id, str(cmd.get("name")), kind))
         out["application_id"] = str(self.world.app_id)
         out["version"] = out["id"]
         if guild_id is not None:
@@ -210,8 +208,14 @@ class BotRoutes:
             name = str(cmd.get("name", ""))
             if not 1 <= len(name) <= 32:
                 this["name"] = {"_errors": [_bad_length(1, 32)]}
-            if cmd.get("type", 1) == 1 and not 1 <= len(str(cmd.get("description", ""))) <= 100:
-                this["description"] = {"_errors": [_bad_length(1, 100)]}
+            description = str(cmd.get("description") or "")
+            if cmd.get("type", COMMAND_CHAT_INPUT) == COMMAND_CHAT_INPUT:
+                if not 1 <= len(description) <= 100:
+                    this["description"] = {"_errors": [_bad_length(1, 100)]}
+            elif description:
+                # User (2) and message (3) commands: names may have spaces and capitals, but a
+                # description is refused (fetched commands show it as "").
+                this["description"] = {"_errors": [_CONTEXT_MENU_DESCRIPTION]}
             if this:
                 errors[str(index)] = this
         if errors:
@@ -247,34 +251,54 @@ class BotRoutes:
 
     # -- channels and messages -------------------------------------------------------------
 
-    async def get_channel(self, req: Req) -> Resp:
-        return 200, payloads.channel(self.channel(req), self.world.users)
-
     async def get_messages(self, req: Req) -> Resp:
         channel = self.channel(req)
-        limit = max(1, min(100, int(req.query.get("limit", "50"))))
-        items = sorted(self.world.channel_messages(channel.id), key=lambda m: m.id, reverse=True)
-        items = [m for m in items if not m.ephemeral]
-        if "before" in req.query:
-            items = [m for m in items if m.id < int(req.query["before"])]
-        if "after" in req.query:
-            items = sorted((m for m in items if m.id > int(req.query["after"])), key=lambda m: m.id)
-        return 200, [self.world.message_json(m) for m in items[:limit]]
+        found = history.page(self.world.channel_messages(channel.id), req.query)
+        return 200, [self.out(m) for m in found]
 
     async def get_message(self, req: Req) -> Resp:
         channel = self.channel(req)
-        return 200, self.world.message_json(self.message(req, channel))
+        return 200, self.out(self.message(req, channel))
 
     async def create_message(self, req: Req) -> Resp:
         channel = self.writable_channel(req)
         body = attachments_from_files(req, req.json, self.config.public_base)
         validate_message(body)
+        body = self._reply(channel, body)
+        nonce = body.get("nonce")
+        if nonce is not None and body.get("enforce_nonce"):
+            # The same author and nonce within a few minutes: the earlier message, no new one.
+            earlier = self.world.recent_nonce(self.world.bot.id, nonce, NONCE_WINDOW)
+            if earlier is not None:
+                return 200, self.out(earlier)
         if channel.is_thread and channel.archived:
             if channel.locked:
                 raise DiscordHTTPError(400, 50083, "Thread is archived")
             channel.archived = False  # sending unarchives an unlocked thread
         m = self.world.create_message(channel, self.world.bot, body)
-        return 200, self.world.message_json(m)
+        return 200, self.out(m)
+
+    def _reply(self, channel: FakeChannel, body: JSON) -> JSON:
+        """A reply must point at a live message of the same channel. Otherwise Discord refuses
+        it (50035, MESSAGE_REFERENCE_UNKNOWN_MESSAGE), or with `fail_if_not_exists: false`
+        sends it as a plain message. Forwards (reference type 1) are not modelled."""
+        ref = body.get("message_reference")
+        if not isinstance(ref, dict) or ref.get("type", 0) != 0:
+            return body
+        try:
+            target = self.world.messages_by_id.get(int(ref.get("message_id") or 0))
+        except (TypeError, ValueError):
+            target = None
+        in_channel = str(ref.get("channel_id") or channel.id) == str(channel.id)
+        live = target is not None and not target.deleted and not target.ephemeral
+        if live and in_channel and target is not None and target.channel_id == channel.id:
+            return body
+        if ref.get("fail_if_not_exists", True) is False:
+            return {k: v for k, v in body.items() if k != "message_reference"}
+        unknown = {"code": "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "message": "Unknown message"}
+        raise DiscordHTTPError(
+            400, 50035, "Invalid Form Body", {"message_reference": {"_errors": [unknown]}}
+        )
 
     async def edit_message(self, req: Req) -> Resp:
         channel = self.writable_channel(req)
@@ -286,7 +310,7 @@ class BotRoutes:
         body = attachments_from_files(req, req.json, self.config.public_base)
         validate_message(body, existing=existing_message(m))
         self.world.edit_message(m, body)
-        return 200, self.world.message_json(m)
+        return 200, self.out(m)
 
     async def delete_message(self, req: Req) -> Resp:
         channel = self.writable_channel(req)
@@ -312,63 +336,6 @@ class BotRoutes:
         self.world.notify()
         return 204, None
 
-    # -- threads ---------------------------------------------------------------------------
-
-    def _archive_duration(self, body: JSON) -> int:
-        value: Any = body.get("auto_archive_duration") or 1440
-        if value not in _ARCHIVE_DURATIONS:
-            raise DiscordHTTPError(
-                400,
-                50035,
-                "Invalid Form Body",
-                {
-                    "auto_archive_duration": {
-                        "_errors": [{"code": "BASE_TYPE_CHOICES", "message": ""}]
-                    }
-                },
-            )
-        return int(value)
-
-    async def thread_from_message(self, req: Req) -> Resp:
-        channel = self.writable_channel(req)
-        m = self.message(req, channel)
-        if m.thread_id is not None or m.id in self.world.channels:
-            raise DiscordHTTPError(
-                400, 160004, "A thread has already been created for this message"
-            )
-        if channel.type not in (CHANNEL_GUILD_TEXT, 5):
-            raise DiscordHTTPError(400, 50024, "Cannot execute action on this channel type")
-        name = validate_thread_name(req.json.get("name"))
-        thread = self.world.create_thread(
-            channel,
-            name,
-            thread_id=m.id,  # a thread started from a message shares its id
-            thread_type=10 if channel.type == 5 else CHANNEL_PUBLIC_THREAD,
-            owner=self.world.bot,
-            auto_archive_duration=self._archive_duration(req.json),
-        )
-        m.thread_id = thread.id
-        self.world.dispatch("MESSAGE_UPDATE", self.world.message_json(m), False)
-        return 201, payloads.thread(thread)
-
-    async def thread_without_message(self, req: Req) -> Resp:
-        channel = self.writable_channel(req)
-        if channel.type not in (CHANNEL_GUILD_TEXT, 5):
-            raise DiscordHTTPError(400, 50024, "Cannot execute action on this channel type")
-        body = req.json
-        name = validate_thread_name(body.get("name"))
-        thread_type = int(body.get("type") or CHANNEL_PRIVATE_THREAD)
-        thread = self.world.create_thread(
-            channel,
-            name,
-            thread_id=None,
-            thread_type=thread_type,
-            owner=self.world.bot,
-            auto_archive_duration=self._archive_duration(body),
-            invitable=bool(body.get("invitable", True)),
-        )
-        return 201, payloads.thread(thread)
-
 
 def existing_message(m: FakeMessage) -> JSON:
     """The fields of a stored message that decide whether an edit leaves it empty."""
@@ -379,6 +346,12 @@ def existing_message(m: FakeMessage) -> JSON:
         "attachments": m.attachments,
         "flags": m.flags,
     }
+
+
+_CONTEXT_MENU_DESCRIPTION = {
+    "code": "APPLICATION_COMMAND_INVALID_DESCRIPTION",
+    "message": "Context menu commands cannot have description",
+}
 
 
 def _bad_length(low: int, high: int) -> JSON:

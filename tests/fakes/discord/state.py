@@ -15,10 +15,17 @@ from typing import Any, TypeVar
 from tests.fakes.discord import payloads
 from tests.fakes.discord.models import (
     CHANNEL_DM,
+    COMMAND_CHAT_INPUT,
     FILE_DATA_KEY,
     FLAG_EPHEMERAL,
     FLAG_LOADING,
+    INTERACTION_APPLICATION_COMMAND,
     JSON,
+    MESSAGE_CHAT_INPUT_COMMAND,
+    MESSAGE_CONTEXT_MENU_COMMAND,
+    MESSAGE_DEFAULT,
+    MESSAGE_REPLY,
+    REFERENCE_RESOLVED_TYPES,
     FakeChannel,
     FakeGuild,
     FakeInteraction,
@@ -30,8 +37,9 @@ from tests.fakes.discord.models import (
 )
 
 T = TypeVar("T")
-# (event name, payload, blankable): blankable payloads lose content without the intent.
-Dispatcher = Callable[[str, JSON, bool], None]
+# (event name, payload, blankable): what a session without the Message Content intent gets
+# instead (False: the same payload, True: the payload blanked, a dict: that payload).
+Dispatcher = Callable[[str, JSON, bool | JSON], None]
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 
 
@@ -51,7 +59,9 @@ class World:
         self.interactions_by_token: dict[str, FakeInteraction] = {}
         # Guild id (None = global) -> the command list the last PUT sent, as received.
         self.synced_commands: dict[int | None, list[JSON]] = {}
-        self._command_ids: dict[tuple[int | None, str], int] = {}
+        self._command_ids: dict[tuple[int | None, str, int], int] = {}
+        # (author id, nonce) -> (time.monotonic(), message), for enforce_nonce.
+        self._nonces: dict[tuple[int, str], tuple[float, FakeMessage]] = {}
         # Channels where the bot lacks Send Messages (writes get 403/50013).
         self.denied_channels: set[int] = set()
         self.dispatch: Dispatcher = lambda _event, _data, _blankable: None
@@ -108,13 +118,29 @@ class World:
         self.channels[channel.id] = channel
         return channel
 
-    def command_id(self, guild_id: int | None, name: str) -> int:
-        key = (guild_id, name)
+    def command_id(self, guild_id: int | None, name: str, kind: int = COMMAND_CHAT_INPUT) -> int:
+        # Names are unique per command type: a slash and a message command may share one.
+        key = (guild_id, name, kind)
         if key not in self._command_ids:
             self._command_ids[key] = self.ids.next()
         return self._command_ids[key]
 
-    def message_json(self, m: FakeMessage) -> JSON:
+    def message_json(self, m: FakeMessage, *, hide_content: bool = False) -> JSON:
+        """The message object; replies carry `referenced_message` (null once it is deleted).
+
+        With `hide_content`, what a reader without Message Content access gets: the content of
+        this message and of the one it replies to blanked, each by its own exemptions."""
+        data = self._payload(m, hide_content and self.content_hidden(m))
+        if m.message_reference is not None and m.type in REFERENCE_RESOLVED_TYPES:
+            target = self.referenced(m)
+            data["referenced_message"] = (
+                None
+                if target is None
+                else self._payload(target, hide_content and self.content_hidden(target))
+            )
+        return data
+
+    def _payload(self, m: FakeMessage, blank: bool) -> JSON:
         thread = self.channels.get(m.thread_id) if m.thread_id else None
         inter = self.interactions.get(m.interaction_id) if m.interaction_id else None
         return payloads.message(
@@ -123,14 +149,41 @@ class World:
             member_of_author=self.member(m.guild_id, m.author.id),
             thread_channel=thread,
             interaction=inter,
+            blank_content=blank,
         )
+
+    def referenced(self, m: FakeMessage) -> FakeMessage | None:
+        """The live message `m` replies to (None if it has no reference or it was deleted)."""
+        if m.message_reference is None:
+            return None
+        target = self.messages_by_id.get(int(m.message_reference["message_id"]))
+        return None if target is None or target.deleted else target
+
+    def announce(self, event: str, m: FakeMessage) -> None:
+        """Dispatch MESSAGE_CREATE/MESSAGE_UPDATE, blanked for sessions without the intent."""
+        data = self.message_json(m)
+        replied = self.referenced(m) if "referenced_message" in data else None
+        hides = self.content_hidden(m) or (replied is not None and self.content_hidden(replied))
+        # Built only when something is hidden: the bot's own edits are most of the traffic.
+        hidden = self.message_json(m, hide_content=True) if hides else data
+        if event == "MESSAGE_UPDATE":
+            data["tts"] = hidden["tts"] = False  # Discord: always false in updates
+        self.dispatch(event, data, hidden if hides else False)
+
+    def recent_nonce(self, author_id: int, nonce: Any, window: float) -> FakeMessage | None:
+        """The message `author_id` created with `nonce` less than `window` seconds ago."""
+        found = self._nonces.get((author_id, str(nonce)))
+        if found is None or time.monotonic() - found[0] > window or found[1].deleted:
+            return None
+        return found[1]
 
     def channel_messages(self, channel_id: int) -> list[FakeMessage]:
         return [m for m in self._by_channel.get(channel_id, []) if not m.deleted]
 
     # -- messages --------------------------------------------------------------------------
 
-    def _blankable(self, m: FakeMessage) -> bool:
+    def content_hidden(self, m: FakeMessage) -> bool:
+        """Whether a reader without Message Content access gets this message blanked."""
         channel = self.channels.get(m.channel_id)
         is_dm = channel is not None and channel.type == CHANNEL_DM
         return m.author.id != self.bot.id and not is_dm and self.bot.id not in m.mention_ids
@@ -155,8 +208,11 @@ class World:
         *,
         interaction: FakeInteraction | None = None,
         extra_mentions: list[int] | None = None,
+        replied_user: bool | None = None,
         dispatch: bool = True,
     ) -> FakeMessage:
+        """Store a message and dispatch MESSAGE_CREATE. A reply pings the replied-to author as
+        `replied_user` says (members' clients), or by the body's allowed_mentions (the API)."""
         content = body.get("content") or ""
         allowed = body.get("allowed_mentions")
         default_parse = ("users",) if interaction else ("users", "roles", "everyone")
@@ -179,25 +235,39 @@ class World:
             mention_ids=mentions,
             tts=bool(body.get("tts", False)),
             message_reference=_reference(body.get("message_reference"), channel),
+            nonce=body.get("nonce"),
         )
         if interaction is not None:
-            m.type = 20 if interaction.type == 2 else 0
+            m.type = _interaction_message_type(interaction)
             m.webhook_id = self.app_id
             m.application_id = self.app_id
             m.interaction_id = interaction.id
         elif m.message_reference is not None:
-            m.type = 19
+            m.type = MESSAGE_REPLY
+            replied = self.referenced(m)
+            # The API pings the replied-to author when allowed_mentions is absent (all mentions
+            # parsed) or says replied_user; present without it, replied_user defaults to false.
+            ping = allowed is None or bool(allowed.get("replied_user"))
+            if replied_user is not None:
+                ping = replied_user
+            pinged = replied.author.id if replied is not None and ping else None
+            if pinged is not None and pinged not in m.mention_ids and pinged != author.id:
+                m.mention_ids.append(pinged)
         m.snapshot()
+        if m.nonce is not None:
+            self._nonces[(author.id, str(m.nonce))] = (time.monotonic(), m)
         self.messages_by_id[m.id] = m
         self._by_channel.setdefault(channel.id, []).append(m)
         channel.last_message_id = m.id
         channel.message_count += 1
         if dispatch and not m.ephemeral:
-            self.dispatch("MESSAGE_CREATE", self.message_json(m), self._blankable(m))
+            self.announce("MESSAGE_CREATE", m)
         self.notify()
         return m
 
-    def edit_message(self, m: FakeMessage, body: JSON) -> FakeMessage:
+    def edit_message(
+        self, m: FakeMessage, body: JSON, *, extra_mentions: list[int] | None = None
+    ) -> FakeMessage:
         if "content" in body:
             m.content = str(body["content"] or "")
         if "embeds" in body:
@@ -217,10 +287,11 @@ class World:
         m.allowed_mentions = body.get("allowed_mentions")
         default_parse = ("users",) if m.interaction_id else ("users", "roles", "everyone")
         m.mention_ids = self._mentions(m.content, m.allowed_mentions, default_parse=default_parse)
+        m.mention_ids += [uid for uid in extra_mentions or [] if uid not in m.mention_ids]
         m.edited_at = utcnow()
         m.snapshot()
         if not m.ephemeral:
-            self.dispatch("MESSAGE_UPDATE", self.message_json(m), self._blankable(m))
+            self.announce("MESSAGE_UPDATE", m)
         self.notify()
         return m
 
@@ -263,6 +334,14 @@ class World:
 
     def interaction_age(self, interaction: FakeInteraction) -> float:
         return time.monotonic() - interaction.created_at
+
+
+def _interaction_message_type(i: FakeInteraction) -> int:
+    if i.type != INTERACTION_APPLICATION_COMMAND:
+        return MESSAGE_DEFAULT
+    if i.command_type in (None, COMMAND_CHAT_INPUT):
+        return MESSAGE_CHAT_INPUT_COMMAND
+    return MESSAGE_CONTEXT_MENU_COMMAND
 
 
 def _reference(raw: Any, channel: FakeChannel) -> JSON | None:

@@ -1,7 +1,8 @@
 """Discord's message-body validation: the 400/50035 "Invalid Form Body" and 50006 errors.
 
-Limits from docs `message.mdx` (content 2000, 10 embeds, embed field limits, 6000 total) and
-Components V2 (4000 characters across text displays). Error bodies nest like Discord's:
+Limits from Discord's message documentation (content 2000, 10 embeds, embed field limits, 6000
+total, a nonce of 25 characters) and Components V2 (4000 characters across text displays).
+Error bodies nest like Discord's:
 `{"code": 50035, "message": "Invalid Form Body", "errors": {"content": {"_errors": [...]}}}`.
 """
 
@@ -17,6 +18,7 @@ EMBED_COUNT_LIMIT = 10
 EMBED_TOTAL_LIMIT = 6000
 TEXT_DISPLAY_TOTAL_LIMIT = 4000
 THREAD_NAME_LIMIT = 100
+NONCE_LIMIT = 25
 # Component types whose text counts towards the Components V2 total.
 TEXT_DISPLAY = 10
 
@@ -137,6 +139,9 @@ def validate_message(body: JSON, *, existing: JSON | None = None) -> None:
     content = body.get("content")
     if isinstance(content, str) and len(content) > CONTENT_LIMIT:
         errors["content"] = _max_length(CONTENT_LIMIT)
+    nonce = body.get("nonce")
+    if isinstance(nonce, str) and len(nonce) > NONCE_LIMIT:
+        errors["nonce"] = _max_length(NONCE_LIMIT)
     embeds = body.get("embeds")
     if isinstance(embeds, list):
         if len(embeds) > EMBED_COUNT_LIMIT:
