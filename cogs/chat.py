@@ -38,9 +38,13 @@ class Chat(commands.Cog):
 
     async def cog_load(self) -> None:
         self.bot.answer_actions = self
+        # Context menus can't be declared inside a cog class: added to the tree here.
+        self._ask_menu = app_commands.ContextMenu(name="Ask Switchboard", callback=self.ask_about)
+        self.bot.tree.add_command(self._ask_menu)
 
     async def cog_unload(self) -> None:
         self.bot.answer_actions = None
+        self.bot.tree.remove_command(self._ask_menu.name, type=self._ask_menu.type)
 
     # --- slash commands -------------------------------------------------------------------
 
@@ -76,6 +80,15 @@ class Chat(commands.Cog):
     ) -> list[app_commands.Choice[str]]:
         names = await self.services.models.suggest(current)
         return [app_commands.Choice(name=n, value=n) for n in names]
+
+    async def ask_about(
+        self, interaction: discord.Interaction[Any], message: discord.Message
+    ) -> None:
+        """The `Ask Switchboard` message menu: a thread on that message, answered at once."""
+        channel = interaction.channel
+        if not isinstance(channel, discord.TextChannel):
+            raise UserFacingError("Ask Switchboard works on messages in text channels.")
+        await self.frontend.ask_about(interaction, channel, message)
 
     @app_commands.command(name="new", description="Start a fresh conversation in this channel.")
     async def new(self, interaction: discord.Interaction[Any]) -> None:

@@ -132,6 +132,43 @@ class DiscordFrontend:
             stored, notes = read
             self.submit(conversation, stored, thread, reply_to=None, notes=notes)
 
+    async def ask_about(
+        self,
+        interaction: discord.Interaction[Any],
+        channel: discord.TextChannel,
+        message: discord.Message,
+    ) -> None:
+        """`Ask Switchboard` on a message: a thread on it, and an answer about it at once."""
+        user = interaction.user
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        read = await self._reader.read(message, message.content)
+        about = f"[{display_name(message.author)}]: {read.content}"
+        prompt = (
+            f"{display_name(user)} asks about this message (tell them what it says, explain "
+            f"it, or answer what it asks):\n\n{about}"
+        )
+        try:
+            thread = message.thread or await self._open_thread(
+                message, message.content or f"About {display_name(message.author)}'s message"
+            )
+        except discord.HTTPException as exc:
+            raise UserFacingError("I can't open a thread on that message.") from exc
+        conversation = await self.conversation_in(thread.id)
+        if conversation is None:
+            conversation = await self._s.conversations.create(
+                "thread", channel.guild.id, thread.id, channel.id, thread.name, None, user.id
+            )
+        stored = await self._s.messages.add_user_message(
+            conversation.id,
+            prompt,
+            user.id,
+            display_name(user),
+            None,
+            attachments=read.attachments,
+        )
+        self.submit(conversation, stored, thread, reply_to=None, notes=read.notes)
+        await interaction.followup.send(f"Answering in {thread.mention}.", ephemeral=True)
+
     async def continue_with_message(
         self,
         conversation: Conversation,
