@@ -2,10 +2,10 @@
 
 Runs in `setup_hook` (REST works after login, before the gateway connects). Each answer's
 Discord messages are found through the ids recorded while it streamed. What a member saw is
-kept: the database holds an answer's text only per finished round, so a crash mid-round would
-lose the words on screen if the message were re-rendered from it. Instead each message is
-read back, its buttons removed, and the last one gets the "interrupted" trailer; the edits go
-through the pacer like any final state. An answer whose messages are gone is just recorded.
+kept as it was shown (the words saved while streaming can be a second behind the screen):
+each message is read back, its buttons removed, tool lines still marked ⏳ say they were cut
+off, and the last one gets the "interrupted" trailer; the edits go through the pacer like any
+final state. An answer whose messages are gone is just recorded.
 """
 
 from __future__ import annotations
@@ -37,6 +37,15 @@ async def recover_interrupted_answers(client: discord.Client, services: Services
     return len(answers)
 
 
+def settle_tool_lines(content: str) -> str:
+    """Tool lines still showing ⏳ (running when the bot stopped) say they were cut off."""
+    lines = content.split("\n")
+    for i, line in enumerate(lines):
+        if line.startswith("⏳ 🔧 "):
+            lines[i] = "⏹️ 🔧 " + line.removeprefix("⏳ 🔧 ") + " → cut off by a restart"
+    return "\n".join(lines)
+
+
 async def _show_interrupted(
     client: discord.Client,
     services: Services,
@@ -60,7 +69,11 @@ async def _show_interrupted(
         return
     if not last and not shown.components:
         return  # an earlier part, already final-looking
-    content = interrupted_content(answer.id, shown.content, answer.model) if last else None
+    content = (
+        interrupted_content(answer.id, settle_tool_lines(shown.content), answer.model)
+        if last
+        else None
+    )
     message = channel.get_partial_message(ref.discord_message_id)
 
     async def edit() -> None:
