@@ -24,6 +24,7 @@ from discord.ext import commands
 from bot.deps import Services
 from bot.discord_ui.views import DYNAMIC_ITEMS, AnswerActions
 from bot.frontend.approvals import ApprovalPrompts
+from bot.frontend.questions import Questions
 from bot.frontend.recovery import recover_interrupted_answers
 from bot.frontend.renamer import DiscordThreadRenamer
 from bot.settings import DEFAULT_DISCORD_API_BASE, Settings
@@ -86,8 +87,9 @@ class SwitchboardBot(commands.Bot):
         self._event_tasks: set[asyncio.Task[Any]] = set()
         # Set by the chat cog: what Stop and Retry buttons do (bot.discord_ui.views).
         self.answer_actions: AnswerActions | None = None
-        # What Approve and Deny on tool-approval prompts do (bot.frontend.approvals).
-        self.approval_actions: ApprovalPrompts | None = None
+        # Yes/no questions to members and the clicks on their buttons (tool approvals, the
+        # cost of large attachments): bot.frontend.questions.
+        self.question_actions = Questions(self)
 
     async def setup_hook(self) -> None:
         for extension in EXTENSIONS:
@@ -96,10 +98,8 @@ class SwitchboardBot(commands.Bot):
         self.services.titles.renamer = DiscordThreadRenamer(self)
         mcp = self.services.catalog.mcp
         if mcp is not None:
-            self.approval_actions = ApprovalPrompts(
-                self, self.services.settings.approval_timeout_seconds
-            )
-            mcp.set_approver(self.approval_actions)
+            timeout_s = self.services.settings.approval_timeout_seconds
+            mcp.set_approver(ApprovalPrompts(self.question_actions, timeout_s))
         await recover_interrupted_answers(self, self.services)
         await self._sync_commands()
 

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # The model that titles threads after their first answer: empty for the answer's own
     # model, `off` for no titles, or a model reference.
     title_model: str = ""
+    # Attachments whose reading would cost more than this (dollars, at the model's input
+    # price) are confirmed by the member first, with Continue / Cancel (0: never ask).
+    attachment_confirm_usd: float = Field(default=0.25, ge=0, le=1000)
     # How long a tool that needs approval waits for Approve or Deny (no answer: denied).
     approval_timeout_seconds: float = Field(default=60.0, ge=5, le=3600)
 

@@ -105,29 +105,30 @@ class AnswerButton(
 
 
 @runtime_checkable
-class ApprovalActions(Protocol):
+class QuestionActions(Protocol):
     async def decide(
-        self, interaction: discord.Interaction[Any], token: str, approve: bool
+        self, interaction: discord.Interaction[Any], token: str, yes: bool
     ) -> None: ...
 
 
-APPROVAL_PREFIX = "switchboard:approval:"
+QUESTION_PREFIX = "switchboard:question:"
 
 
-class ApprovalButton(
+class QuestionButton(
     discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"switchboard:approval:(?P<token>[0-9a-f]+):(?P<choice>approve|deny)",
+    template=r"switchboard:question:(?P<token>[0-9a-f]+):(?P<choice>yes|no)",
 ):
-    """Approve or Deny on a tool-approval prompt; the request token lives in the custom id."""
+    """One answer to a yes/no question the bot asked (approve a tool, accept a cost); the
+    question's token lives in the custom id, so a click after a restart is answered too."""
 
-    def __init__(self, token: str, approve: bool) -> None:
+    def __init__(self, token: str, yes: bool, label: str | None = None) -> None:
         self.token = token
-        self.approve = approve
+        self.yes = yes
         super().__init__(
             discord.ui.Button(
-                style=discord.ButtonStyle.success if approve else discord.ButtonStyle.danger,
-                label="Approve" if approve else "Deny",
-                custom_id=f"{APPROVAL_PREFIX}{token}:{'approve' if approve else 'deny'}",
+                style=discord.ButtonStyle.success if yes else discord.ButtonStyle.danger,
+                label=label or ("Yes" if yes else "No"),
+                custom_id=f"{QUESTION_PREFIX}{token}:{'yes' if yes else 'no'}",
             )
         )
 
@@ -137,30 +138,30 @@ class ApprovalButton(
         interaction: discord.Interaction[Any],
         item: discord.ui.Item[Any],
         match: re.Match[str],
-    ) -> ApprovalButton:
-        return cls(match["token"], match["choice"] == "approve")
+    ) -> QuestionButton:
+        return cls(match["token"], match["choice"] == "yes")
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        actions = getattr(interaction.client, "approval_actions", None)
-        if not isinstance(actions, ApprovalActions):
+        actions = getattr(interaction.client, "question_actions", None)
+        if not isinstance(actions, QuestionActions):
             await interaction.response.edit_message(view=None)
             return
         try:
-            await actions.decide(interaction, self.token, self.approve)
+            await actions.decide(interaction, self.token, self.yes)
         except Exception as exc:
             with log_context(guild_id=interaction.guild_id, channel_id=interaction.channel_id):
-                said = describe(exc, "approval button")
+                said = describe(exc, "question button")
             await reply(interaction, str(said))
 
 
-def approval_view(token: str) -> discord.ui.View:
+def question_view(token: str, yes_label: str, no_label: str) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(ApprovalButton(token, True))
-    view.add_item(ApprovalButton(token, False))
+    view.add_item(QuestionButton(token, True, yes_label))
+    view.add_item(QuestionButton(token, False, no_label))
     return view
 
 
-DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (AnswerButton, ApprovalButton)
+DYNAMIC_ITEMS: tuple[type[discord.ui.DynamicItem[Any]], ...] = (AnswerButton, QuestionButton)
 
 
 def view_for(buttons: tuple[ButtonSpec, ...]) -> discord.ui.View | None:

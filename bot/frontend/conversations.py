@@ -22,7 +22,8 @@ from bot.discord_ui.lanes import Lane
 from bot.discord_ui.replies import NO_MENTIONS
 from bot.errors import DuplicateMessageError, InvalidInputError, UserFacingError
 from bot.frontend.presenters import AnswerPresenters
-from bot.frontend.reading import MessageReader
+from bot.frontend.questions import Question, Questions
+from bot.frontend.reading import MessageReader, ReadMessage
 from bot.frontend.revisions import (
     EDITED_NOTE,
     REPLACED_NOTE,
@@ -31,12 +32,14 @@ from bot.frontend.revisions import (
     to_regenerate,
 )
 from bot.frontend.text import display_name, place_description, thread_title
+from bot.money import usd
 from bot.services.chat import TurnRequest
 from bot.services.config import ChannelConfig
 from bot.storage.models import Conversation, ConversationKind, StoredMessage
 
 log = logging.getLogger(__name__)
 
+CONFIRM_TIMEOUT_S = 120.0
 STARTER_PREVIEW_MAX = 1800
 THREAD_ARCHIVE_MINUTES: Literal[60, 1440, 4320, 10080] = 1440  # a day of quiet
 
@@ -268,6 +271,43 @@ class DiscordFrontend:
 
     # --- helpers --------------------------------------------------------------------------
 
+    async def _cost_accepted(
+        self, conversation: Conversation, message: discord.Message, read: ReadMessage
+    ) -> bool:
+        """Ask before attachments that would cost more than `ATTACHMENT_CONFIRM_USD` to read
+        (their estimated tokens at the model's input price); True when there is no need."""
+        threshold = self._s.settings.attachment_confirm_usd
+        tokens = sum(a.tokens for a in read.attachments)
+        if threshold <= 0 or not tokens:
+            return True
+        model = conversation.model or (await self.config_for(message.channel)).model
+        price = await self._s.prices.price_for(model)
+        if price is None:
+            return True  # unknown price: a budget, if any, will refuse it plainly
+        cost = tokens * price.input_price // 1_000_000
+        if cost < threshold * 1_000_000:
+            return True
+        questions = getattr(self._client, "question_actions", None)
+        if not isinstance(questions, Questions):
+            return True
+        return await questions.ask(
+            Question(
+                channel_id=message.channel.id,
+                text=(
+                    f"📎 Reading these attachments costs about **{usd(cost)}** "
+                    f"({tokens:,} tokens for `{model}`) before any answer. Continue?"
+                ),
+                asker_id=message.author.id,
+                yes_label="Continue",
+                no_label="Cancel",
+                yes_note="▶️ Continued",
+                no_note="✖️ Cancelled",
+                timeout_s=CONFIRM_TIMEOUT_S,
+                admins_may=False,
+                reply_to=message,
+            )
+        )
+
     async def _open_thread(self, message: discord.Message, prompt: str) -> discord.Thread:
         async def create() -> discord.Thread:
             return await message.create_thread(
@@ -294,6 +334,8 @@ class DiscordFrontend:
         """Read (replied-to message, context, attachments) and store a member's message;
         the stored message and notes for the member, or None when it was stored already."""
         read = await self._reader.read(message, text, with_context=with_context)
+        if read.attachments and not await self._cost_accepted(conversation, message, read):
+            return None  # the member cancelled (or did not answer): nothing is answered
         try:
             stored = await self._s.messages.add_user_message(
                 conversation.id,

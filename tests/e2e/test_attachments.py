@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.e2e.conftest import Running, make_settings, running_bot
+from tests.e2e.conftest import Running, click_as, make_settings, running_bot
 from tests.fakes.discord.cdn import FakeFile
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.llm_scripts import http_error, text_reply
@@ -133,3 +133,49 @@ async def test_attachments_a_provider_refusing_images_gets_one_retry_without_the
     assert all(
         isinstance(m["content"], str | None) for m in app.llm.chat_requests[-1].json["messages"]
     )
+
+
+async def test_attachments_costly_reading_is_confirmed_first(app: Running) -> None:
+    """Over ATTACHMENT_CONFIRM_USD the member is asked with Continue / Cancel, shown the
+    estimate, before the model is called; Cancel answers nothing."""
+    await app.bot.services.prices.set_override("fake-model", "100", "100")  # $100 / M tokens
+    big = "\n".join(f"line {n}: some log text that goes on" for n in range(4000))
+    assert app.fake.user is not None
+    for choice in ("yes", "no"):
+        before = len(app.llm.chat_requests)
+        app.llm.enqueue(text_reply("Read it."))
+        bot_id = app.fake.bot_user.id
+        sent = await app.fake.send_user_message(
+            app.channel_id,
+            content=f"<@{bot_id}> summarize",
+            mentions_bot=True,
+            attachments=[FakeFile(f"big-{choice}.log", big.encode())],
+        )
+
+        def asked(sent_id: int = sent.id) -> object:
+            return next(
+                (
+                    m
+                    for m in app.bot_messages(app.channel_id)
+                    if "Reading these attachments costs about" in m.content
+                    and (m.message_reference or {}).get("message_id") in (sent_id, str(sent_id))
+                ),
+                None,
+            )
+
+        question = await app.fake.wait_for(asked)
+        assert "tokens for `fake-model`" in question.content
+        assert len(app.llm.chat_requests) == before  # nothing sent to the model yet
+        button = next(
+            c["custom_id"]
+            for row in question.components
+            for c in row["components"]
+            if c["custom_id"].endswith(f":{choice}")
+        )
+        await click_as(app.fake, question.id, button, app.fake.user)
+        if choice == "yes":
+            await app.fake.wait_for(lambda b=before: len(app.llm.chat_requests) > b or None)
+            assert "big-yes.log" in str(app.llm.chat_requests[-1].json["messages"][-1]["content"])
+        else:
+            await app.fake.wait_for(lambda q=question: "Cancelled" in q.content or None)
+            assert len(app.llm.chat_requests) == before

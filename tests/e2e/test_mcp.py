@@ -22,7 +22,7 @@ from tests.fakes.llm_scripts import text_reply, tool_call_reply
 from tests.fakes.llm_server import FakeLLMServer
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-APPROVE = "switchboard:approval:"
+APPROVE = "switchboard:question:"
 
 
 TIME = (
@@ -141,12 +141,12 @@ async def approval_round(app: Running, decision: str | None) -> None:
             c["custom_id"]
             for row in prompt.components
             for c in row["components"]
-            if c["custom_id"].endswith(":approve")
+            if c["custom_id"].endswith(":yes")
         )
         refused = await click_as(app.fake, prompt.id, approve, stranger, permissions=0)
         notice = await ephemeral_reply(app.fake, refused)
         assert "Only the member who asked" in notice.content
-        chosen = approve if decision == "approve" else approve.replace(":approve", ":deny")
+        chosen = approve if decision == "approve" else approve.replace(":yes", ":no")
         await click_as(app.fake, prompt.id, chosen, app.fake.user)
     # The answer's own message (the prompt may come before or after its placeholder).
     await app.fake.wait_for(
