@@ -65,7 +65,8 @@ class TimedLLMServer(FakeLLMServer):
     Each request tagged `answer-K` in its last user message gets `words` numbered words, one
     per write, `interval_s` apart counted from the first write (a schedule, not a sleep per
     write, so a busy event loop delays words but does not stretch the offered load).
-    `written[K][w]` is the monotonic time word `w` of answer K was handed to the socket.
+    `written[K][w]` is the monotonic time word `w` of answer K was handed to the socket,
+    `ended[K]` when its stream was complete (the last chunk and the end of the body written).
     """
 
     def __init__(self, words: int, interval_s: float = WORD_INTERVAL_S) -> None:
@@ -73,6 +74,7 @@ class TimedLLMServer(FakeLLMServer):
         self.words = words
         self.interval_s = interval_s
         self.written: dict[int, dict[int, float]] = {}
+        self.ended: dict[int, float] = {}
         self.requested: dict[int, float] = {}  # answer → when its request arrived
 
     def _respond(self, body: dict[str, Any]) -> Scripted:
@@ -103,6 +105,7 @@ class TimedLLMServer(FakeLLMServer):
                 times[int(word.group(1))] = time.monotonic()
             await response.write(data)
         await response.write_eof()
+        self.ended[int(tag)] = time.monotonic()
         return response
 
 
@@ -115,6 +118,8 @@ class AnswerRecord:
     visible: dict[int, float]  # word → time the first revision showing it arrived
     patches: int  # PATCH requests on this answer's messages (429s included)
     interaction: FakeInteraction
+    stream_end: float | None = None  # when the LLM server finished the stream
+    final_visible: float | None = None  # when the final state (footer, no buttons) arrived
 
     @property
     def first_visible_s(self) -> float | None:
@@ -131,6 +136,13 @@ class AnswerRecord:
         if 1 not in self.visible:
             return None
         return self.visible[1] - self.interaction.created_at
+
+    @property
+    def end_to_final_s(self) -> float | None:
+        """What the member waits for the last words: stream complete → final state shown."""
+        if self.stream_end is None or self.final_visible is None:
+            return None
+        return self.final_visible - self.stream_end
 
     @property
     def missing_words(self) -> int:
@@ -184,10 +196,28 @@ def visible_times(messages: list[FakeMessage], words: int) -> dict[int, float]:
     return visible
 
 
+def _stopping(components: list[Any]) -> bool:
+    """Whether these components hold the Stop button (a finished answer may offer others)."""
+    for row in components:
+        for item in row.get("components", []) if isinstance(row, dict) else []:
+            if str(item.get("custom_id", "")).startswith("switchboard:stop:"):
+                return True
+    return False
+
+
 def is_finished(messages: list[FakeMessage]) -> bool:
-    """The last part shows the footer and no buttons: the final state landed."""
+    """The last part shows the footer and no Stop button: the final state landed."""
     live = [m for m in messages if not m.deleted]
-    return bool(live) and "-# " in live[-1].content and not live[-1].components
+    return bool(live) and "-# " in live[-1].content and not _stopping(live[-1].components)
+
+
+def final_visible_time(messages: list[FakeMessage]) -> float | None:
+    """Arrival of the first revision of the last part that shows the final state."""
+    live = [m for m in messages if not m.deleted]
+    if not live:
+        return None
+    final = (r.at for r in live[-1].revisions if "-# " in r.content and not _stopping(r.components))
+    return next(final, None)
 
 
 class LoopLagMonitor:
@@ -362,6 +392,8 @@ async def _measure(
                 visible=visible_times(mine, words),
                 patches=patches,
                 interaction=interaction,
+                stream_end=llm.ended.get(k),
+                final_visible=final_visible_time(mine),
             )
         )
     return LevelRun(

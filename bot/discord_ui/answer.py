@@ -2,9 +2,20 @@
 
 `DiscordAnswer` is the Discord implementation of the chat service's presenter. Everything
 the producer calls (`update`, `note`, `add_cost`) is synchronous and only schedules work: the
-pacer owns timing and Discord I/O, so a slow Discord never slows the LLM stream.
+pacer owns timing and Discord I/O, so a slow Discord never slows the LLM stream. Each message
+is rendered when the pacer sends it, so it shows every event folded in while it waited, and
+events that arrive while its edit waits cost no render at all.
 
-Parts: the renderer may split an answer over several messages. Part 0 is the placeholder
+First words: `start()` only asks for the first visible sign and returns, so the model call
+starts without waiting for Discord. Events that arrive before the first message exists are
+folded into the state as usual, and the first message is rendered when the pacer actually
+sends it: under load it waits its turn while the answer streams, then shows everything so far
+in one request. If it cannot be created at all (no permission to post, a deleted channel),
+the answer is lost: `update()` raises that error, and so does `finish()` unless the turn
+already ended the answer (`fail()`, `interrupted()`), so the turn stops the model call and
+closes the answer as an error.
+
+Parts: the renderer may split an answer over several messages. Part 0 is the first message
 (or an existing message given by the caller); later parts are created in order, one at a time,
 through the pacer's lane for the channel; each new Discord message is reported through
 `on_message_created` so it can be found again after a restart. Every send and edit uses
@@ -73,9 +84,13 @@ class DiscordAnswer:
         self._wanted: list[MessagePayload] = []  # the latest render, one payload per part
         self._submitted: list[MessagePayload | None] = []  # what each part was last sent as
         self._versions: list[int] = []
+        self._waiting: set[int] = set()  # parts whose edit waits in the pacer (not yet sent)
         self._shown_text = False
         self._creator: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
+        self._lost: Exception | None = None  # why the first message could not be created
+        self._ended_by_turn = False  # fail() or interrupted(): the turn closed the answer
+        self._parts_stuck = False  # a later part could not be created: stop trying
         self._costs: list[int | None] = []
         self._cost_estimated = False
 
@@ -86,45 +101,48 @@ class DiscordAnswer:
     # --- start ------------------------------------------------------------------------------
 
     async def start(self, existing: discord.Message | None = None) -> None:
-        """Show the first visible sign: adopt `existing` or send a placeholder (at once)."""
-        sent: MessagePayload | None = None
-        if existing is None:
-            sent = render(self.state, reasoning_mode=self._mode, now=self._clock())[0]
-            first = sent
-            existing = await self._pacer.call(self._create_lane, lambda: self._create(first))
-        await self._adopt(existing, sent)
+        """Ask for the first visible sign and return at once: adopt `existing`, or have the
+        pacer create the first message (with whatever the answer shows by then)."""
+        if existing is not None:
+            await self._adopt(existing, None)
         self._ticker = spawn(self._tick(), name=f"answer-{self._answer_id}-ticker")
         self._refresh()
 
     # --- the presenter protocol (bot.services.chat.AnswerPresenter) --------------------------
 
     def update(self, event: LoopEvent) -> None:
+        if self._lost is not None:
+            raise self._lost
         self.state.apply(event, self._clock())
         if isinstance(event, UsageReported):
             self._apply_costs()
-        self._refresh()
+        self._changed()
 
     def note(self, text: str) -> None:
         self.state.history_note = text
-        self._refresh()
+        self._changed()
 
     def add_cost(self, cost_micros: int | None, *, estimated: bool) -> None:
         self._costs.append(cost_micros)
         self._cost_estimated = self._cost_estimated or estimated
         self._apply_costs()
-        self._refresh()
+        self._changed()
 
     async def fail(self, user_message: str, *, error_id: str | None = None) -> None:
+        self._ended_by_turn = True
         self.state.mark_error(user_message, error_id)
         self._refresh()
 
     async def interrupted(self) -> None:
+        self._ended_by_turn = True
         self.state.mark_interrupted()
         self._refresh()
         await self.finish(timeout_s=5.0)
 
     async def finish(self, timeout_s: float = FINISH_TIMEOUT_S) -> None:
-        """Wait until every part shows its final state (bounded), then stop ticking."""
+        """Wait until every part shows its final state (bounded), then stop ticking. Raises
+        the error that kept the first message from being created, unless the turn already
+        ended the answer itself (`fail()`, `interrupted()`)."""
         if not self.state.is_final:
             self.state.mark_interrupted()
             self._refresh()
@@ -140,6 +158,8 @@ class DiscordAnswer:
             log.warning(
                 "answer %s: final state not confirmed in %.0f s", self._answer_id, timeout_s
             )
+        if self._lost is not None and not self._ended_by_turn:
+            raise self._lost
 
     # --- rendering and sending ------------------------------------------------------------
 
@@ -149,34 +169,68 @@ class DiscordAnswer:
         total = None if any(c is None for c in self._costs) else sum(c or 0 for c in self._costs)
         self.state.set_cost(total, estimated=self._cost_estimated or None)
 
-    def _refresh(self) -> None:
+    def _render(self) -> None:
         self._wanted = render(self.state, reasoning_mode=self._mode, now=self._clock())
+
+    def _changed(self) -> None:
+        """The state changed. While the edits of the parts a stream changes (the first, for
+        its header, and the last) still wait in the pacer, there is nothing to do: each is
+        rendered when it is sent. That spares a render per token, which with hundreds of
+        answers streaming would take most of the event loop."""
+        waiting = self._waiting
+        settled = self._shown_text and not self.state.is_final and self._messages
+        if settled and 0 in waiting and len(self._messages) - 1 in waiting:
+            return
+        self._refresh()
+
+    def _refresh(self) -> None:
+        if self._lost is not None:
+            return  # nothing to show it in
+        self._render()
         for index in range(min(len(self._messages), len(self._wanted))):
             self._submit_edit(index)
         if self.state.is_final and len(self._messages) > len(self._wanted):
             self._drop_extra_parts()
-        if len(self._wanted) > len(self._messages) and (
-            self._creator is None or self._creator.done()
+        if (
+            len(self._wanted) > len(self._messages)
+            and not self._parts_stuck
+            and (self._creator is None or self._creator.done())
         ):
             self._creator = spawn(self._create_parts(), name=f"answer-{self._answer_id}-parts")
+        elif not self._messages and self._has_words():
+            # The first message still waits its turn: it now carries the answer's first words.
+            self._pacer.mark_first_words(self._first_message_key)
+
+    def _has_words(self) -> bool:
+        return bool(self._wanted) and self._wanted[0].content != PLACEHOLDER
 
     def _submit_edit(self, index: int) -> None:
         payload = self._wanted[index]
         if payload == self._submitted[index]:
             return
-        self._submitted[index] = payload
         self._versions[index] += 1
         message = self._messages[index]
         first_visible = not self._shown_text and payload.content != PLACEHOLDER
         self._shown_text = self._shown_text or first_visible
+        self._waiting.add(index)
 
         async def send() -> None:
+            # Rendered now, not when submitted: it shows every event folded in meanwhile.
+            self._waiting.discard(index)
+            self._render()
+            if index >= len(self._wanted) or self._wanted[index] == self._submitted[index]:
+                return  # nothing new to show (or the final render dropped this part)
+            latest = self._wanted[index]
             await message.edit(
-                content=payload.content,
-                view=view_for(payload.components),
+                content=latest.content,
+                view=view_for(latest.components),
                 allowed_mentions=NO_MENTIONS,
                 suppress=True,
             )
+            if index < len(self._wanted):  # not dropped by the final render meanwhile
+                self._submitted[index] = latest
+            if self._wanted[len(self._messages) :] and not self.state.is_final:
+                self._refresh()  # the text outgrew its messages: the next part is due
 
         self._pacer.submit(
             self._target(index),
@@ -201,17 +255,45 @@ class DiscordAnswer:
             )
 
     async def _create_parts(self) -> None:
-        """Create the missing parts in order; each is sent with the newest payload for it."""
+        """Create the missing parts in order, each with the newest payload for it."""
         while len(self._messages) < len(self._wanted):
             index = len(self._messages)
-            payload = self._wanted[index]
-            message = await self._pacer.call(self._create_lane, self._creation_of(payload))
-            await self._adopt(message, payload)
+            sent: list[MessagePayload] = []
+            creation = self._creation_of(index, sent)
+            try:
+                if index:  # a later part of a long answer
+                    call = self._pacer.call(self._create_lane, creation, first_sign=False)
+                else:  # a placeholder, or the first words if the answer has some already
+                    key, words = self._first_message_key, self._has_words()
+                    call = self._pacer.call(self._create_lane, creation, first_words=words, key=key)
+                message = await call
+            except Exception as exc:
+                if index == 0:
+                    self._lost = exc
+                    if self._ticker is not None:
+                        self._ticker.cancel()
+                else:
+                    self._parts_stuck = True
+                    log.warning("answer %s: part %d not created: %r", self._answer_id, index, exc)
+                return
+            await self._adopt(message, sent[-1])
             # Meanwhile the earlier part may have changed (its Stop button moves here).
             self._refresh()
 
-    def _creation_of(self, payload: MessagePayload) -> Callable[[], Awaitable[discord.Message]]:
-        return lambda: self._create(payload)
+    def _creation_of(
+        self, index: int, sent: list[MessagePayload]
+    ) -> Callable[[], Awaitable[discord.Message]]:
+        queued = self._wanted[index]
+
+        async def create() -> discord.Message:
+            # Rendered when the pacer sends it, not when it was queued: under load the first
+            # message waits its turn while the answer streams, and then shows all of it.
+            self._render()
+            payload = self._wanted[index] if index < len(self._wanted) else queued
+            sent.append(payload)
+            return await self._create(payload)
+
+        return create
 
     async def _create(self, payload: MessagePayload) -> discord.Message:
         reference = self._reply_to if not self._messages else None
@@ -235,6 +317,8 @@ class DiscordAnswer:
         self._messages.append(message)
         self._submitted.append(sent)
         self._versions.append(0)
+        if sent is not None and sent.content != PLACEHOLDER:
+            self._shown_text = True  # the first message already carried text
         if self._on_created is not None:
             try:
                 await self._on_created(len(self._messages) - 1, message)
@@ -244,11 +328,15 @@ class DiscordAnswer:
     def _target(self, index: int) -> tuple[str, int, int]:
         return ("answer", self._answer_id, index)
 
+    @property
+    def _first_message_key(self) -> tuple[str, int]:
+        return ("first message", self._answer_id)
+
     async def _tick(self) -> None:
         while not self.state.is_final:
             await asyncio.sleep(self._tick_s)
             if not self.state.is_final:
-                self._refresh()
+                self._changed()
 
 
 def render_interrupted(

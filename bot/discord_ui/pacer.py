@@ -2,7 +2,7 @@
 
 The pacer owns timing and retries for message edits and creates; it never imports discord.
 Callers hand it async callables (`send`) that do the actual call, e.g.
-`lambda: message.edit(**payload)` (SPEC §4, reference §A.2/§B.7).
+`lambda: message.edit(**payload)`, so this module stays free of Discord types.
 
     pacer = EditPacer()                 # or: async with EditPacer() as pacer:
     await pacer.start()
@@ -13,16 +13,18 @@ Callers hand it async callables (`send`) that do the actual call, e.g.
 
 Rules it keeps:
 - Latest wins: each target (one Discord message) holds at most one pending update; a newer
-  `submit` replaces it. At most one send is in flight per target, and per lane.
-- Lanes (`bot.discord_ui.lanes`): at most `limit - 1` sends start in any window of a lane,
-  spaced `window / (limit - 1)` apart in steady state; the first send in an idle lane goes at
-  once, and urgent updates (first visible text, final state) skip the spacing but not the cap.
+  `submit` replaces it. At most one send is in flight per target, and per lane (a few for a
+  lane with a large bucket, such as thread creation).
+- Lanes (`bot.discord_ui.lanes`) are paced by their bucket: urgent sends (an answer's first
+  words, final states, one-off calls) go at once whenever the bucket has a request free;
+  streaming edits leave one request per window for them and keep to the bucket's pace.
 - Global budget: lanes with `uses_global` share a token bucket (45/s by default, under
   Discord's 50/s, which discord.py does not enforce before sending).
-- Fairness (`bot.discord_ui.schedule`): when more lanes are ready than the budget allows, the
-  pick goes to updates that have waited longer than `promote_after_s`, then first visible
-  text, then final states, then the update that has waited longest. With N busy answers each
-  is refreshed about every N/45 s.
+- Priority (`bot.discord_ui.schedule`): first signs (an answer's first words, then new
+  threads and placeholders) go before finals, and finals before streaming edits of answers
+  already on screen, unless those waited longer than one round of the global budget plus a
+  margin (at most `promote_after_s`); ties go to the longest wait. With N busy answers
+  each is refreshed about every N/45 s.
 - Never blocks the producer: `submit` is synchronous and O(1); one background task schedules,
   and every send runs as its own task, so a send that sleeps inside discord.py (a drained
   bucket, a 429 retry) holds only its own lane.
@@ -41,22 +43,13 @@ import itertools
 import logging
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import replace
 from types import TracebackType
 from typing import TypeVar
 
-from bot.discord_ui.lanes import GLOBAL_BURST, GLOBAL_PER_SECOND, GlobalBudget, Lane, LaneClock
-from bot.discord_ui.pacer_targets import (
-    CallKey,
-    Done,
-    LaneState,
-    PacerStats,
-    Send,
-    Target,
-    Update,
-)
+from bot.discord_ui.lanes import GLOBAL_BURST, GLOBAL_PER_SECOND, GlobalBudget, Lane
+from bot.discord_ui.pacer_book import PacerBook
+from bot.discord_ui.pacer_targets import CallKey, LaneState, PacerStats, Send, Target, Update
 from bot.discord_ui.schedule import choose
 from bot.discord_ui.send_errors import (
     DEFAULT_RETRY,
@@ -72,9 +65,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Finished targets remembered so late `wait_landed` calls and submits to deleted messages
-# get the right answer; bounded so a long-running bot does not grow without limit.
-_DONE_MEMORY = 4096
 _SWEEP_EVERY_S = 30.0
 
 
@@ -96,10 +86,8 @@ class EditPacer:
         self._promote_after_s = promote_after_s
         self._retry = retry
         self._send_timeout_s = send_timeout_s
-        self._targets: dict[Hashable, Target] = {}
-        self._lanes: dict[str, LaneState] = {}
-        self._ready: dict[str, LaneState] = {}  # lanes with at least one waiting target
-        self._done: OrderedDict[Hashable, Done] = OrderedDict()
+        self.stats = PacerStats()
+        self._book = PacerBook(self.stats)
         self._sends: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._drained = asyncio.Event()
@@ -109,7 +97,6 @@ class EditPacer:
         self._closed = False
         self._next_sweep = time.monotonic() + _SWEEP_EVERY_S
         self._call_numbers = itertools.count()
-        self.stats = PacerStats()
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -136,27 +123,28 @@ class EditPacer:
             await self._close_done.wait()
             return
         self._closing = True
-        for target in list(self._targets.values()):
+        book = self._book
+        for target in list(book.targets.values()):
             if target.pending is not None and not target.pending.final:
-                self._drop_pending(target)
+                book.drop_pending(target)
         self._wake.set()
-        if self._scheduler is not None and self._finals_open():
+        if self._scheduler is not None and book.finals_open():
             self._drained.clear()
             try:
                 async with asyncio.timeout(flush_timeout):
                     await self._drained.wait()
             except TimeoutError:
-                left = sum(1 for t in self._targets.values() if t.final_open())
+                left = sum(1 for t in book.targets.values() if t.final_open())
                 log.warning("edit pacer closed with %d final updates not landed", left)
         self._closed = True
         tasks = [*self._sends, *([self._scheduler] if self._scheduler else [])]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        for target in self._targets.values():
+        for target in book.targets.values():
             target.resolve_waiters(everyone=True, failed=True)
-        self._targets.clear()
-        self._ready.clear()
+        book.targets.clear()
+        book.ready.clear()
         self._close_done.set()
 
     # ---- producer side ---------------------------------------------------------------------
@@ -170,53 +158,35 @@ class EditPacer:
         *,
         final: bool = False,
         first_visible: bool = False,
+        first_sign: bool = False,
     ) -> None:
         """Make `send` the state to show for `target` (replacing any unsent one). Never blocks.
 
         `version` must grow per target; older or equal versions are ignored. `first_visible`
-        marks the first update that shows text; `final` the answer's last state, which is
-        retried until it lands or fails for good.
+        marks the first update that shows an answer's text; `first_sign` one that shows where
+        an answer will appear (its thread, its placeholder); `final` the answer's last state,
+        which is retried until it lands or fails for good.
         """
         if self._closed or (self._closing and not final):
             self.stats.dropped += 1
             return
         self.stats.submitted += 1
-        state = self._lane_state(lane)
-        current = self._targets.get(target)
-        if current is None:
-            done = self._done.get(target)
-            if done is not None:
-                if done.failed:  # e.g. its message was deleted: nothing to show it in
-                    self.stats.dropped += 1
-                    return
-                if done.landed is not None and version <= done.landed:
-                    self.stats.stale += 1
-                    return
-                del self._done[target]
-            current = Target(target, state)
-            state.live += 1
-            self._targets[target] = current
-        else:
-            newest = current.newest_version()
-            if newest is not None and version <= newest:
-                self.stats.stale += 1
-                return
-        old = current.pending
-        if old is not None:
-            self.stats.coalesced += 1
-            current.pending = Update(
-                version, send, final or old.final, first_visible or old.first_visible, old.since
-            )
-            return
-        current.pending = Update(version, send, final, first_visible, time.monotonic())
-        self._enqueue(current)
+        update = Update(version, send, final, first_visible, time.monotonic(), first_sign)
+        if self._book.offer(target, lane, update):
+            self._wake.set()
+
+    def mark_first_words(self, target: Hashable) -> None:
+        """The update waiting for `target` (e.g. a `call` given that key) now shows an
+        answer's first words: it goes before other first signs. No-op once it was sent."""
+        if self._book.mark_first_words(target):
+            self._wake.set()
 
     async def wait_landed(self, target: Hashable, version: int) -> bool:
         """True once `version` (or a newer one) of `target` landed; False if it never will
         (the target failed, finished at an older version, or the pacer closed)."""
-        current = self._targets.get(target)
+        current = self._book.targets.get(target)
         if current is None:
-            done = self._done.get(target)
+            done = self._book.done.get(target)
             return done is not None and done.landed_at_least(version)
         if current.landed_at_least(version):
             return True
@@ -226,18 +196,35 @@ class EditPacer:
         current.waiters.append((version, future))
         return await future
 
-    async def call(self, lane: Lane, fn: Callable[[], Awaitable[T]]) -> T:
-        """Run one call (e.g. creating a message) through `lane`'s pacing, with top priority
-        and the retries of a final state, and return its result or raise its error."""
+    async def call(
+        self,
+        lane: Lane,
+        fn: Callable[[], Awaitable[T]],
+        *,
+        first_sign: bool = True,
+        first_words: bool = False,
+        key: Hashable | None = None,
+    ) -> T:
+        """Run one call (e.g. creating a message) through `lane`'s pacing, with the retries of
+        a final state, and return its result or raise its error.
+
+        `first_sign`: the call shows where an answer will appear (the thread it opens, its
+        placeholder), which goes before answers already on screen; `first_words`: it shows
+        the answer's first text, which goes before other first signs. Other calls (a long
+        answer's later parts) rank with final states. `key` (unique, never reused) lets
+        `mark_first_words` raise the call's rank while it waits."""
         results: list[T] = []
 
         async def send() -> None:
             results.append(await fn())
 
-        key = CallKey(next(self._call_numbers))
-        self.submit(key, lane, 0, send, final=True, first_visible=True)
+        if key is None:
+            key = CallKey(next(self._call_numbers))
+        self.submit(
+            key, lane, 0, send, final=True, first_visible=first_words, first_sign=first_sign
+        )
         landed = await self.wait_landed(key, 0)
-        done = self._done.pop(key, None)
+        done = self._book.done.pop(key, None)
         if landed and results:
             return results[0]
         if done is not None and done.error is not None:
@@ -247,7 +234,7 @@ class EditPacer:
     @property
     def queued(self) -> int:
         """Targets with an update waiting to be sent."""
-        return sum(len(state.waiting) for state in self._ready.values())
+        return self._book.queued
 
     # ---- scheduling ------------------------------------------------------------------------
 
@@ -271,10 +258,18 @@ class EditPacer:
     def _dispatch(self, now: float) -> float | None:
         """Start every send allowed now, best first; return seconds until the next chance."""
         if now >= self._next_sweep:
-            self._sweep(now)
-        chosen, wake_at = choose(self._ready.values(), self._global, now, self._promote_after_s)
+            self._next_sweep = now + _SWEEP_EVERY_S
+            self._book.sweep(now)
+        book = self._book
+        # One round: every tracked message (each answer on screen) getting its turn.
+        round_s = book.global_live / self._global.per_second
+        chosen, wake_at = choose(
+            book.ready.values(), self._global, now, self._promote_after_s, round_s
+        )
         for state, target in chosen:
             self._start(state, target, now)
+            if state.waiting and not state.clock.busy:
+                wake_at = now  # a lane that runs several sends at once may start another
         return None if wake_at == math.inf else max(0.0, wake_at - now)
 
     def _start(self, state: LaneState, target: Target, now: float) -> None:
@@ -282,15 +277,15 @@ class EditPacer:
         assert update is not None
         target.pending = None
         target.in_flight = update
-        self._unqueue(target)
-        state.clock.busy = True
-        state.clock.record_start(now)
+        self._book.unqueue(target)
+        state.clock.begin(now)
         self.stats.max_queue_wait_s = max(self.stats.max_queue_wait_s, now - update.since)
-        task = spawn(self._send(state, target, update), name=f"pacer-send {state.clock.lane.key}")
+        task = spawn(self._send(state, target, update, now), name=f"pacer-send {state.key}")
         self._sends.add(task)
         task.add_done_callback(self._sends.discard)
 
-    async def _send(self, state: LaneState, target: Target, update: Update) -> None:
+    async def _send(self, state: LaneState, target: Target, update: Update, planned: float) -> None:
+        state.clock.restamp(planned, time.monotonic())
         error: Exception | None = None
         try:
             # A send stuck for minutes (a long retry_after slept inside discord.py, a dead
@@ -298,7 +293,7 @@ class EditPacer:
             async with asyncio.timeout(self._send_timeout_s):
                 await update.send()
         except asyncio.CancelledError:
-            state.clock.busy = False
+            state.clock.end()
             target.in_flight = None
             raise
         except Exception as exc:
@@ -310,7 +305,7 @@ class EditPacer:
     def _finish(
         self, state: LaneState, target: Target, update: Update, error: Exception | None
     ) -> None:
-        state.clock.busy = False
+        state.clock.end()
         target.in_flight = None
         self._wake.set()
         if error is None:
@@ -319,10 +314,10 @@ class EditPacer:
             target.landed = update.version
             target.resolve_waiters(everyone=False)
             if target.pending is None and update.final:
-                self._retire(target, failed=False)
+                self._book.retire(target, failed=False)
         else:
             self._handle_error(state, target, update, error)
-        if self._closing and not self._finals_open():
+        if self._closing and not self._book.finals_open():
             self._drained.set()
 
     def _handle_error(
@@ -344,7 +339,7 @@ class EditPacer:
                 if decision.pause_global and lane.uses_global:
                     self._global.pause(now + decision.delay_s)
             log_decision(lane.key, target.key, failure, decision, error)
-            self._requeue(target, update)
+            self._book.requeue(target, update, closing=self._closing)
         elif decision.action is Action.DROP_UPDATE:
             # Only this update is lost; the target's next one (at the latest its final) retries.
             target.attempts = 0
@@ -353,71 +348,5 @@ class EditPacer:
         else:
             self.stats.failed += 1
             log_decision(lane.key, target.key, failure, decision, error)
-            self._drop_pending(target)
-            self._retire(target, failed=True, error=error)
-
-    # ---- bookkeeping -----------------------------------------------------------------------
-
-    def _lane_state(self, lane: Lane) -> LaneState:
-        state = self._lanes.get(lane.key)
-        if state is None:
-            state = self._lanes[lane.key] = LaneState(LaneClock(lane))
-        else:
-            state.clock.update(lane)
-        return state
-
-    def _enqueue(self, target: Target) -> None:
-        state = target.lane
-        state.waiting[target.key] = target
-        self._ready[state.clock.lane.key] = state
-        self._wake.set()
-
-    def _unqueue(self, target: Target) -> None:
-        state = target.lane
-        state.waiting.pop(target.key, None)
-        if not state.waiting:
-            self._ready.pop(state.clock.lane.key, None)
-
-    def _requeue(self, target: Target, update: Update) -> None:
-        """Put a failed update back, unless a newer one is waiting (it wins, and inherits the
-        older one's urgency and age)."""
-        self.stats.retried += 1
-        pending = target.pending
-        if pending is None:
-            if self._closing and not update.final:
-                self.stats.dropped += 1
-                return
-            target.pending = update
-            self._enqueue(target)
-        else:
-            target.pending = replace(
-                pending,
-                final=pending.final or update.final,
-                first_visible=pending.first_visible or update.first_visible,
-                since=min(pending.since, update.since),
-            )
-
-    def _drop_pending(self, target: Target) -> None:
-        if target.pending is not None:
-            self.stats.dropped += 1
-            target.pending = None
-            self._unqueue(target)
-
-    def _retire(self, target: Target, *, failed: bool, error: Exception | None = None) -> None:
-        self._targets.pop(target.key, None)
-        target.lane.live -= 1
-        self._done[target.key] = Done(target.landed, failed, error)
-        self._done.move_to_end(target.key)
-        while len(self._done) > _DONE_MEMORY:
-            self._done.popitem(last=False)
-        target.resolve_waiters(everyone=True, failed=failed)
-
-    def _finals_open(self) -> bool:
-        return any(t.final_open() for t in self._targets.values())
-
-    def _sweep(self, now: float) -> None:
-        """Forget lanes whose history can no longer matter."""
-        self._next_sweep = now + _SWEEP_EVERY_S
-        for key, state in list(self._lanes.items()):
-            if state.live == 0 and not state.waiting and state.clock.quiet_since(now):
-                del self._lanes[key]
+            self._book.drop_pending(target)
+            self._book.retire(target, failed=True, error=error)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.discord_ui.lanes import LaneClock
 
@@ -34,13 +34,24 @@ class Update:
     version: int
     send: Send
     final: bool
-    first_visible: bool
+    first_visible: bool  # shows an answer's first words
     since: float  # when the target last became pending: how stale the screen is
+    first_sign: bool = False  # shows where an answer will appear (its thread, its placeholder)
 
     @property
     def urgent(self) -> bool:
-        """Urgent updates skip a lane's steady spacing (never its window cap)."""
-        return self.first_visible or self.final
+        """Urgent updates skip a lane's streaming pace and may use the whole bucket."""
+        return self.first_visible or self.final or self.first_sign
+
+    def merged_into(self, newer: Update) -> Update:
+        """`newer` replacing this unsent update: it keeps this one's urgency and age."""
+        return replace(
+            newer,
+            final=newer.final or self.final,
+            first_visible=newer.first_visible or self.first_visible,
+            first_sign=newer.first_sign or self.first_sign,
+            since=min(newer.since, self.since),
+        )
 
 
 @dataclass(eq=False)

@@ -12,15 +12,22 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bench.discord import level_results, percentile, staleness_target
+from bench.discord import (
+    command_to_visible_target,
+    level_results,
+    percentile,
+    staleness_target,
+)
 from bench.discord_probe import (
     AnswerRecord,
     BotProcess,
     _stop,
     _wait_ready,
+    final_visible_time,
     numbered_words,
     peak_concurrency,
     process_cpu_s,
@@ -31,13 +38,18 @@ from bench.discord_probe import (
 from tests.fakes.discord_server import FakeInteraction, FakeMessage, FakeUser, MessageRevision
 
 
-def _revision(at: float, content: str) -> MessageRevision:
-    return MessageRevision(at, datetime.now(UTC), content, [], [], 0, None)
+def _revision(at: float, content: str, *, button: bool = False) -> MessageRevision:
+    stop = {"type": 2, "custom_id": "switchboard:stop:1"}
+    components: list[Any] = [{"type": 1, "components": [stop]}] if button else []
+    return MessageRevision(at, datetime.now(UTC), content, [], components, 0, None)
 
 
-def _message(*revisions: tuple[float, str]) -> FakeMessage:
+def _message(*revisions: tuple[float, str], buttons_until: float = 0.0) -> FakeMessage:
+    """A bot message with these revisions; those before `buttons_until` carry a button."""
     message = FakeMessage(id=1, channel_id=2, author=FakeUser(3, "bot", bot=True))
-    message.revisions = [_revision(at, content) for at, content in revisions]
+    message.revisions = [
+        _revision(at, content, button=at < buttons_until) for at, content in revisions
+    ]
     return message
 
 
@@ -58,6 +70,30 @@ def test_visible_times_take_the_first_revision_showing_each_word() -> None:
 
 def test_visible_times_ignore_words_beyond_the_answer() -> None:
     assert visible_times([_message((1.0, "w0009 -# fake-model"))], words=2) == {1: 1.0, 2: 1.0}
+
+
+def test_final_visible_time_is_the_first_final_revision_of_the_last_part() -> None:
+    first = _message((1.0, "w0001 -# not last"))
+    last = _message(
+        (2.0, "w0002 -# footer while streaming"), (3.0, "w0002 -# final"), buttons_until=2.5
+    )
+
+    assert final_visible_time([first, last]) == 3.0
+    assert final_visible_time([_message((1.0, "w0001"))]) is None
+
+
+def test_end_to_final_counts_from_the_end_of_the_stream() -> None:
+    answer = _answer({1: 0.0})
+    answer.stream_end, answer.final_visible = 10.0, 10.25
+
+    assert answer.end_to_final_s == 0.25
+    assert _answer({1: 0.0}).end_to_final_s is None
+
+
+def test_command_to_visible_target_is_judged_from_fifty_answers() -> None:
+    assert command_to_visible_target(10) is None
+    assert command_to_visible_target(50) == 1.5
+    assert command_to_visible_target(200) == 6.0
 
 
 def test_peak_concurrency_counts_overlapping_streams() -> None:
@@ -139,7 +175,10 @@ async def test_discord_bench_level_runs_against_the_real_bot_process() -> None:
         assert answer.missing_words == 0
         assert answer.interaction.acknowledged
         assert answer.patches >= 1
+        assert answer.end_to_final_s is not None
     names = [r.name for r in level_results(run)]
     assert "N=2   429s received" in names
     assert "N=2   staleness p95" in names
+    assert "N=2   /chat → first visible (median)" in names
+    assert "N=2   stream end → final visible (median)" in names
     assert all(r.group == "discord" for r in level_results(run))

