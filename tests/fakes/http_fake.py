@@ -35,6 +35,20 @@ from aiohttp import web
 __all__ = ["FakeHTTPServer", "RecordedRequest", "Scripted", "json_error"]
 
 
+async def serve_on_loopback(runner: web.AppRunner, port: int) -> int:
+    """Set up `runner` and serve it on 127.0.0.1:`port`; return the port (chosen when 0).
+
+    Bound here rather than by TCPSite so that port 0 yields the chosen port at once.
+    """
+    await runner.setup()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    chosen: int = sock.getsockname()[1]
+    await web.SockSite(runner, sock).start()
+    return chosen
+
+
 @dataclass
 class Scripted:
     """One answer to one request: a status, headers, and either a whole body or SSE writes."""
@@ -107,13 +121,7 @@ class FakeHTTPServer(ABC):
         self._runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
         )
-        await self._runner.setup()
-        # Bound here rather than by TCPSite so that port 0 yields the chosen port at once.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+        self.port = await serve_on_loopback(self._runner, self.port)
 
     async def close(self) -> None:
         if self._runner is not None:

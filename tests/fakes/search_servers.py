@@ -14,12 +14,13 @@ generated results (dicts with title, url, snippet); `status` forces an error sta
 from __future__ import annotations
 
 import json
-import socket
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Literal, Self
 
 from aiohttp import web
+
+from tests.fakes.http_fake import serve_on_loopback
 
 Provider = Literal["searxng", "brave", "tavily"]
 
@@ -68,12 +69,7 @@ class FakeSearchServer:
         app.router.add_get("/res/v1/web/search", self._brave)
         app.router.add_post("/search", self._tavily)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        self.port = sock.getsockname()[1]
-        await web.SockSite(self._runner, sock).start()
+        self.port = await serve_on_loopback(self._runner, self.port)
 
     async def close(self) -> None:
         if self._runner is not None:
