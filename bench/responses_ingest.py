@@ -17,7 +17,8 @@ from typing import Any
 from bench.ingest import Ingest, measure
 from bench.results import Result
 from bench.sse_ingest import open_sdk
-from bot.llm.protocols.responses import ResponsesDecoder, ResponsesProtocol
+from bot.llm.protocols.responses import ResponsesProtocol
+from bot.llm.protocols.responses_stream import ResponsesDecoder
 from bot.llm.types import Completion
 from tests.fakes.responses_scripts import make_responses_recorded_stream
 from tests.fakes.responses_server import FakeResponsesServer

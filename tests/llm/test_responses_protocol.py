@@ -10,12 +10,9 @@ import pytest
 
 from bot.errors import LLMBadResponseError
 from bot.llm.protocols.base import CallOptions, ProviderStreamError
-from bot.llm.protocols.responses import (
-    ResponsesDecoder,
-    ResponsesProtocol,
-    is_reasoning_model,
-    parse_responses_usage,
-)
+from bot.llm.protocols.responses import ResponsesProtocol, is_reasoning_model
+from bot.llm.protocols.responses_stream import ResponsesDecoder
+from bot.llm.protocols.responses_usage import parse_responses_usage
 from bot.llm.sse import SSEDecoder
 from bot.llm.types import (
     Artefacts,

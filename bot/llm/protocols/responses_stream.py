@@ -1,0 +1,406 @@
+"""Decoding the streamed events of OpenAI's Responses API (see `bot.llm.protocols.responses`).
+
+Stream: `response.created` → `response.output_item.added` (message, reasoning, function_call
+items) → deltas (`output_text`, `refusal`, `reasoning_summary_text`, `reasoning_text`,
+`function_call_arguments`) → `response.output_item.done` (the final item) → one terminal
+event: `response.completed`, `response.incomplete` (output limit, content filter) or
+`response.failed`; an `error` event may come at any point. There is no `[DONE]`. The final
+reasoning items (with `encrypted_content`) become `Completion.artefacts["reasoning_items"]`
+exactly as received; usage is OpenAI's inclusive convention already (cached tokens are part of
+`input_tokens`, reasoning tokens part of `output_tokens`). A non-streamed `response` object
+(a server that ignored `stream`) is decoded as a terminal event carrying its whole output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from bot.errors import LLMBadResponseError
+from bot.llm.protocols.base import ProviderStreamError
+from bot.llm.protocols.responses_usage import parse_responses_usage
+from bot.llm.types import (
+    Completion,
+    FinishReason,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallProgress,
+    Usage,
+)
+
+__all__ = ["ResponsesDecoder"]
+
+_NO_EVENTS: tuple[StreamEvent, ...] = ()
+_INCOMPLETE: dict[str, FinishReason] = {
+    "max_output_tokens": "length",
+    "content_filter": "content_filter",
+}
+
+
+def _bad(detail: str) -> LLMBadResponseError:
+    return LLMBadResponseError(detail=f"responses stream: {detail}")
+
+
+class _Call:
+    __slots__ = ("args", "call_id", "done", "index", "item_id", "name")
+
+    def __init__(self, index: int, item_id: Any, call_id: str, name: str, arguments: str) -> None:
+        self.index = index
+        self.item_id = item_id
+        self.call_id = call_id
+        self.name = name
+        self.args: list[str] = [arguments] if arguments else []
+        self.done = False
+
+
+def _text(value: Any, what: str) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    raise _bad(f"{what} is not a string")
+
+
+class ResponsesDecoder:
+    """State of one streamed response: feed parsed events in order, then `finish()`."""
+
+    __slots__ = (
+        "_calls",
+        "_calls_by_output",
+        "_chunks",
+        "_ended",
+        "_finish_reason",
+        "_handlers",
+        "_messages",
+        "_model",
+        "_part",
+        "_reasoning",
+        "_reasoning_done",
+        "_reasoning_ids",
+        "_reasoning_items",
+        "_refusal",
+        "_text",
+        "_usage",
+    )
+
+    def __init__(self) -> None:
+        self._chunks = 0
+        self._ended = False
+        self._model: str | None = None
+        self._text: list[str] = []
+        self._reasoning: list[str] = []
+        self._refusal = False
+        self._messages: set[Any] = set()  # ids of message items added
+        self._reasoning_ids: set[Any] = set()  # ids of reasoning items added
+        self._reasoning_done: set[Any] = set()  # ids whose final item was taken
+        self._reasoning_items: list[dict[str, Any]] = []
+        self._calls: dict[Any, _Call] = {}  # by item id (call_id when the item has none)
+        self._calls_by_output: dict[Any, _Call] = {}  # by output_index
+        # The reasoning part (item id, index) the last reasoning text belonged to.
+        self._part: tuple[Any, int] | None = None
+        self._finish_reason: FinishReason = "other"
+        self._usage: Usage | None = None
+        # One bound method per event type: feed() is a dict lookup and a call.
+        self._handlers: dict[Any, Callable[[dict[str, Any]], Sequence[StreamEvent]]] = {
+            "response.output_text.delta": self._text_delta,
+            "response.reasoning_summary_text.delta": self._summary_delta,
+            "response.function_call_arguments.delta": self._arguments_delta,
+            "response.reasoning_text.delta": self._reasoning_text_delta,
+            "response.refusal.delta": self._refusal_delta,
+            "response.output_item.added": self._item_added,
+            "response.output_item.done": self._item_done,
+            "response.function_call_arguments.done": self._arguments_done,
+            "response.created": self._started,
+            "response.in_progress": self._started,
+            "response.completed": self._terminal_event,
+            "response.incomplete": self._terminal_event,
+            "response.failed": self._failed,
+            "error": self._error,
+        }
+
+    @property
+    def chunks(self) -> int:
+        return self._chunks
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    def feed(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
+        self._chunks += 1
+        handler = self._handlers.get(event.get("type"))
+        if handler is not None:
+            return handler(event)
+        if event.get("object") == "response" and "type" not in event:
+            return self._terminal(event)  # a whole, non-streamed response
+        return _NO_EVENTS  # events we have no use for (content parts, annotations, hosted tools)
+
+    def finish(self) -> Completion:
+        calls = sorted(self._calls.values(), key=lambda c: c.index)
+        tool_calls = tuple(ToolCall(c.call_id, c.name, "".join(c.args)) for c in calls)
+        artefacts = (
+            {"reasoning_items": list(self._reasoning_items)} if self._reasoning_items else {}
+        )
+        return Completion(
+            text="".join(self._text),
+            reasoning="".join(self._reasoning),
+            tool_calls=tool_calls,
+            finish_reason=self._finish_reason,
+            usage=self._usage,
+            model=self._model,
+            artefacts=artefacts,
+            refusal=self._refusal,
+        )
+
+    # --- deltas (the hot path) ---------------------------------------------------------
+
+    def _text_delta(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
+        if event.get("item_id") not in self._messages:
+            raise _bad(f"text for item {event.get('item_id')!r}, which was never added")
+        delta = event.get("delta")
+        if delta.__class__ is not str:
+            raise _bad("a text delta is not a string")
+        if not delta:
+            return _NO_EVENTS
+        self._text.append(delta)
+        return (TextDelta(delta),)
+
+    def _refusal_delta(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
+        if event.get("item_id") not in self._messages:
+            raise _bad(f"refusal for item {event.get('item_id')!r}, which was never added")
+        delta = _text(event.get("delta"), "a refusal delta")
+        self._refusal = True
+        if not delta:
+            return _NO_EVENTS
+        self._text.append(delta)
+        return (TextDelta(delta),)
+
+    def _summary_delta(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
+        return self._reasoning_delta(event, event.get("summary_index"), "summary")
+
+    def _reasoning_text_delta(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
+        index = event.get("content_index")
+        # Negative so a content part never shares a key with a summary part of the same item.
+        return self._reasoning_delta(event, -1 - index if index.__class__ is int else -1, "text")
+
+    def _reasoning_delta(
+        self, event: dict[str, Any], index: Any, what: str
+    ) -> Sequence[StreamEvent]:
+        item_id = event.get("item_id")
+        if item_id not in self._reasoning_ids:
+            raise _bad(f"reasoning {what} for item {item_id!r}, which was never added")
+        delta = event.get("delta")
+        if delta.__class__ is not str:
+            raise _bad(f"a reasoning {what} delta is not a string")
+        if not delta:
+            return _NO_EVENTS
+        part = self._part
+        if part is None or part[0] != item_id or part[1] != index:
+            self._part = (item_id, index)
+            if part is not None:
+                delta = "\n\n" + delta  # summary parts are separate paragraphs
+        self._reasoning.append(delta)
+        return (ReasoningDelta(delta),)
+
+    def _arguments_delta(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
+        call = self._call_for(event)
+        delta = event.get("delta")
+        if delta.__class__ is not str:
+            raise _bad("a function call arguments delta is not a string")
+        call.args.append(delta)
+        return _NO_EVENTS
+
+    def _arguments_done(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
+        call = self._call_for(event)
+        arguments = event.get("arguments")
+        if arguments.__class__ is str:
+            call.args = [arguments]
+        return _NO_EVENTS
+
+    def _call_for(self, event: dict[str, Any]) -> _Call:
+        item_id = event.get("item_id")
+        call = self._calls.get(item_id)
+        if call is None:
+            # A call item without an id is routed by its position in the output.
+            call = self._calls_by_output.get(event.get("output_index"))
+            if call is None or call.item_id is not None:
+                raise _bad(f"arguments for function call {item_id!r}, which was never added")
+        return call
+
+    # --- items ---------------------------------------------------------------------------
+
+    def _item_added(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
+        item = event.get("item")
+        if item.__class__ is not dict:
+            raise _bad("an added output item is not an object")
+        kind = item.get("type")
+        if kind == "message":
+            self._messages.add(item.get("id"))
+        elif kind == "reasoning":
+            self._reasoning_ids.add(item.get("id"))
+        elif kind == "function_call":
+            return self._add_call(item, event.get("output_index"))
+        return _NO_EVENTS
+
+    def _add_call(self, item: dict[str, Any], output_index: Any) -> Sequence[StreamEvent]:
+        call_id = _text(item.get("call_id"), "a function call's call_id")
+        name = _text(item.get("name"), "a function call's name")
+        arguments = _text(item.get("arguments"), "a function call's arguments")
+        item_id = item.get("id")
+        call = _Call(len(self._calls), item_id, call_id, name, arguments)
+        self._calls[item_id or call_id] = call
+        if output_index is not None:
+            self._calls_by_output[output_index] = call
+        return (ToolCallProgress(call.index, name),)
+
+    def _item_done(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
+        item = event.get("item")
+        if item.__class__ is not dict:
+            raise _bad("a finished output item is not an object")
+        kind = item.get("type")
+        if kind == "reasoning":
+            return self._reasoning_item(item)
+        if kind == "function_call":
+            return self._call_item(item, event.get("output_index"))
+        if kind == "message" and item.get("id") not in self._messages:
+            return self._message_item(item)
+        return _NO_EVENTS
+
+    def _reasoning_item(self, item: dict[str, Any]) -> Sequence[StreamEvent]:
+        item_id = item.get("id")
+        if item_id in self._reasoning_done:
+            return _NO_EVENTS
+        self._reasoning_done.add(item_id)
+        encrypted = item.get("encrypted_content")
+        # Without its encrypted content a reasoning item means nothing to a stateless server.
+        if encrypted.__class__ is str and encrypted:
+            self._reasoning_items.append(item)
+        if item_id in self._reasoning_ids:
+            return _NO_EVENTS
+        # Never streamed (a server that sends only whole items): show its summary now.
+        self._reasoning_ids.add(item_id)
+        summary = item.get("summary")
+        if summary.__class__ is not list:
+            return _NO_EVENTS
+        texts = [p.get("text") for p in summary if p.__class__ is dict]
+        text = "\n\n".join(t for t in texts if t.__class__ is str and t)
+        if not text:
+            return _NO_EVENTS
+        if self._reasoning:
+            text = "\n\n" + text
+        self._part = (item_id, len(summary))
+        self._reasoning.append(text)
+        return (ReasoningDelta(text),)
+
+    def _call_item(self, item: dict[str, Any], output_index: Any) -> Sequence[StreamEvent]:
+        call = self._calls.get(item.get("id") or item.get("call_id"))
+        events: Sequence[StreamEvent] = _NO_EVENTS
+        if call is None:
+            events = self._add_call(item, output_index)
+            call = self._calls[item.get("id") or item.get("call_id")]
+        call.call_id = _text(item.get("call_id"), "a function call's call_id") or call.call_id
+        call.name = _text(item.get("name"), "a function call's name") or call.name
+        arguments = item.get("arguments")
+        if arguments.__class__ is str:
+            call.args = [arguments]
+        call.done = True
+        return events
+
+    def _message_item(self, item: dict[str, Any]) -> Sequence[StreamEvent]:
+        """A message never streamed as deltas (it came whole): its text as one delta."""
+        self._messages.add(item.get("id"))
+        content = item.get("content")
+        if content.__class__ is not list:
+            return _NO_EVENTS
+        out: list[StreamEvent] = []
+        for part in content:
+            if part.__class__ is not dict:
+                continue
+            kind = part.get("type")
+            if kind == "output_text":
+                text = _text(part.get("text"), "a message's text")
+            elif kind == "refusal":
+                text = _text(part.get("refusal"), "a message's refusal")
+                self._refusal = True
+            else:
+                continue
+            if text:
+                self._text.append(text)
+                out.append(TextDelta(text))
+        return out
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    def _started(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
+        response = event.get("response")
+        if response.__class__ is dict:
+            model = response.get("model")
+            if model.__class__ is str and model:
+                self._model = model
+        return _NO_EVENTS
+
+    def _terminal_event(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
+        response = event.get("response")
+        if response.__class__ is not dict:
+            raise _bad(f"{event.get('type')} carries no response object")
+        return self._terminal(response)
+
+    def _terminal(self, response: dict[str, Any]) -> Sequence[StreamEvent]:
+        status = response.get("status")
+        if status == "failed":
+            self._raise_failed(response)
+        model = response.get("model")
+        if model.__class__ is str and model:
+            self._model = model
+        events = self._absorb(response.get("output"))
+        usage = response.get("usage")
+        if usage.__class__ is dict:
+            self._usage = parse_responses_usage(usage)
+        if status == "incomplete":
+            details = response.get("incomplete_details")
+            reason = details.get("reason") if isinstance(details, dict) else None
+            self._finish_reason = (
+                _INCOMPLETE.get(reason, "other") if isinstance(reason, str) else "other"
+            )
+        else:
+            self._finish_reason = "tool_calls" if self._calls else "stop"
+        self._ended = True
+        return events
+
+    def _absorb(self, output: Any) -> Sequence[StreamEvent]:
+        """Items of the final output that the stream did not deliver (whole responses, or
+        servers that skip `output_item.done`); what was streamed already is kept as is."""
+        if output.__class__ is not list:
+            return _NO_EVENTS
+        events: list[StreamEvent] = []
+        for index, item in enumerate(output):
+            if item.__class__ is not dict:
+                raise _bad("an output item of the response is not an object")
+            kind = item.get("type")
+            item_id = item.get("id")
+            if kind == "message" and item_id not in self._messages:
+                events.extend(self._message_item(item))
+            elif kind == "reasoning" and item_id not in self._reasoning_done:
+                events.extend(self._reasoning_item(item))
+            elif kind == "function_call":
+                call = self._calls.get(item_id or item.get("call_id"))
+                if call is None or not call.done:
+                    events.extend(self._call_item(item, index))
+        return events
+
+    def _failed(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
+        response = event.get("response")
+        self._raise_failed(response if response.__class__ is dict else {})
+        return _NO_EVENTS
+
+    def _raise_failed(self, response: dict[str, Any]) -> None:
+        error = response.get("error")
+        if not error:
+            error = {"message": "the response failed without an error object", "code": None}
+        raise ProviderStreamError(error)
+
+    def _error(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
+        nested = event.get("error")
+        raise ProviderStreamError(nested if nested.__class__ is dict else event)
