@@ -28,6 +28,7 @@ from tests.fakes.discord.models import (
 )
 from tests.fakes.discord.ratelimit import BucketLimit, RateLimitConfig
 from tests.fakes.discord.server import FakeDiscord
+from tests.fakes.discord.shards import IdentifyRecord, ShardPlan, shard_of
 
 __all__ = [
     "COMMAND_CHAT_INPUT",
@@ -54,7 +55,10 @@ __all__ = [
     "FakeUser",
     "Fault",
     "GatewayRecord",
+    "IdentifyRecord",
     "MessageRevision",
     "OptionValue",
     "RateLimitConfig",
+    "ShardPlan",
+    "shard_of",
 ]

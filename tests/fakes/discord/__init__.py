@@ -7,5 +7,6 @@ history), channels (channel and thread settings, new threads), interactions (cal
 interaction webhooks), gateway (websocket), cdn (files members attach, on signed expiring
 links), control (injected interactions: slash, user and message commands, clicks), building
 (world-building control API), reading (reading-back control API), faults (429s, 5xx answers and
-held responses on purpose), server (FakeDiscord and the rest of its control API).
+held responses on purpose), shards (events routed by shard, identifies paced by
+max_concurrency), server (FakeDiscord and the rest of its control API).
 """

@@ -26,9 +26,12 @@ class WorldBuilder:
     def add_user(self, username: str, *, bot: bool = False) -> FakeUser:
         return self.world.add_user(username, bot=bot)
 
-    def add_guild(self, name: str, *, owner: FakeUser | None = None) -> FakeGuild:
+    def add_guild(
+        self, name: str, *, owner: FakeUser | None = None, shard: tuple[int, int] | None = None
+    ) -> FakeGuild:
+        """A new guild; `shard` (id, count) picks an id whose events go to that shard."""
         w = self.world
-        guild_id = w.ids.next()
+        guild_id = w.ids.next() if shard is None else w.ids.next_on_shard(*shard)
         everyone = FakeRole(guild_id, "@everyone", permissions=_EVERYONE_PERMISSIONS)
         guild = FakeGuild(guild_id, name, owner_id=(owner or w.owner).id, roles=[everyone])
         guild.members[w.bot.id] = FakeMember(w.bot)

@@ -115,9 +115,12 @@ class FaultControl:
         retry_after: float = 0.1,
         is_global: bool = False,
         match: str | None = None,
+        via: bool = True,
     ) -> None:
+        """Refuse the next `times` matching calls with a 429; `via=False` makes them a shared
+        REST proxy's own 429s (no `Via` header, which discord.py alone raises as a ban)."""
         self.limiter.inject_429(
-            times=times, retry_after=retry_after, is_global=is_global, match=match
+            times=times, retry_after=retry_after, is_global=is_global, match=match, via=via
         )
 
     def fail_requests(

@@ -2,6 +2,7 @@
 
 Speaks plain TEXT frames, which discord.py accepts whatever `compress` it asks for (it only
 inflates binary frames). Sessions outlive connections so a client can RESUME and get missed events.
+Sharded sessions get only their shard's guilds and events (shards.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aiohttp import WSMsgType, web
 
 from tests.fakes.discord import payloads
 from tests.fakes.discord.models import INTENT_MESSAGE_CONTENT, JSON, PRIVILEGED_INTENTS
+from tests.fakes.discord.shards import ShardPlan, guild_of, receives, valid_shard
 from tests.fakes.discord.state import World
 
 log = logging.getLogger(__name__)
@@ -83,8 +85,10 @@ class Gateway:
         token: str,
         heartbeat_interval_ms: int = 41250,
         allowed_privileged_intents: int = PRIVILEGED_INTENTS,
+        shards: ShardPlan | None = None,
     ) -> None:
         self.world = world
+        self.shards = shards or ShardPlan()
         self.token = token
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.allowed_privileged_intents = allowed_privileged_intents
@@ -105,6 +109,14 @@ class Gateway:
     @property
     def connected(self) -> bool:
         return any(c.session is not None and not c.ws.closed for c in self.connections)
+
+    def connected_shards(self) -> list[tuple[int, int]]:
+        """(shard id, count) of every connected sharded session, one entry per session."""
+        return [
+            (c.session.shard[0], c.session.shard[1])
+            for c in self.connections
+            if c.session is not None and c.session.shard is not None and not c.ws.closed
+        ]
 
     # -- sending ---------------------------------------------------------------------------
 
@@ -131,9 +143,11 @@ class Gateway:
 
         `blankable`: what a session without the Message Content intent gets instead of `data`:
         False the same, True `data` blanked, or a payload already blanked where it must be
-        (a reply blanks its referenced message by that message's own rules)."""
+        (a reply blanks its referenced message by that message's own rules). Sharded sessions
+        get only the events of their shard's guilds (DMs: shard 0)."""
+        guild_id = guild_of(event, data)
         for session in list(self.sessions.values()):
-            if session.invalid:
+            if session.invalid or not receives(session.shard, guild_id):
                 continue
             payload = data
             if blankable is not False and not session.message_content:
@@ -211,15 +225,27 @@ class Gateway:
         if intents & PRIVILEGED_INTENTS & ~self.allowed_privileged_intents:
             await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
             return
-        session = GatewaySession(secrets.token_hex(16), intents, d.get("shard"))
+        shard = d.get("shard")
+        if shard is not None and not valid_shard(shard):
+            await conn.ws.close(code=4010, message=b"Invalid shard.")
+            return
+        if not self.shards.admit(shard):
+            # Faster than max_concurrency allows: Discord answers op 9, not resumable.
+            log.info("fake discord: IDENTIFY of shard %s refused (too fast)", shard)
+            self._send(conn, OP_INVALID_SESSION, False)
+            return
+        if shard is not None and (shard[0], shard[1]) in self.connected_shards():
+            self.shards.duplicates.append((shard[0], shard[1]))
+        session = GatewaySession(secrets.token_hex(16), intents, shard)
         self.sessions[session.id] = session
         session.connection = conn
         conn.session = session
         world = self.world
+        guilds = [g for g in world.guilds.values() if receives(session.shard, g.id)]
         ready: JSON = {
             "v": 10,
             "user": payloads.user(world.bot),
-            "guilds": [{"id": str(g), "unavailable": True} for g in world.guilds],
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in guilds],
             "session_id": session.id,
             "session_type": "normal",
             "resume_gateway_url": self.resume_url,
@@ -235,7 +261,7 @@ class Gateway:
         if session.shard is not None:
             ready["shard"] = session.shard
         self._dispatch_to(session, "READY", ready)
-        for guild in world.guilds.values():
+        for guild in guilds:
             channels = world.guild_channels(guild.id)
             self._dispatch_to(session, "GUILD_CREATE", payloads.guild(guild, channels, world.users))
 

@@ -71,6 +71,15 @@ class SnowflakeFactory:
         self._last = max(candidate, self._last + 1)
         return self._last
 
+    def next_on_shard(self, shard_id: int, shard_count: int) -> int:
+        """A new id whose guild would live on that shard ((id >> 22) % count == shard_id):
+        its timestamp part is moved up to a few milliseconds ahead."""
+        candidate = self.next()
+        while (candidate >> 22) % shard_count != shard_id:
+            candidate += 1 << 22
+        self._last = candidate
+        return candidate
+
 
 def iso(ts: datetime) -> str:
     """Discord's timestamp format (ISO 8601 with microseconds and +00:00)."""

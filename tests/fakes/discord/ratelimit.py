@@ -4,6 +4,9 @@ Emits the five X-RateLimit-* headers on every response and, on 429, Discord's JS
 `retry_after`, `Retry-After`, `X-RateLimit-Scope` and the `Via` header discord.py requires before
 it will retry (without `Via` it takes a 429 for a Cloudflare ban and gives up).
 
+`proxy_429s` plays a shared REST proxy (nirn-proxy) in front of Discord: its own 429s carry the
+JSON body and `Retry-After` but no `Via` header, which discord.py alone would raise as a ban.
+
 Per-resource limits that the headers never announce (Discord's two channel renames per ten
 minutes) are `resource` windows: a handler calls `take_resource`, which raises `ResourceLimited`,
 and the router answers 429 with scope "shared" while the route's own headers still show
@@ -48,6 +51,8 @@ class RateLimitConfig:
     # When True, X-RateLimit-Remaining never reaches 0, so a well-behaved client cannot wait
     # pre-emptively and runs into real 429s (for testing 429 handling).
     lie_about_remaining: bool = False
+    # When True, 429s come without `Via`, as a shared REST proxy's own 429s do.
+    proxy_429s: bool = False
 
 
 @dataclass
@@ -85,6 +90,7 @@ class _Injected:
     retry_after: float
     is_global: bool
     match: str | None
+    via: bool = True
 
 
 def _hash(name: str) -> str:
@@ -116,9 +122,11 @@ class RateLimiter:
         retry_after: float = 0.1,
         is_global: bool = False,
         match: str | None = None,
+        via: bool = True,
     ) -> None:
-        """Refuse the next `times` requests (whose "METHOD route" contains `match`, if given)."""
-        self._injected.extend(_Injected(retry_after, is_global, match) for _ in range(times))
+        """Refuse the next `times` requests (whose "METHOD route" contains `match`, if given);
+        `via=False`: as a REST proxy's own 429 (no `Via` header)."""
+        self._injected.extend(_Injected(retry_after, is_global, match, via) for _ in range(times))
 
     def check(
         self, route_key: str, limit_name: str, bucket: str, major: str, *, global_exempt: bool
@@ -137,7 +145,7 @@ class RateLimiter:
             self.hits[route_key] += 1
             scope = "global" if injected.is_global else "user"
             headers = self._route_headers(win, now, bucket, remaining=0)
-            return self._refuse(headers, injected.retry_after, scope)
+            return self._refuse(headers, injected.retry_after, scope, via=injected.via)
 
         if not global_exempt and self.config.global_limit is not None:
             g = self._global_window(now)
@@ -209,14 +217,16 @@ class RateLimiter:
             "X-RateLimit-Bucket": _hash(bucket),
         }
 
-    @staticmethod
-    def _refuse(headers: dict[str, str], retry_after: float, scope: str) -> Decision:
+    def _refuse(
+        self, headers: dict[str, str], retry_after: float, scope: str, *, via: bool = True
+    ) -> Decision:
         retry_after = _ceil_ms(retry_after)
         headers = dict(headers)
         headers["Retry-After"] = str(max(1, math.ceil(retry_after)))
         headers["X-RateLimit-Scope"] = scope
         # Without Via (and a JSON retry_after) discord.py treats a 429 as a Cloudflare ban.
-        headers["Via"] = "1.1 google"
+        if via and not self.config.proxy_429s:
+            headers["Via"] = "1.1 google"
         is_global = scope == "global"
         if is_global:
             headers["X-RateLimit-Global"] = "true"

@@ -16,6 +16,7 @@ from tests.fakes.discord.models import (
     FakeChannel,
     FakeMessage,
 )
+from tests.fakes.discord.shards import ShardPlan
 from tests.fakes.discord.state import World
 from tests.fakes.discord.validation import (
     DiscordHTTPError,
@@ -86,6 +87,10 @@ class Lookups:
 
 
 class BotRoutes(Lookups):
+    def __init__(self, world: World, config: RestConfig, shards: ShardPlan) -> None:
+        super().__init__(world, config)
+        self.shards = shards
+
     def routes(self) -> list[Route]:
         ch = "channel_id"
         return [
@@ -164,8 +169,7 @@ class BotRoutes(Lookups):
 
     async def get_gateway_bot(self, req: Req) -> Resp:
         _, url = await self.get_gateway(req)
-        limit = {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1}
-        return 200, {"url": url["url"], "shards": 1, "session_start_limit": limit}
+        return 200, self.shards.gateway_bot(url["url"])
 
     def _guild_scope(self, req: Req) -> int | None:
         if int(req.match["application_id"]) != self.world.app_id:

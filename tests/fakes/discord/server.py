@@ -43,6 +43,7 @@ from tests.fakes.discord.models import (
 from tests.fakes.discord.ratelimit import RateLimitConfig, RateLimiter
 from tests.fakes.discord.reading import StateReader
 from tests.fakes.discord.rest import BotRoutes
+from tests.fakes.discord.shards import ShardPlan
 from tests.fakes.discord.state import World
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,13 @@ class FakeDiscord(FaultControl, StateReader, WorldBuilder):
         bot_name: str = "Switchboard",
         default_world: bool = True,
         port: int = 0,
+        shards: int = 1,
+        max_concurrency: int = 1,
+        identify_window: float | None = None,
     ) -> None:
+        """`shards`: the shard count GET /gateway/bot recommends; `max_concurrency` and
+        `identify_window` (seconds, None: not enforced): how many shards may IDENTIFY per
+        window, as Discord's session start limit says (see shards.py)."""
         self.token = token
         self.world = World(bot_name=bot_name)
         self.limiter = RateLimiter(rate_limits or RateLimitConfig())
@@ -75,11 +82,13 @@ class FakeDiscord(FaultControl, StateReader, WorldBuilder):
         )
         self.calls: list[CallRecord] = []
         self.faults = Faults()
+        self.shards = ShardPlan(shards, max_concurrency, identify_window)
         self.gateway = Gateway(
             self.world,
             token=token,
             heartbeat_interval_ms=heartbeat_interval_ms,
             allowed_privileged_intents=allowed_privileged_intents,
+            shards=self.shards,
         )
         # Files members attach, served at /attachments/… on this server (see cdn.py).
         self.cdn = cdn.Cdn(self.world.ids)
@@ -101,7 +110,7 @@ class FakeDiscord(FaultControl, StateReader, WorldBuilder):
         app.router.add_get(cdn.ROUTE, self.cdn.handle)
         router = Router(self.world, self.limiter, self.config, self.calls, self.faults)
         routes = InteractionRoutes(self.world, self.config).routes()
-        routes += BotRoutes(self.world, self.config).routes()
+        routes += BotRoutes(self.world, self.config, self.shards).routes()
         routes += ChannelRoutes(self.world, self.config, self.limiter).routes()
         router.install(app, routes)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
