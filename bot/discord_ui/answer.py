@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import discord
@@ -340,23 +340,31 @@ class DiscordAnswer:
 
 
 def render_interrupted(
-    answer_id: int, content: str, model: str | None, *, reasoning_mode: ReasoningMode = "hide"
+    answer_id: int,
+    content: str,
+    model: str | None,
+    *,
+    reasoning_mode: ReasoningMode = "hide",
+    sources: Sequence[tuple[str, str]] = (),
 ) -> list[MessagePayload]:
     """The parts of a stored answer that a restart cut off, marked as interrupted."""
     state = AnswerState(answer_id=str(answer_id), model=model)
+    state.add_sources(sources)
     if content:
         state.apply(TextDelta(content), 0.0)
     state.mark_interrupted()
     return render(state, reasoning_mode=reasoning_mode, now=0.0)
 
 
-def interrupted_content(answer_id: int, shown: str, model: str | None) -> str:
+def interrupted_content(
+    answer_id: int, shown: str, model: str | None, *, sources: Sequence[tuple[str, str]] = ()
+) -> str:
     """The last message of an answer a restart cut off: what it showed, then the trailer.
 
     The placeholder alone is replaced. A streaming part always leaves room for the footer
     (render.FOOTER_ROOM), so the trailer fits; the cut below is only a safety net.
     """
-    trailer = render_interrupted(answer_id, "", model)[-1].content
+    trailer = render_interrupted(answer_id, "", model, sources=sources)[-1].content
     kept = shown.strip()
     if not kept or kept == PLACEHOLDER:
         return trailer

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -31,6 +31,7 @@ from bot.llm.types import (
     ReasoningDelta,
     RoundFinished,
     RoundStarted,
+    SourcesCited,
     TextDelta,
     TextWasReasoning,
     ToolCall,
@@ -179,6 +180,10 @@ class AnswerState:
             if note not in self.notes:
                 self.notes.append(note)
             self.model = event.used
+            return
+        if isinstance(event, SourcesCited):
+            # The provider's own web search: listed like the sources of a search tool.
+            self.add_sources(event.sources)
             return
         # Any other event means the model stopped thinking (for now).
         self._close_reasoning(now)
@@ -333,6 +338,10 @@ class AnswerState:
         except Exception:
             log.warning("citations of tool %s failed", event.call.name, exc_info=True)
             return
+        self.add_sources(found)
+
+    def add_sources(self, found: Iterable[tuple[str, str]]) -> None:
+        """Sources for the answer's footer, each URL once, in the order first named."""
         known = {url for _, url in self.sources}
         for title, url in found:
             if url not in known:

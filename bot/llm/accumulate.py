@@ -15,7 +15,8 @@ Provider variations it absorbs:
   index (a fragment naming a tool opens a new call, others continue the last one); names and
   ids that arrive once or repeated; arguments as a JSON object instead of a string.
 - usage in a trailing chunk with empty `choices`, on the last choice chunk, inside the choice,
-  or under Groq's `x_groq.usage`; the last one seen wins.
+  or under Groq's `x_groq.usage`; the last one seen wins;
+- `url_citation` annotations (a provider's web search) as `SourcesCited` (`bot.llm.citations`).
 
 Tool calls without an id get a generated one; calls without arguments get "{}". Truncated
 arguments (`finish_reason: length`) are returned as they are: the loop decides.
@@ -35,6 +36,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from bot.llm.citations import CitedSources, url_citations
 from bot.llm.think_tags import ThinkTagSplitter
 from bot.llm.types import (
     Completion,
@@ -105,6 +107,7 @@ class StreamAccumulator:
         "_by_id",
         "_by_index",
         "_calls",
+        "_cited",
         "_details",
         "_reasoning",
         "_reasoning_content",
@@ -126,6 +129,7 @@ class StreamAccumulator:
         self._reasoning_content: list[str] = []
         self._details: dict[int, dict[str, Any]] = {}
         self._refusal = False
+        self._cited = CitedSources()
         self._think = ThinkTagSplitter() if think_tags else None
         self.chunks = 0
         self.finish_reason: str | None = None
@@ -206,6 +210,9 @@ class StreamAccumulator:
             for fragment in tool_calls:
                 if isinstance(fragment, dict):
                     self._tool_fragment(fragment, events)
+        annotations = delta.get("annotations")
+        if annotations and (cited := self._cited.take(url_citations(annotations))):
+            events.append(cited)  # a provider's web search (OpenRouter's web plugin)
         return events
 
     def finish(self) -> Completion:

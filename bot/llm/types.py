@@ -222,6 +222,14 @@ class TextWasReasoning:
 
 
 @dataclass(frozen=True, slots=True)
+class SourcesCited:
+    """Sources the provider's own tools (its web search) cited in this call, as (title, URL):
+    only ones not cited earlier in the call. Shown under the answer; never sent back."""
+
+    sources: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ModelSwitched:
     """The requested model failed before its first token; `used` answers instead."""
 
@@ -251,7 +259,13 @@ class Completion:
 
 
 StreamEvent = (
-    ReasoningDelta | TextDelta | ToolCallProgress | TextWasReasoning | ModelSwitched | Completion
+    ReasoningDelta
+    | TextDelta
+    | ToolCallProgress
+    | TextWasReasoning
+    | SourcesCited
+    | ModelSwitched
+    | Completion
 )
 
 
@@ -331,6 +345,7 @@ LoopEvent = (
     | TextDelta
     | ToolCallProgress
     | TextWasReasoning
+    | SourcesCited
     | ModelSwitched
     | RoundStarted
     | ToolStarted

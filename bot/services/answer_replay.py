@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any
 
+from bot.llm.citations import CITED_SOURCES
 from bot.llm.types import Artefacts
 from bot.services.trim import Draft, DraftCall
 from bot.storage.models import AnswerStatus, RoundArtefacts, Step, StoredMessage
@@ -195,7 +196,11 @@ def _artefacts(stored: RoundArtefacts) -> Artefacts | None:
     except ValueError:
         log.warning("unreadable provider artefacts of round %d; not sent back", stored.round)
         return None
-    return Artefacts(stored.source, data) if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    # Sources the provider's web search cited are for the footer; no provider takes them back.
+    data.pop(CITED_SOURCES, None)
+    return Artefacts(stored.source, data)
 
 
 def _extra(raw: str) -> dict[str, Any] | None:

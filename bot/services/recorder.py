@@ -20,6 +20,7 @@ import json
 import logging
 
 from bot.answer_text import join_rounds
+from bot.llm.citations import CITED_SOURCES
 from bot.llm.types import (
     Done,
     LoopError,
@@ -27,6 +28,7 @@ from bot.llm.types import (
     ReasoningDelta,
     RoundFinished,
     RoundStarted,
+    SourcesCited,
     TextDelta,
     TextWasReasoning,
     ToolFinished,
@@ -48,6 +50,8 @@ class AnswerRecorder:
         self._round_text: list[str] = []
         self._round_reasoning: list[str] = []
         self._round_recorded = True
+        self._round_model = ""
+        self._round_sources: list[tuple[str, str]] = []  # cited by the provider's web search
         self._texts: list[str] = []  # visible text of each recorded round
         self.finished: AnswerStatus | None = None
         self._finishing: asyncio.Future[None] | None = None
@@ -87,9 +91,12 @@ class AnswerRecorder:
             self._round_text = []
             if self._draft is not None:
                 self._draft.changed()
+        elif isinstance(event, SourcesCited):
+            self._round_sources.extend(event.sources)
         elif isinstance(event, RoundStarted):
             self._round = event.round
             self._round_text, self._round_reasoning = [], []
+            self._round_model, self._round_sources = event.request.model, []
             self._round_recorded = False
         elif isinstance(event, RoundFinished):
             await self._record_round(event)
@@ -129,10 +136,14 @@ class AnswerRecorder:
             for call in event.tool_calls
         )
         artefacts = None
-        if event.artefacts is not None:
-            artefacts = RoundArtefacts(
-                event.round, event.artefacts.source, _json(event.artefacts.data)
-            )
+        if event.artefacts is not None or self._round_sources:
+            # Sources cited by the provider's own web search are kept beside the provider's
+            # state (the one JSON field of a round); replay removes them (`CITED_SOURCES`).
+            source = event.artefacts.source if event.artefacts is not None else self._round_model
+            data = dict(event.artefacts.data) if event.artefacts is not None else {}
+            if self._round_sources:
+                data[CITED_SOURCES] = [list(pair) for pair in self._round_sources]
+            artefacts = RoundArtefacts(event.round, source, _json(data))
         await self._save_round(event.round, steps, artefacts)
         self._texts.append(event.text)
         self._round_recorded = True

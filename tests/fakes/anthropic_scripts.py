@@ -7,6 +7,9 @@ line naming the type, then the JSON with the same `type` (the official SDK needs
     anthropic_text_reply("hello", thinking="hmm", chunk_size=3, cache_read=1024)
     anthropic_tool_reply([("calculator", {"expression": "1+1"})], thinking="I'll compute")
     anthropic_reply([thinking("..."), redacted(), text("..."), tool_use("echo", {...})])
+    anthropic_reply([*web_search("query", hits), text("Cited.", cites=hits[:1])])
+        # the server web search tool: server_tool_use, web_search_tool_result, and text with
+        # citations_delta events (web_search_result_location) for the `cites` (title, url)
     anthropic_error_event(reply, after=2)             # an `error` event (overloaded_error)
     anthropic_http_error(529, type_="overloaded_error", message="Overloaded")
 
@@ -32,8 +35,9 @@ from tests.fakes.llm_scripts import RECORDED_WORDS, split_every
 
 DEFAULT_MODEL = "claude-sonnet-4-5-20250929"
 DeltaUsage = Literal["output", "cumulative"]
-# A content block to stream: ("thinking", text), ("redacted_thinking", data), ("text", text)
-# or ("tool_use", name, input) — built with the helpers below.
+# A content block to stream: ("thinking", text), ("redacted_thinking", data), ("text", text,
+# cites), ("tool_use", name, input), ("server_tool_use", id, query) or
+# ("web_search_tool_result", id, hits) — built with the helpers below.
 Block = tuple[Any, ...]
 
 _ids = itertools.count(1)
@@ -62,8 +66,25 @@ def redacted(data: str | None = None) -> Block:
     )
 
 
-def text(value: str) -> Block:
-    return ("text", value)
+def text(value: str, *, cites: Sequence[tuple[str, str]] = ()) -> Block:
+    """A text block; `cites` (title, url) stream as citations_delta events after its text."""
+    return ("text", value, tuple(cites))
+
+
+def web_search(query: str, hits: Sequence[tuple[str, str]]) -> list[Block]:
+    """Anthropic's server web search: its call and its result (the hits as title, url)."""
+    call_id = f"srvtoolu_01{next_id()}"
+    return [("server_tool_use", call_id, query), ("web_search_tool_result", call_id, tuple(hits))]
+
+
+def _location(title: str, url: str) -> dict[str, Any]:
+    return {
+        "type": "web_search_result_location",
+        "url": url,
+        "title": title,
+        "cited_text": f"What {title} says.",
+        "encrypted_index": "Eo8BCioIAhgBIiQ" + base64.b64encode(url.encode()).decode(),
+    }
 
 
 def tool_use(name: str, arguments: Any, call_id: str | None = None) -> Block:
@@ -147,7 +168,31 @@ def message_events(
             for piece in _pieces(block[1], chunk_size):
                 delta = {"type": "text_delta", "text": piece}
                 events.append({"type": "content_block_delta", "index": index, "delta": delta})
+            for title, url in block[2] if len(block) > 2 else ():
+                delta = {"type": "citations_delta", "citation": _location(title, url)}
+                events.append({"type": "content_block_delta", "index": index, "delta": delta})
             streamed += len(block[1])
+        elif kind == "server_tool_use":
+            _, call_id, query = block
+            start = {"type": "server_tool_use", "id": call_id, "name": "web_search", "input": {}}
+            events.append({"type": "content_block_start", "index": index, "content_block": start})
+            fragment = json.dumps({"query": query})
+            delta = {"type": "input_json_delta", "partial_json": fragment}
+            events.append({"type": "content_block_delta", "index": index, "delta": delta})
+        elif kind == "web_search_tool_result":
+            _, call_id, hits = block
+            results = [
+                {
+                    "type": "web_search_result",
+                    "url": url,
+                    "title": title,
+                    "encrypted_content": "EqgfCioIARgBIiQ" + next_id(),
+                    "page_age": "April 30, 2025",
+                }
+                for title, url in hits
+            ]
+            start = {"type": "web_search_tool_result", "tool_use_id": call_id, "content": results}
+            events.append({"type": "content_block_start", "index": index, "content_block": start})
         elif kind == "tool_use":
             _, name, arguments, call_id = block
             raw = arguments if isinstance(arguments, str) else json.dumps(arguments)

@@ -18,8 +18,10 @@ has a role other than user/assistant (a `system` message inside `messages`), the
 message is not a user message or two messages of one role follow each other, a content list
 is empty, a text block is empty or only whitespace, a `tool_use` block has no `tool_result`
 with its id at the start of the very next user message, a `tool_result` answers no
-`tool_use` of the previous assistant message, or thinking blocks are misplaced. The server
-also remembers every thinking signature and redacted block it streamed: a thinking block
+`tool_use` of the previous assistant message, a text block's `citations` lack what Anthropic
+sent with them, or thinking blocks are misplaced. The server web search tool
+(`{"type": "web_search_20250305", "name": "web_search"}`) is accepted beside custom tools.
+The server also remembers every thinking signature and redacted block it streamed: a thinking block
 whose text or signature changed, or a redacted block it never sent, is rejected ("Invalid
 `signature` in `thinking` block"); with thinking enabled, an assistant message of the
 current tool-use turn must start with its thinking blocks, and must carry exactly the ones
@@ -189,6 +191,11 @@ def _check_options(body: Mapping[str, Any], max_tokens: int) -> str | None:
         for j, tool in enumerate(tools):
             if not isinstance(tool, dict):
                 return f"tools.{j}: Input should be a valid dictionary"
+            if str(tool.get("type", "")).startswith("web_search_"):
+                # The server web search tool (a model's params add it): no schema of ours.
+                if tool.get("name") != "web_search":
+                    return f"tools.{j}.web_search.name: Input should be 'web_search'"
+                continue
             name = tool.get("name")
             if not isinstance(name, str) or not _TOOL_NAME.match(name):
                 return (
@@ -382,6 +389,13 @@ def _check_assistant(
                 return f"messages.{i}.content.{j}.thinking.signature: Field required"
             if issued is not None and issued.signatures.get(signature) != text:
                 return f"messages.{i}.content.{j}: Invalid `signature` in `thinking` block"
+        elif kind == "text" and "citations" in block:
+            # Citations may come back only as received, each with its encrypted index.
+            citations = block["citations"]
+            if not isinstance(citations, list) or not all(
+                isinstance(c, dict) and isinstance(c.get("encrypted_index"), str) for c in citations
+            ):
+                return f"messages.{i}.content.{j}.text.citations: Field required: encrypted_index"
         elif kind == "redacted_thinking":
             data = block.get("data")
             if not isinstance(data, str):

@@ -22,6 +22,8 @@ Provider shapes (what each provider really streams, for the `FakeLLMServer` flav
     gemini_tool_reply([...], signature=...)      # whole calls, the first signed (extra_content)
     gemini_text_reply(text)                      # text; the signature on the last part
     openrouter_reply(text, reasoning=..., tool_calls=[...], details="anthropic" | "openai")
+    cited_reply(text, [(title, url), ...])       # OpenRouter's web plugin: url_citation
+                                                 # annotations on the last content delta
 
 and responders that hold a whole tool conversation: the first request of a turn gets a tool
 call, each tool result another one until `rounds` are done, then a text answer:
@@ -132,6 +134,42 @@ def text_reply(
     return Scripted(
         writes=_finish(chunks, finish_reason, usage, usage_style, done, model), delay=delay
     )
+
+
+def cited_reply(
+    text: str,
+    cites: Sequence[tuple[str, str]],
+    *,
+    calls: Sequence[tuple[str, Any]] = (),
+    chunk_size: int = 8,
+    model: str = DEFAULT_MODEL,
+) -> Scripted:
+    """A text answer whose sources came from the provider's own web search (OpenRouter's
+    `plugins: [{"id": "web"}]`, OpenAI's search models): `annotations` of `url_citation`
+    objects in a delta of their own after the text, as OpenRouter streams them; `calls`
+    (name, arguments) add tool calls to the same message."""
+    chunks = [chunk({"role": "assistant", "content": ""}, model=model)]
+    chunks += [chunk({"content": p}, model=model) for p in split_every(text, chunk_size)]
+    for i, (name, arguments) in enumerate(calls):
+        function = {"name": name, "arguments": json.dumps(arguments)}
+        call = {"index": i, "id": f"call_{i}_{name}", "type": "function", "function": function}
+        chunks.append(chunk({"tool_calls": [call]}, model=model))
+    annotations = [
+        {
+            "type": "url_citation",
+            "url_citation": {
+                "url": url,
+                "title": title,
+                "content": f"What {title} says.",
+                "start_index": 0,
+                "end_index": len(text),
+            },
+        }
+        for title, url in cites
+    ]
+    chunks.append(chunk({"content": "", "annotations": annotations}, model=model))
+    finish = "tool_calls" if calls else "stop"
+    return Scripted(writes=_finish(chunks, finish, DEFAULT_USAGE, "final", True, model))
 
 
 def tool_call_reply(

@@ -18,7 +18,8 @@ answered 400 in OpenAI's error shape when: the body is not an object, `model` is
 `messages` is empty, a role is unknown, `stream` is not true, two assistant messages follow
 each other, tool pairing is broken (an assistant `tool_calls` entry without exactly one `tool`
 message with its id right after it, a `tool` message answering no call, anything else between a
-call and its results), a `tools` entry is malformed, or `tool_choice` comes without `tools`.
+call and its results), a `tools` entry is malformed, `tool_choice` comes without `tools`, or a
+message carries citations back (`annotations`, which providers send but never accept).
 Rejected requests are recorded too (`RecordedRequest.rejected` holds the reason).
 
 `flavour` adds a real provider's strictness about its own reasoning state ("deepseek",
@@ -65,6 +66,8 @@ __all__ = [
 ContextStyle = Literal["vllm", "openrouter", "llamacpp", "ollama"]
 
 _ROLES = {"system", "developer", "user", "assistant", "tool"}
+# What a message must not carry back: citations are output only.
+_CITATION_KEYS = ("annotations", "citations", "cited_sources")
 _TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -225,6 +228,11 @@ def validate_chat_request(body: Any) -> str | None:
         role = message.get("role")
         if role not in _ROLES:
             return f"Invalid value for messages[{i}].role: {role!r}."
+        cited = next((key for key in _CITATION_KEYS if key in message), None)
+        if cited is not None:
+            return (
+                f"Additional properties are not allowed ('{cited}' was unexpected) - messages[{i}]"
+            )
         if pending and role != "tool":
             return (
                 f"An assistant message with 'tool_calls' must be followed by tool messages "

@@ -12,6 +12,9 @@ decoding tests without HTTP, and its final `output` items, which the fake regist
 so it can check what comes back):
 
     responses_text("hi", reasoning=["part one", "part two"], model="o4-mini")
+    responses_text("It rained [1].", searched="weather", cites=[("Forecast", "https://...")])
+        # the hosted web_search tool: a web_search_call item, then the message with
+        # url_citation annotations (response.output_text.annotation.added events)
     responses_tool_calls([("echo", {"a": 1})], reasoning="thinking", text="Let me check.")
     responses_refusal("I can't help with that.")
     responses_incomplete("cut her", reason="max_output_tokens" | "content_filter")
@@ -168,13 +171,29 @@ class ResponseStream:
             item["encrypted_content"] = encrypted_for(item_id)
         return self._done(index, item)
 
-    def message(self, text: str) -> dict[str, Any]:
-        return self._message("output_text", text)
+    def message(self, text: str, *, cites: Sequence[tuple[str, str]] = ()) -> dict[str, Any]:
+        """A message; `cites` (title, url) become url_citation annotations of its text."""
+        return self._message("output_text", text, cites)
 
     def refusal(self, text: str) -> dict[str, Any]:
         return self._message("refusal", text)
 
-    def _message(self, kind: str, text: str) -> dict[str, Any]:
+    def web_search_call(self, query: str) -> dict[str, Any]:
+        """The hosted web_search tool's item (OpenAI runs it; nothing for the client to do)."""
+        index = len(self.output)
+        item_id = new_id("ws")
+        head = {"id": item_id, "type": "web_search_call"}
+        self.emit("response.output_item.added", output_index=index, item={
+            **head, "status": "in_progress",
+        })  # fmt: skip
+        for phase in ("in_progress", "searching", "completed"):
+            self.emit(f"response.web_search_call.{phase}", output_index=index, item_id=item_id)
+        action = {"type": "search", "query": query}
+        return self._done(index, {**head, "status": "completed", "action": action})
+
+    def _message(
+        self, kind: str, text: str, cites: Sequence[tuple[str, str]] = ()
+    ) -> dict[str, Any]:
         index = len(self.output)
         item_id = new_id("msg")
         self.emit("response.output_item.added", output_index=index, item={
@@ -195,6 +214,24 @@ class ResponseStream:
                     obfuscation="k2Lq",
                 )
             self.emit("response.output_text.done", **where, text=text, logprobs=[])
+            annotations = [
+                {
+                    "type": "url_citation",
+                    "url": url,
+                    "title": title,
+                    "start_index": 0,
+                    "end_index": len(text),
+                }
+                for title, url in cites
+            ]
+            for n, annotation in enumerate(annotations):
+                self.emit(
+                    "response.output_text.annotation.added",
+                    **where,
+                    annotation_index=n,
+                    annotation=annotation,
+                )
+            part["annotations"] = annotations
         else:
             part = {"type": "refusal", "refusal": text}
             self.emit(
@@ -289,12 +326,17 @@ def responses_text(
     chunk_size: int = 8,
     usage: dict[str, Any] | None = DEFAULT_USAGE,
     delay: float = 0.0,
+    searched: str = "",
+    cites: Sequence[tuple[str, str]] = (),
 ) -> ResponsesScripted:
-    """A text answer, preceded by a reasoning item when `reasoning` summary parts are given."""
+    """A text answer, preceded by a reasoning item when `reasoning` summary parts are given
+    and by a hosted web search when `searched` names its query; `cites` annotate the text."""
     stream = ResponseStream(model, chunk_size=chunk_size)
     if reasoning:
         stream.reasoning(_summary(reasoning))
-    stream.message(text)
+    if searched:
+        stream.web_search_call(searched)
+    stream.message(text, cites=cites)
     answer = stream.completed(usage)
     answer.delay = delay
     return answer

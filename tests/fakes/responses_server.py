@@ -16,8 +16,9 @@ reasoning items with their `encrypted_content`, and which reasoning item precede
 call. With `strict` (the default) a request is then validated like OpenAI does and answered
 with OpenAI's error shape (`{"error": {"message", "type", "param", "code"}}`, mostly 400) when:
 - `model` is missing, `stream` is not true, `store` is not false, `previous_response_id` is
-  used (nothing is stored here), `max_output_tokens` is below 16, a tool is not a flat
-  `{"type": "function", "name", "parameters"}` object, or `tool_choice` is unknown;
+  used (nothing is stored here), `max_output_tokens` is below 16, a tool is neither a flat
+  `{"type": "function", "name", "parameters"}` object nor OpenAI's own `web_search`, or
+  `tool_choice` is unknown;
 - `include` asks for `reasoning.encrypted_content` from a model that is not a reasoning model;
 - an input item is malformed or of an unknown type, or carries an item `id` that references a
   stored item (a reasoning item with its `encrypted_content` is self-contained and allowed);
@@ -197,6 +198,9 @@ def validate_responses_request(body: Any, issued: Issued) -> Rejection | None:
     return _check_pairing(items, issued, reasoning_model)
 
 
+_HOSTED_TOOLS = {"web_search", "web_search_preview"}
+
+
 def _check_tools(body: dict[str, Any]) -> Rejection | None:
     tools = body.get("tools")
     choice = body.get("tool_choice")
@@ -211,6 +215,8 @@ def _check_tools(body: dict[str, Any]) -> Rejection | None:
     if not isinstance(tools, list):
         return Rejection("Invalid type for 'tools': expected an array.", "tools")
     for j, tool in enumerate(tools):
+        if isinstance(tool, dict) and tool.get("type") in _HOSTED_TOOLS:
+            continue  # OpenAI's own tools (a model's params add them): nothing more to check
         if not isinstance(tool, dict) or tool.get("type") != "function":
             return Rejection(f"Invalid value for 'tools[{j}].type'.", f"tools[{j}].type")
         name = tool.get("name")

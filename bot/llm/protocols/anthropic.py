@@ -14,9 +14,11 @@ Stream (`AnthropicDecoder`): `message_start` (model, input and cache usage),
 `content_block_start` / `_delta` / `_stop` per content block by `index` (thinking with its
 signature, redacted thinking, text, tool use with its input as partial JSON fragments),
 `message_delta` (stop reason, cumulative usage), `message_stop` (the end), `ping`, and
-`error` (raised as `ProviderStreamError`). Unknown event, block and delta types are ignored,
-as Anthropic's versioning policy asks; a delta or stop for a block that never started (or
-already stopped) is a malformed stream: `LLMBadResponseError`.
+`error` (raised as `ProviderStreamError`). The server web search's results
+(`web_search_tool_result` blocks) and citations (`citations_delta`) become `SourcesCited`.
+Unknown event, block and delta types are ignored, as Anthropic's versioning policy asks; a
+delta or stop for a block that never started (or already stopped) is a malformed stream:
+`LLMBadResponseError`.
 
 Usage is normalised to the inclusive convention of `Usage`: Anthropic's `input_tokens`
 excludes cache reads and writes, so the prompt is their sum; `message_delta` counts are
@@ -31,6 +33,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.errors import LLMBadResponseError
+from bot.llm.citations import CitedSources, anthropic_citation, anthropic_search_results
 from bot.llm.protocols.base import CallOptions, ProviderStreamError, merge_params
 from bot.llm.types import (
     ChatMessage,
@@ -236,6 +239,7 @@ class AnthropicDecoder:
         "_cache_read",
         "_cache_write",
         "_calls",
+        "_cited",
         "_input",
         "_order",
         "_output",
@@ -253,6 +257,7 @@ class AnthropicDecoder:
         self._blocks: dict[int, _Block] = {}
         self._order: list[_Block] = []
         self._calls: list[_Block] = []
+        self._cited = CitedSources()
         self._text: list[str] = []
         self._reasoning: list[str] = []
         self._input = self._cache_read = self._cache_write = 0
@@ -305,6 +310,9 @@ class AnthropicDecoder:
                     raise _bad(f"signature_delta for a {block.kind} block")
                 block.signature.append(signature)
                 return _NO_EVENTS
+            if delta_type == "citations_delta":  # its server web search's sources
+                cited = self._cited.take(anthropic_citation(delta.get("citation")))
+                return (cited,) if cited is not None else _NO_EVENTS
             log.debug("ignoring Anthropic delta type %r", delta_type)
             return _NO_EVENTS
         if kind == "content_block_start":
@@ -398,6 +406,11 @@ class AnthropicDecoder:
             if text and isinstance(text, str):
                 self._text.append(text)
                 events.append(TextDelta(text))
+            citations = content.get("citations")  # a whole block's, as a list
+            if isinstance(citations, list):
+                found = [s for c in citations for s in anthropic_citation(c)]
+                if cited := self._cited.take(found):
+                    events.append(cited)
             self._add(index, block)
             return events
         if kind == "thinking":
@@ -430,8 +443,11 @@ class AnthropicDecoder:
             self._calls.append(block)
             self._add(index, block)
             return (ToolCallProgress(index=block.seq, name=block.name),)
-        log.debug("ignoring Anthropic content block type %r", kind)
         self._add(index, _Block(_OTHER))
+        if kind == "web_search_tool_result":  # its server web search's results
+            cited = self._cited.take(anthropic_search_results(content))
+            return (cited,) if cited is not None else _NO_EVENTS
+        log.debug("ignoring Anthropic content block type %r", kind)
         return _NO_EVENTS
 
     def _add(self, index: int, block: _Block) -> None:

@@ -86,11 +86,15 @@ class WireProtocol(Protocol):
 
 def merge_params(body: dict[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
     """Merge a model's configured params into a request body (objects merged key by key,
-    anything else replaced), e.g. `{"thinking": {"type": "enabled"}}` or `reasoning_effort`."""
+    `tools` lists joined, anything else replaced), e.g. `{"thinking": {"type": "enabled"}}`
+    or `reasoning_effort`. A provider's own tools (`tools = [{ type = "web_search" }]`) join
+    the function tools of the answer instead of replacing them."""
     for key, value in params.items():
         current = body.get(key)
         if isinstance(current, dict) and isinstance(value, Mapping):
             body[key] = merge_params(dict(current), value)
+        elif key == "tools" and isinstance(current, list) and isinstance(value, list):
+            body[key] = [*current, *value]
         else:
             body[key] = value
     return body

@@ -4,7 +4,9 @@ Stream: `response.created` → `response.output_item.added` (message, reasoning,
 items) → deltas (`output_text`, `refusal`, `reasoning_summary_text`, `reasoning_text`,
 `function_call_arguments`) → `response.output_item.done` (the final item) → one terminal
 event: `response.completed`, `response.incomplete` (output limit, content filter) or
-`response.failed`; an `error` event may come at any point. There is no `[DONE]`. The final
+`response.failed`; an `error` event may come at any point. `url_citation` annotations (the
+provider's web search: `response.output_text.annotation.added`, or on the parts of a whole
+message) become `SourcesCited` events. There is no `[DONE]`. The final
 reasoning items (with `encrypted_content`) become `Completion.artefacts["reasoning_items"]`
 exactly as received; usage is OpenAI's inclusive convention already (cached tokens are part of
 `input_tokens`, reasoning tokens part of `output_tokens`). A non-streamed `response` object
@@ -17,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.errors import LLMBadResponseError
+from bot.llm.citations import CitedSources, message_citations, url_citations
 from bot.llm.protocols.base import ProviderStreamError
 from bot.llm.protocols.responses_usage import parse_responses_usage
 from bot.llm.types import (
@@ -70,6 +73,7 @@ class ResponsesDecoder:
         "_calls",
         "_calls_by_output",
         "_chunks",
+        "_cited",
         "_ended",
         "_finish_reason",
         "_handlers",
@@ -100,6 +104,7 @@ class ResponsesDecoder:
         self._calls_by_output: dict[Any, _Call] = {}  # by output_index
         # The reasoning part (item id, index) the last reasoning text belonged to.
         self._part: tuple[Any, int] | None = None
+        self._cited = CitedSources()
         self._finish_reason: FinishReason = "other"
         self._usage: Usage | None = None
         # One bound method per event type: feed() is a dict lookup and a call.
@@ -109,6 +114,7 @@ class ResponsesDecoder:
             "response.function_call_arguments.delta": self._arguments_delta,
             "response.reasoning_text.delta": self._reasoning_text_delta,
             "response.refusal.delta": self._refusal_delta,
+            "response.output_text.annotation.added": self._annotation,
             "response.output_item.added": self._item_added,
             "response.output_item.done": self._item_done,
             "response.function_call_arguments.done": self._arguments_done,
@@ -135,7 +141,7 @@ class ResponsesDecoder:
             return handler(event)
         if event.get("object") == "response" and "type" not in event:
             return self._terminal(event)  # a whole, non-streamed response
-        return _NO_EVENTS  # events we have no use for (content parts, annotations, hosted tools)
+        return _NO_EVENTS  # events we have no use for (content parts, hosted tools)
 
     def finish(self) -> Completion:
         calls = sorted(self._calls.values(), key=lambda c: c.index)
@@ -264,8 +270,10 @@ class ResponsesDecoder:
             return self._reasoning_item(item)
         if kind == "function_call":
             return self._call_item(item, event.get("output_index"))
-        if kind == "message" and item.get("id") not in self._messages:
-            return self._message_item(item)
+        if kind == "message":
+            if item.get("id") not in self._messages:
+                return self._message_item(item)
+            return self._annotations_of(item)
         return _NO_EVENTS
 
     def _reasoning_item(self, item: dict[str, Any]) -> Sequence[StreamEvent]:
@@ -329,7 +337,18 @@ class ResponsesDecoder:
             if text:
                 self._text.append(text)
                 out.append(TextDelta(text))
+        out.extend(self._annotations_of(item))
         return out
+
+    # --- sources cited by the provider's own web search ----------------------------------
+
+    def _annotation(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
+        cited = self._cited.take(url_citations([event.get("annotation")]))
+        return (cited,) if cited is not None else _NO_EVENTS
+
+    def _annotations_of(self, item: dict[str, Any]) -> Sequence[StreamEvent]:
+        cited = self._cited.take(message_citations(item))
+        return (cited,) if cited is not None else _NO_EVENTS
 
     # --- lifecycle -----------------------------------------------------------------------
 
