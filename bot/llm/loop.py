@@ -34,7 +34,7 @@ from typing import Any, Protocol
 
 from bot.errors import LLMError
 from bot.llm.interrupt import Interrupted, Interrupter
-from bot.llm.tools import Tool, ToolContext, ToolError, ToolRegistry
+from bot.llm.tools import Tool, ToolContext, ToolError, ToolRegistry, images_of
 from bot.llm.types import (
     Artefacts,
     ChatMessage,
@@ -238,8 +238,9 @@ async def run_tool_loop(
                     )
                 yield tool_event
             for tool_call in calls:
+                result = outcomes[tool_call.id].result
                 messages.append(
-                    ChatMessage("tool", outcomes[tool_call.id].result, tool_call_id=tool_call.id)
+                    ChatMessage("tool", result, tool_call_id=tool_call.id, images=images_of(result))
                 )
             if any(o.status == "cancelled" for o in outcomes.values()) and interrupter.requested:
                 yield Done("stopped", completion.text, rounds=round_no)

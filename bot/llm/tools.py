@@ -2,8 +2,9 @@
 
 A tool is a plain async function plus a JSON schema. The handler receives a `ToolContext`
 (who is asking, in which conversation) and the model's arguments as keyword arguments; it
-returns text for the model. Raising `ToolError` gives the model a clear error message; any
-other exception becomes a generic error result (logged, never shown verbatim).
+returns text for the model (a `ToolOutput` when it also has images). Raising `ToolError`
+gives the model a clear error message; any other exception becomes a generic error result
+(logged, never shown verbatim).
 Built-in tools live in `bot.tools`; this module knows none of them.
 """
 
@@ -13,7 +14,25 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Se
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from bot.llm.types import ToolSpec
+from bot.llm.types import ImagePart, ToolSpec
+
+
+class ToolOutput(str):
+    """A tool's result text that also carries images (`images`, maybe empty), which the loop
+    sends along with the result to models that see images; the others read the text alone,
+    which names each image. A `str`, so it is a valid result anywhere."""
+
+    images: tuple[ImagePart, ...]
+
+    def __new__(cls, text: str, images: Iterable[ImagePart] = ()) -> ToolOutput:
+        output = super().__new__(cls, text)
+        output.images = tuple(images)
+        return output
+
+
+def images_of(result: str) -> tuple[ImagePart, ...]:
+    """The images a tool result carries (none for plain text)."""
+    return result.images if isinstance(result, ToolOutput) else ()
 
 
 class ToolError(Exception):

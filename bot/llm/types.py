@@ -89,11 +89,12 @@ class ChatMessage:
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
     artefacts: Artefacts | None = None
-    images: tuple[ImagePart, ...] = ()  # member messages only
+    # A member's images, or the images a tool returned (its result's `ToolOutput.images`).
+    images: tuple[ImagePart, ...] = ()
 
     def to_wire(self) -> dict[str, Any]:
         wire: dict[str, Any] = {"role": self.role}
-        if self.images:
+        if self.images and self.role != "tool":  # a tool's go in a user message after it
             parts: list[dict[str, Any]] = [{"type": "text", "text": self.content or ""}]
             parts += [
                 {"type": "image_url", "image_url": {"url": image.data_url}} for image in self.images
@@ -146,7 +147,7 @@ class ChatRequest:
         """The chat-completions body (other protocols build theirs in `bot.llm.protocols`)."""
         body: dict[str, Any] = {
             "model": self.model,
-            "messages": [m.to_wire() for m in self.messages],
+            "messages": _messages_wire(self.messages),
             "stream": True,
             "stream_options": {"include_usage": True},
         }
@@ -159,6 +160,32 @@ class ChatRequest:
         if self.temperature is not None:
             body["temperature"] = self.temperature
         return body
+
+
+def _messages_wire(messages: Sequence[ChatMessage]) -> list[dict[str, Any]]:
+    """Chat-completions messages. A tool message carries text only, so the images tools
+    returned follow the round's results as one user message, each labelled as a tool's."""
+    wire: list[dict[str, Any]] = []
+    held: list[ImagePart] = []
+    for message in messages:
+        if held and message.role != "tool":
+            wire.append(_tool_images_wire(held))
+            held = []
+        wire.append(message.to_wire())
+        if message.role == "tool":
+            held.extend(message.images)
+    if held:
+        wire.append(_tool_images_wire(held))
+    return wire
+
+
+def _tool_images_wire(images: Sequence[ImagePart]) -> dict[str, Any]:
+    names = ", ".join(image.name for image in images)
+    parts: list[dict[str, Any]] = [
+        {"type": "text", "text": f"[The images the tool results above refer to: {names}]"}
+    ]
+    parts += [{"type": "image_url", "image_url": {"url": image.data_url}} for image in images]
+    return {"role": "user", "content": parts}
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,10 @@ def without_images(messages: Sequence[ChatMessage]) -> tuple[ChatMessage, ...]:
             out.append(message)
             continue
         names = ", ".join(image.name for image in message.images)
+        if message.role == "tool":  # its text names each image already
+            line = "[This model can't see the images the tool returned.]"
+            out.append(replace(message, content=f"{message.content}\n{line}", images=()))
+            continue
         line = (
             f"[The member attached {len(message.images)} image(s) ({names}); this model can't "
             "see images, so say so if they matter.]"

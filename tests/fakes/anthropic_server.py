@@ -18,7 +18,9 @@ has a role other than user/assistant (a `system` message inside `messages`), the
 message is not a user message or two messages of one role follow each other, a content list
 is empty, a text block is empty or only whitespace, a `tool_use` block has no `tool_result`
 with its id at the start of the very next user message, a `tool_result` answers no
-`tool_use` of the previous assistant message, a text block's `citations` lack what Anthropic
+`tool_use` of the previous assistant message, a `tool_result` holds anything but text, image
+(base64 of a type Anthropic reads), search result or document blocks, a text block's
+`citations` lack what Anthropic
 sent with them, or thinking blocks are misplaced. The server web search tool
 (`{"type": "web_search_20250305", "name": "web_search"}`) is accepted beside custom tools.
 The server also remembers every thinking signature and redacted block it streamed: a thinking block
@@ -32,6 +34,7 @@ this server streamed with its tool calls. Rejected requests are recorded too
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -357,6 +360,43 @@ def _check_results(
         content = block.get("content", "")
         if not isinstance(content, str | list):
             return f"messages.{i}.content.{j}.tool_result.content: Input should be a valid list"
+        for k, inner in enumerate(content if isinstance(content, list) else ()):
+            where = f"messages.{i}.content.{j}.tool_result.content.{k}"
+            kind = inner.get("type") if isinstance(inner, dict) else None
+            if kind not in _RESULT_BLOCKS:
+                return (
+                    f"{where}: Input tag '{kind}' found using 'type' does not match any of the "
+                    "expected tags: 'text', 'image', 'search_result', 'document'"
+                )
+            problem = _check_image(where, inner) if kind == "image" else None
+            if problem is not None:
+                return problem
+    return None
+
+
+_RESULT_BLOCKS = {"text", "image", "search_result", "document"}
+_IMAGE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+
+
+def _check_image(where: str, block: dict[str, Any]) -> str | None:
+    """An image block: base64 data of a media type Anthropic reads (or a URL source)."""
+    source = block.get("source")
+    if not isinstance(source, dict) or source.get("type") not in ("base64", "url"):
+        return f"{where}.image.source: Input tag does not match 'base64', 'url'"
+    if source["type"] == "url":
+        return None
+    if source.get("media_type") not in _IMAGE_TYPES:
+        return (
+            f"{where}.image.source.base64.media_type: Input should be 'image/jpeg', "
+            "'image/png', 'image/gif' or 'image/webp'"
+        )
+    data = source.get("data")
+    if not isinstance(data, str) or not data:
+        return f"{where}.image.source.base64.data: Field required"
+    try:
+        base64.b64decode(data, validate=True)
+    except ValueError:
+        return f"{where}.image.source.base64: The image data is not valid base64."
     return None
 
 

@@ -19,7 +19,9 @@ answered 400 in OpenAI's error shape when: the body is not an object, `model` is
 each other, tool pairing is broken (an assistant `tool_calls` entry without exactly one `tool`
 message with its id right after it, a `tool` message answering no call, anything else between a
 call and its results), a `tools` entry is malformed, `tool_choice` comes without `tools`, or a
-message carries citations back (`annotations`, which providers send but never accept).
+message carries citations back (`annotations`, which providers send but never accept), or a
+message other than a user message holds an image part (OpenAI takes images from users only:
+a tool's images must follow its results as a user message).
 Rejected requests are recorded too (`RecordedRequest.rejected` holds the reason).
 
 `flavour` adds a real provider's strictness about its own reasoning state ("deepseek",
@@ -228,6 +230,16 @@ def validate_chat_request(body: Any) -> str | None:
         role = message.get("role")
         if role not in _ROLES:
             return f"Invalid value for messages[{i}].role: {role!r}."
+        content = message.get("content")
+        if (
+            role != "user"
+            and isinstance(content, list)
+            and any(isinstance(p, dict) and p.get("type") == "image_url" for p in content)
+        ):
+            return (
+                f"Invalid 'messages[{i}]'. Image URLs are only allowed for messages with role "
+                f"'user', but this message with role '{role}' contains an image URL."
+            )
         cited = next((key for key in _CITATION_KEYS if key in message), None)
         if cited is not None:
             return (

@@ -22,8 +22,9 @@ with OpenAI's error shape (`{"error": {"message", "type", "param", "code"}}`, mo
 - `include` asks for `reasoning.encrypted_content` from a model that is not a reasoning model;
 - an input item is malformed or of an unknown type, or carries an item `id` that references a
   stored item (a reasoning item with its `encrypted_content` is self-contained and allowed);
-- a `function_call` has no later `function_call_output` with its `call_id`, or an output has
-  no earlier call;
+- a `function_call` has no later `function_call_output` with its `call_id`, an output has no
+  earlier call, or an output list holds a part other than `input_text`, `input_image` (a data
+  URL of an image type, or a URL) or `input_file`;
 - for reasoning models, a function call issued after a reasoning item comes back without that
   reasoning item in the same turn, or a reasoning item comes back without a following item;
 - a reasoning item's `encrypted_content` is not what this fake issued.
@@ -283,8 +284,13 @@ def _check_item(index: int, item: Any, issued: Issued) -> Rejection | None:
     if kind == "function_call_output":
         if not isinstance(item.get("call_id"), str) or not item["call_id"]:
             return Rejection(f"Missing required parameter: '{where}.call_id'.", f"{where}.call_id")
-        if not isinstance(item.get("output"), str | list):
+        output = item.get("output")
+        if not isinstance(output, str | list):
             return Rejection(f"Missing required parameter: '{where}.output'.", f"{where}.output")
+        for k, part in enumerate(output if isinstance(output, list) else ()):
+            problem = _check_output_part(f"{where}.output[{k}]", part)
+            if problem is not None:
+                return problem
         return None
     if kind == "reasoning":
         if not isinstance(item.get("summary"), list):
@@ -312,6 +318,35 @@ def _check_item(index: int, item: Any, issued: Issued) -> Rejection | None:
     return Rejection(
         f"Invalid value: '{kind}'. Supported values are: 'message', 'reasoning', "
         "'function_call' and 'function_call_output'.",
+        f"{where}.type",
+        "invalid_value",
+    )
+
+
+def _check_output_part(where: str, part: Any) -> Rejection | None:
+    """A part of a function call's output list: input_text, input_image or input_file."""
+    kind = part.get("type") if isinstance(part, dict) else None
+    if kind == "input_text":
+        if not isinstance(part.get("text"), str):
+            return Rejection(f"Missing required parameter: '{where}.text'.", f"{where}.text")
+        return None
+    if kind == "input_image":
+        url = part.get("image_url")
+        if isinstance(part.get("file_id"), str):
+            return None
+        if not isinstance(url, str) or not url.startswith(("data:image/", "https://")):
+            return Rejection(
+                f"Invalid '{where}.image_url'. Expected a base64-encoded data URL with an image "
+                "MIME type (e.g. 'data:image/png;base64,...') or a URL.",
+                f"{where}.image_url",
+                "invalid_value",
+            )
+        return None
+    if kind == "input_file":
+        return None
+    return Rejection(
+        f"Invalid value: '{kind}'. Supported values are: 'input_text', 'input_image' and "
+        "'input_file'.",
         f"{where}.type",
         "invalid_value",
     )

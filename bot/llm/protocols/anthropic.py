@@ -112,23 +112,28 @@ def _thinking_blocks(message: ChatMessage) -> list[dict[str, Any]]:
     ]
 
 
+def _image_blocks(message: ChatMessage) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "image",
+            "source": {"type": "base64", "media_type": image.mime, "data": image.data_b64},
+        }
+        for image in message.images
+    ]
+
+
 def _blocks(message: ChatMessage) -> list[dict[str, Any]]:
     """The content blocks of one non-system message, in the order Anthropic wants them."""
     if message.role == "tool":
         result: dict[str, Any] = {"type": "tool_result", "tool_use_id": message.tool_call_id}
-        if message.content:
+        if message.images:  # a tool_result holds image blocks beside its text
+            result["content"] = _text_block(message.content) + _image_blocks(message)
+        elif message.content:
             result["content"] = message.content
         return [result]
     if message.role == "user":
         # Anthropic reads images best before the text that asks about them.
-        images = [
-            {
-                "type": "image",
-                "source": {"type": "base64", "media_type": image.mime, "data": image.data_b64},
-            }
-            for image in message.images
-        ]
-        return images + _text_block(message.content)
+        return _image_blocks(message) + _text_block(message.content)
     blocks = _thinking_blocks(message)
     blocks += _text_block(message.content)
     blocks += [

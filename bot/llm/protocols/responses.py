@@ -77,11 +77,18 @@ class ResponsesProtocol:
             elif role == "user":
                 items.append({"role": "user", "content": message.content or ""})
             elif role == "tool":
+                output: str | list[dict[str, Any]] = message.content or ""
+                if message.images:  # an output may be a list of input parts, images too
+                    output = [{"type": "input_text", "text": message.content or ""}]
+                    output += [
+                        {"type": "input_image", "image_url": image.data_url}
+                        for image in message.images
+                    ]
                 items.append(
                     {
                         "type": "function_call_output",
                         "call_id": message.tool_call_id or "",
-                        "output": message.content or "",
+                        "output": output,
                     }
                 )
             else:

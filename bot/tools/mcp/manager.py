@@ -191,7 +191,7 @@ class McpManager:
         if info.needs_approval:
             await self._approve(info, arguments, ctx)
         result = await supervisor.call(remote.name, arguments, timeout_s)
-        output = render_result(result, max_chars=self._max_result_chars)
+        output = render_result(result, max_chars=self._max_result_chars, source=info.name)
         if result.is_error:
             raise ToolError(str(output) if result.content else f"{info.name} failed")
         return output

@@ -1,22 +1,22 @@
 """An MCP `CallToolResult` as the text a model reads, with its images kept aside.
 
 `render_result` joins the text blocks (and text resources) in order, names every other block
-in a short bracketed note, and keeps image blocks as `ToolImage`s. The text is cut at
+in a short bracketed note, and keeps image blocks as `ImagePart`s (PNG, JPEG, GIF or WebP
+that decode, sized for the context budget from their header). The text is cut at
 `max_chars` while it is read: a 10 MB text block is sliced, never joined or copied whole, and
 the note says how much there was. Structured content is used only when the server sent no
 content blocks (the spec asks servers to send its JSON as text too).
 
-`ToolOutput` is a `str` (so it is a valid tool result anywhere) that also carries the images
-in `.images`; a model with vision can be shown them as image parts (`ToolImage.content_part`)
-once the tool loop passes them on. Until then the model reads the notes.
+The result is a `ToolOutput` (`bot.llm.tools`): a `str` that also carries the images, which
+the tool loop sends with the result to models that see images (each protocol where its
+provider accepts them); other models read the notes, which name every image.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
 
 from mcp.types import (
     AudioContent,
@@ -28,44 +28,25 @@ from mcp.types import (
     TextContent,
     TextResourceContents,
 )
+from PIL import Image
+
+from bot.attachments.images import estimate_image_tokens
+from bot.llm.tools import ToolOutput
+from bot.llm.types import ImagePart
+
+__all__ = ["MAX_IMAGES", "ToolOutput", "render_result"]
 
 MAX_IMAGES = 8
-# Base64 characters of one image kept for the model (about 5 MB decoded).
-MAX_IMAGE_CHARS = 7_000_000
+# What every provider with vision reads (Anthropic's list; OpenAI's is the same).
+IMAGE_MIMES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+# Base64 characters of one image kept for the model: 5 MiB decoded, Anthropic's limit.
+MAX_IMAGE_CHARS = 6_990_000
 
 
-@dataclass(frozen=True, slots=True)
-class ToolImage:
-    mime_type: str
-    data: str  # base64, as the server sent it
-
-    @property
-    def approx_bytes(self) -> int:
-        """The decoded size (exact for well-formed base64)."""
-        return len(self.data) * 3 // 4 - self.data[-2:].count("=")
-
-    def data_url(self) -> str:
-        return f"data:{self.mime_type};base64,{self.data}"
-
-    def content_part(self) -> dict[str, Any]:
-        """A chat-completions `image_url` content part."""
-        return {"type": "image_url", "image_url": {"url": self.data_url()}}
-
-
-class ToolOutput(str):
-    """Tool result text that also carries the result's images (`images`, maybe empty)."""
-
-    images: tuple[ToolImage, ...]
-
-    def __new__(cls, text: str, images: Iterable[ToolImage] = ()) -> ToolOutput:
-        output = super().__new__(cls, text)
-        output.images = tuple(images)
-        return output
-
-
-def render_result(result: CallToolResult, *, max_chars: int) -> ToolOutput:
-    """The model's view of `result`, at most about `max_chars` characters plus notes."""
-    reader = _Reader(max_chars)
+def render_result(result: CallToolResult, *, max_chars: int, source: str = "tool") -> ToolOutput:
+    """The model's view of `result`, at most about `max_chars` characters plus notes; its
+    images are named after `source` (the tool)."""
+    reader = _Reader(max_chars, source)
     for block in result.content:
         reader.block(block)
     if not result.content and result.structured_content is not None:
@@ -74,12 +55,13 @@ def render_result(result: CallToolResult, *, max_chars: int) -> ToolOutput:
 
 
 class _Reader:
-    def __init__(self, max_chars: int) -> None:
+    def __init__(self, max_chars: int, source: str) -> None:
+        self.source = source
         self.budget = max_chars
         self.max_chars = max_chars
         self.seen = 0  # characters of text the server sent
         self.parts: list[str] = []
-        self.images: list[ToolImage] = []
+        self.images: list[ImagePart] = []
 
     def text(self, text: str) -> None:
         self.seen += len(text)
@@ -113,15 +95,25 @@ class _Reader:
 
     def image(self, block: ImageContent) -> None:
         number = len(self.images) + 1
+        mime = block.mime_type
         if number > MAX_IMAGES:
-            self.note(f"image ({block.mime_type}) omitted: more than {MAX_IMAGES} images")
-        elif len(block.data) > MAX_IMAGE_CHARS:
-            self.note(f"image ({block.mime_type}) omitted: too large")
-        else:
-            image = ToolImage(block.mime_type, block.data)
-            self.images.append(image)
-            size = max(1, image.approx_bytes // 1024)
-            self.note(f"image {number}: {block.mime_type}, {size} KB")
+            self.note(f"image ({mime}) omitted: more than {MAX_IMAGES} images")
+            return
+        if len(block.data) > MAX_IMAGE_CHARS:
+            self.note(f"image ({mime}) omitted: too large")
+            return
+        if mime not in IMAGE_MIMES:
+            self.note(f"image ({mime}) omitted: models read PNG, JPEG, GIF and WebP only")
+            return
+        size = _image_size(block.data)
+        if size is None:
+            self.note(f"image ({mime}) omitted: not a readable image")
+            return
+        tokens = estimate_image_tokens(*size)
+        name = f"{self.source} image {number}"
+        self.images.append(ImagePart(mime, block.data, tokens, name=name))
+        kilobytes = max(1, len(block.data) * 3 // 4 // 1024)
+        self.note(f"image {number}: {mime}, {size[0]}x{size[1]}, {kilobytes} KB")
 
     def output(self) -> ToolOutput:
         text = "\n".join(self.parts)
@@ -133,3 +125,15 @@ class _Reader:
                 f"the first {self.max_chars:,} are shown]"
             )
         return ToolOutput(text, self.images)
+
+
+def _image_size(data: str) -> tuple[int, int] | None:
+    """(width, height) from the image's header, or None when it is not a readable image (a
+    provider would refuse the whole request for it)."""
+    try:
+        raw = base64.b64decode(data, validate=True)
+        with Image.open(io.BytesIO(raw)) as image:  # reads the header only
+            width, height = image.size
+    except (ValueError, OSError, Image.DecompressionBombError):
+        return None
+    return (width, height) if width > 0 and height > 0 else None

@@ -5,6 +5,7 @@ One manager (the tests' own server, plain and with odd schemas) serves the whole
 from __future__ import annotations
 
 import asyncio
+import base64
 from collections.abc import AsyncIterator
 
 import pytest
@@ -65,11 +66,11 @@ async def test_mcp_image_result_is_kept_as_an_image_part(manager: McpManager) ->
 
     assert isinstance(output, ToolOutput)
     assert output.startswith("a red pixel\n[image 1: image/png")
+    assert "image/png, 1x1, 1 KB]" in output
     (image,) = output.images
-    assert image.mime_type == "image/png" and image.approx_bytes == len(PIXEL_PNG)
-    part = image.content_part()
-    assert part["type"] == "image_url"
-    assert part["image_url"]["url"].startswith("data:image/png;base64,iVBOR")
+    assert image.mime == "image/png" and base64.b64decode(image.data_b64) == PIXEL_PNG
+    assert image.name == "test__image image 1" and image.tokens > 0
+    assert image.data_url.startswith("data:image/png;base64,iVBOR")
 
 
 async def test_mcp_is_error_result_is_a_tool_error_with_its_text(manager: McpManager) -> None:

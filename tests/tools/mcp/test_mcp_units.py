@@ -29,8 +29,9 @@ from bot.tools.mcp.schemas import (
     repair_listing,
 )
 from bot.tools.mcp.stderr import MAX_LINE, StderrTail
+from tests.fakes.mcp_server import PIXEL_PNG
 
-PNG = base64.b64encode(b"\x89PNG fake image bytes").decode()
+PNG = base64.b64encode(PIXEL_PNG).decode()
 
 
 def test_mcp_names_join_server_and_tool() -> None:
@@ -133,13 +134,32 @@ def test_mcp_result_blocks_become_text_and_images() -> None:
 
     assert output.splitlines() == [
         "first",
-        "[image 1: image/png, 1 KB]",
+        "[image 1: image/png, 1x1, 1 KB]",
         "[audio (audio/wav) omitted: audio results are not supported]",
         "[resource link: file:///a.txt (a.txt)]",
         "embedded text",
         "[embedded resource file:///c.bin (binary) omitted]",
     ]
-    assert [image.data for image in output.images] == [PNG]
+    assert [image.data_b64 for image in output.images] == [PNG]
+
+
+def test_mcp_result_keeps_only_images_a_provider_would_read() -> None:
+    broken = ImageContent(
+        type="image", data=base64.b64encode(b"not a png").decode(), mime_type="image/png"
+    )
+    tiff = ImageContent(type="image", data=PNG, mime_type="image/tiff")
+    good = ImageContent(type="image", data=PNG, mime_type="image/png")
+    output = render_result(
+        CallToolResult(content=[broken, tiff, good]), max_chars=100, source="s__t"
+    )
+
+    assert output.splitlines() == [
+        "[image (image/png) omitted: not a readable image]",
+        "[image (image/tiff) omitted: models read PNG, JPEG, GIF and WebP only]",
+        "[image 1: image/png, 1x1, 1 KB]",
+    ]
+    (image,) = output.images
+    assert (image.name, image.mime, image.data_b64) == ("s__t image 1", "image/png", PNG)
 
 
 def test_mcp_result_keeps_a_bounded_number_of_images() -> None:
