@@ -3,9 +3,9 @@ recording requests, choosing the next answer, and playing it (delays, stalls, cu
 
 `FakeHTTPServer` is the base dataclass of `FakeLLMServer`, `FakeAnthropicServer` and
 `FakeResponsesServer`. It owns their common fields (`strict`, `models`, `api_key`,
-`responder`, `requests`, `disconnects`, `port`), `base_url`, `enqueue`, `reset`,
-`start`/`close` (and `async with`), the `GET /v1/models` route, `disconnects` and
-`disconnected`. A subclass says what is its own:
+`responder`, `requests`, `disconnects`, `port`), `base_url`, `enqueue`, `reset`, the
+`GET /v1/models` route, `disconnects` and `disconnected`; `start`/`close`/`async with` come
+from `LoopbackServer`. A subclass says what is its own:
 
     _add_routes(router)        # its POST route(s)
     _refusal(request)          # its answer to a missing or wrong key, or None
@@ -22,31 +22,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from aiohttp import web
 
-__all__ = ["FakeHTTPServer", "RecordedRequest", "Scripted", "json_error"]
+from tests.fakes.loopback import LoopbackServer
 
-
-async def serve_on_loopback(runner: web.AppRunner, port: int) -> int:
-    """Set up `runner` and serve it on 127.0.0.1:`port`; return the port (chosen when 0).
-
-    Bound here rather than by TCPSite so that port 0 yields the chosen port at once.
-    """
-    await runner.setup()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    chosen: int = sock.getsockname()[1]
-    await web.SockSite(runner, sock).start()
-    return chosen
+__all__ = [
+    "FakeHTTPServer",
+    "RecordedRequest",
+    "Scripted",
+    "json_error",
+]
 
 
 @dataclass
@@ -77,7 +68,7 @@ class RecordedRequest:
 
 
 @dataclass
-class FakeHTTPServer(ABC):
+class FakeHTTPServer(LoopbackServer):
     strict: bool = True
     models: list[str] = field(default_factory=list)
     api_key: str | None = None
@@ -112,34 +103,16 @@ class FakeHTTPServer(ABC):
     def enqueue(self, *responses: Scripted) -> None:
         self._queue.extend(responses)
 
-    async def start(self) -> None:
+    def _make_runner(self) -> web.AppRunner:
         app = web.Application(client_max_size=self._client_max_size)
         app.router.add_get("/v1/models", self._models)
         self._add_routes(app.router)
         # handler_cancellation: a client that hangs up cancels its handler (ends stalls), and
         # a short shutdown_timeout keeps a stalled stream from holding up close().
-        self._runner = web.AppRunner(
-            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
-        )
-        self.port = await serve_on_loopback(self._runner, self.port)
+        return web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
 
-    async def close(self) -> None:
-        if self._runner is not None:
-            self._closing = True
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
+    async def _before_close(self) -> None:
+        self._closing = True
 
     # --- what a fake defines --------------------------------------------------------------
 

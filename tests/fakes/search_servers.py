@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 from aiohttp import web
 
-from tests.fakes.http_fake import serve_on_loopback
+from tests.fakes.loopback import LoopbackServer
 
 Provider = Literal["searxng", "brave", "tavily"]
 
@@ -47,7 +46,7 @@ def generated_hits(query: str, count: int = 12) -> list[dict[str, str]]:
 
 
 @dataclass
-class FakeSearchServer:
+class FakeSearchServer(LoopbackServer):
     provider: Provider
     api_key: str | None = None
     json_enabled: bool = True
@@ -63,30 +62,12 @@ class FakeSearchServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    async def start(self) -> None:
+    def _make_runner(self) -> web.AppRunner:
         app = web.Application()
         app.router.add_get("/search", self._searxng)
         app.router.add_get("/res/v1/web/search", self._brave)
         app.router.add_post("/search", self._tavily)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        self.port = await serve_on_loopback(self._runner, self.port)
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
+        return web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
 
     async def _record(self, request: web.Request) -> SearchRequest:
         raw = await request.read()
