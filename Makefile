@@ -20,8 +20,13 @@ $(BENCH_STAMP): $(STAMP)
 run: $(STAMP)
 	$(PY) -m bot
 
+# The suite runs in parallel workers (pytest-xdist), then the tests that judge real time
+# (marked `realtime` in tests/conftest.py) on their own. TEST_WORKERS=0 runs all in one process.
+TEST_WORKERS ?= auto
+
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) -m "not realtime"
+	$(PY) -m pytest -m realtime
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check bot cogs tests bench

@@ -23,3 +23,23 @@ def _isolated_env(
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+# Tests that judge real time (pacing against Discord's limits, a click answered within a
+# second, a process killed mid-stream, stall detection). `make test` runs the rest in
+# parallel workers and these afterwards on their own, so another test's load never decides
+# whether they pass.
+REALTIME_TESTS = (
+    "tests/discord_ui_pacer/",
+    "tests/ops/test_sigkill.py",
+    "tests/ops/test_shutdown.py",
+    "tests/e2e/test_stop_retry.py",
+    "tests/e2e/test_silent_model.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        if path.startswith(REALTIME_TESTS):
+            item.add_marker(pytest.mark.realtime)
