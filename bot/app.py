@@ -22,7 +22,7 @@ import discord
 from bot import __version__
 from bot.billing.meter import Meter
 from bot.billing.pricing import PriceBook
-from bot.client import SwitchboardBot, point_discord_at
+from bot.client import SwitchboardBot, lock_folder, point_discord_at
 from bot.config_file import load_directory, load_mcp_servers
 from bot.deps import Services
 from bot.discord_ui.lanes import Lane
@@ -38,6 +38,7 @@ from bot.services.settings_service import ModelCatalog
 from bot.services.titles import ThreadTitles
 from bot.services.tool_catalog import ToolCatalog
 from bot.settings import Settings
+from bot.sharding.claims import FileShardClaims
 from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.conversations import ConversationRepository
 from bot.storage.database import Database
@@ -81,7 +82,8 @@ async def open_services(
             connector=aiohttp.TCPConnector(limit=0),
         ) as http,
         new_fetch_session() as fetch_http,
-        EditPacer() as pacer,
+        # This process's share of Discord's global limit (DISCORD_GLOBAL_RATE).
+        EditPacer(global_per_second=settings.discord_global_rate) as pacer,
     ):
         messages = MessageRepository(db)
         channel_settings = ChannelSettingsRepository(db)
@@ -212,13 +214,52 @@ async def serve(
     """Run until `stop` is set (or Discord fails for good), then shut down in order."""
     point_discord_at(settings)
     token = settings.discord_token.get_secret_value()
+    claims = FileShardClaims(lock_folder(settings))
+    if settings.shard_count is not None:
+        # Known shards are claimed before anything is opened: a second process on the same
+        # shards stops here, having touched nothing. Otherwise the bot claims them once
+        # Discord said how many there are.
+        claims.claim(settings.shard_ids or range(settings.shard_count))
+    try:
+        await _serve_shards(
+            settings,
+            stop,
+            token,
+            claims,
+            grace_s=grace_s,
+            directory=directory,
+            guild_ready_timeout=guild_ready_timeout,
+            on_bot=on_bot,
+            channel_lane=channel_lane,
+            create_lane=create_lane,
+        )
+    finally:
+        claims.release()
+
+
+async def _serve_shards(
+    settings: Settings,
+    stop: asyncio.Event,
+    token: str,
+    claims: FileShardClaims,
+    *,
+    grace_s: float | None,
+    directory: ModelDirectory | None,
+    guild_ready_timeout: float,
+    on_bot: Callable[[SwitchboardBot], None] | None,
+    channel_lane: Callable[[int], Lane],
+    create_lane: Callable[[int], Lane],
+) -> None:
     async with open_services(
         settings, directory=directory, channel_lane=channel_lane, create_lane=create_lane
     ) as services:
         message_content = True
         while True:
             bot = SwitchboardBot(
-                services, message_content=message_content, guild_ready_timeout=guild_ready_timeout
+                services,
+                message_content=message_content,
+                guild_ready_timeout=guild_ready_timeout,
+                claims=claims,
             )
             if on_bot is not None:
                 on_bot(bot)

@@ -7,6 +7,12 @@ inline channels and mentions; without it (not enabled in the Developer Portal), 
 those messages, and only slash commands, DMs and messages that mention the bot still work.
 `bot.app` first connects with it and, if Discord refuses (close code 4014), says so plainly
 and reconnects without it.
+
+Shards: the bot is an `AutoShardedBot` running SHARD_IDS of SHARD_COUNT, or every shard Discord
+recommends. Before the gateway it claims its shard ids (a second live process on the same
+shards is refused), and each IDENTIFY waits for its turn under Discord's `max_concurrency`
+across processes (`bot.sharding`). Only the process running shard 0 syncs slash commands,
+and only when they changed.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -22,12 +29,16 @@ import yarl
 from discord.ext import commands
 
 from bot.deps import Services
+from bot.discord_ui import rest_proxy
 from bot.discord_ui.views import DYNAMIC_ITEMS, AnswerActions
 from bot.frontend.approvals import ApprovalPrompts
 from bot.frontend.questions import Questions
 from bot.frontend.recovery import recover_interrupted_answers
 from bot.frontend.renamer import DiscordThreadRenamer
-from bot.settings import DEFAULT_DISCORD_API_BASE, Settings
+from bot.settings import DEFAULT_DISCORD_API_BASE, Settings, run_shards
+from bot.sharding.claims import FileShardClaims, ShardClaims
+from bot.sharding.commands_sync import sync_if_changed
+from bot.sharding.identify import FileIdentifyGate, IdentifyGate
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +57,8 @@ def point_discord_at(settings: Settings) -> None:
 
     discord.py reads both from class attributes, so this is process-wide and must run
     before login (`discord.http.Route.BASE` and `DiscordWebSocket.DEFAULT_GATEWAY` are class
-    attributes; a non-sharded client never asks for the gateway URL).
+    attributes). The bot asks Discord for its shard count itself (`setup_hook`), so discord.py
+    connects to DEFAULT_GATEWAY rather than the URL in GET /gateway/bot.
     """
     if settings.discord_api_base != DEFAULT_DISCORD_API_BASE:
         discord.http.Route.BASE = settings.discord_api_base
@@ -63,15 +75,28 @@ def build_intents(*, message_content: bool) -> discord.Intents:
     return intents
 
 
-class SwitchboardBot(commands.Bot):
+def lock_folder(settings: Settings) -> Path:
+    """Where shard claims and identify turns are kept: beside the SQLite database."""
+    return settings.database_path.parent
+
+
+class SwitchboardBot(commands.AutoShardedBot):
     def __init__(
         self,
         services: Services,
         *,
         message_content: bool = True,
         guild_ready_timeout: float = 2.0,
+        claims: ShardClaims | None = None,
+        identify_gate: IdentifyGate | None = None,
     ) -> None:
+        settings = services.settings
+        shard_count, shard_ids = run_shards(settings)
+        shards: dict[str, Any] = {"shard_count": shard_count}
+        if shard_ids is not None:
+            shards["shard_ids"] = shard_ids
         super().__init__(
+            **shards,
             command_prefix=commands.when_mentioned,
             intents=build_intents(message_content=message_content),
             allowed_mentions=discord.AllowedMentions.none(),
@@ -90,8 +115,46 @@ class SwitchboardBot(commands.Bot):
         # Yes/no questions to members and the clicks on their buttons (tool approvals, the
         # cost of large attachments): bot.frontend.questions.
         self.question_actions = Questions(self)
+        # Claims normally belong to bot.app.serve (they outlive a reconnect without the
+        # Message Content intent); a bot made without them holds and drops its own.
+        self._owns_claims = claims is None
+        self.claims = claims if claims is not None else FileShardClaims(lock_folder(settings))
+        # Replaced in setup_hook once Discord said its max_concurrency.
+        self.identify_gate = identify_gate
+
+    @property
+    def runs_shard_zero(self) -> bool:
+        return self.shard_ids is None or 0 in self.shard_ids
+
+    async def _plan_shards(self) -> None:
+        """Ask Discord for the recommended shard count and identify concurrency, then claim
+        this process's shards (ShardTakenError, a ConfigurationError, if another has one)."""
+        recommended, _url, limits = await self.http.get_bot_gateway()
+        count: int | None = self.shard_count
+        if count is None:
+            self.shard_count = count = recommended
+        if self.identify_gate is None:
+            folder = lock_folder(self.services.settings)
+            self.identify_gate = FileIdentifyGate(folder, limits["max_concurrency"])
+        ids = self.shard_ids if self.shard_ids is not None else list(range(count))
+        self.claims.claim(ids)
+        log.info(
+            "running shard%s %s of %d",
+            "s" if len(ids) > 1 else "",
+            ", ".join(str(i) for i in ids),
+            self.shard_count,
+        )
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        # Replaces discord.py's fixed 5 s sleep before every IDENTIFY but the first.
+        if self.identify_gate is not None:
+            await self.identify_gate.wait_turn(shard_id or 0)
 
     async def setup_hook(self) -> None:
+        session = getattr(self.http, "_HTTPClient__session", None)
+        if session is not None:
+            rest_proxy.install(session)
+        await self._plan_shards()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         self.add_dynamic_items(*DYNAMIC_ITEMS)
@@ -101,19 +164,16 @@ class SwitchboardBot(commands.Bot):
             timeout_s = self.services.settings.approval_timeout_seconds
             mcp.set_approver(ApprovalPrompts(self.question_actions, timeout_s))
         await recover_interrupted_answers(self, self.services)
-        await self._sync_commands()
+        if self.runs_shard_zero:
+            await self._sync_commands()
 
     async def _sync_commands(self) -> None:
         guild_id = self.services.settings.dev_guild_id
+        guild = discord.Object(id=guild_id) if guild_id is not None else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
         try:
-            if guild_id is not None:
-                guild = discord.Object(id=guild_id)
-                self.tree.copy_global_to(guild=guild)
-                synced = await self.tree.sync(guild=guild)
-                log.info("synced %d slash commands to guild %s", len(synced), guild_id)
-            else:
-                synced = await self.tree.sync()
-                log.info("synced %d slash commands globally (may take up to an hour)", len(synced))
+            await sync_if_changed(self, self.tree, guild)
         except discord.HTTPException as exc:
             log.error("could not sync slash commands: %s", exc)
 
@@ -147,7 +207,13 @@ class SwitchboardBot(commands.Bot):
         return task
 
     async def close(self) -> None:
+        if not hasattr(self, "_AutoShardedClient__queue"):
+            # Never started (`async with bot` / start() set this up): AutoShardedClient.close
+            # would fail on the event queue it makes there.
+            await self._async_setup_hook()
         await super().close()
+        if self._owns_claims:
+            self.claims.release()
         pending = [task for task in self._event_tasks if not task.done()]
         for task in pending:
             task.cancel()

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     attachment_confirm_usd: float = Field(default=0.25, ge=0, le=1000)
     # How long a tool that needs approval waits for Approve or Deny (no answer: denied).
     approval_timeout_seconds: float = Field(default=60.0, ge=5, le=3600)
+    # Discord shards: SHARD_COUNT in all, SHARD_IDS (comma-separated) the ones this process
+    # runs (all of them when empty). Without SHARD_COUNT, all the shards Discord recommends.
+    shard_count: int | None = Field(default=None, ge=1, le=100_000)
+    shard_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    # Requests per second: this process's share of Discord's global limit (50/s per bot).
+    discord_global_rate: float = Field(default=45.0, gt=0, le=10_000)
 
     # Providers and per-model settings (TOML); optional: without it LLM_* is everything.
     config_file: Path = Path("switchboard.toml")
@@ -99,10 +105,33 @@ class Settings(BaseSettings):
     # a crash loses at most this much of what members saw.
     stream_save_seconds: float = Field(default=1.0, gt=0, le=10)
 
-    @field_validator("owner_ids", "fetch_url_allowlist", mode="before")
+    @field_validator("owner_ids", "fetch_url_allowlist", "shard_ids", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("shard_count", mode="before")
+    @classmethod
+    def _blank_count(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("shard_ids")
+    @classmethod
+    def _shard_ids(cls, value: tuple[int, ...], info: ValidationInfo) -> tuple[int, ...]:
+        if not value:
+            return value
+        if "shard_count" not in info.data:
+            return value  # SHARD_COUNT itself is wrong; that is the line to read
+        count = info.data["shard_count"]
+        if count is None:
+            raise ValueError("needs SHARD_COUNT (the number of shards in all)")
+        wrong = [shard for shard in value if not 0 <= shard < count]
+        if wrong:
+            listed = ", ".join(str(shard) for shard in wrong)
+            raise ValueError(f"{listed}: shard ids run from 0 to SHARD_COUNT - 1 ({count - 1})")
+        if len(set(value)) != len(value):
+            raise ValueError("lists a shard twice")
+        return tuple(sorted(value))
 
     @field_validator("discord_token")
     @classmethod
@@ -169,6 +198,10 @@ _HINTS = {
     "search_provider": "set SEARCH_PROVIDER to searxng, brave or tavily, or leave it empty",
     "search_url": "set SEARCH_URL to your SearXNG instance, e.g. http://localhost:8888",
     "search_api_key": "set SEARCH_API_KEY to your Brave Search or Tavily API key",
+    "shard_count": "set SHARD_COUNT to the number of shards in all (e.g. 2), or leave it empty",
+    "shard_ids": "set SHARD_IDS to this process's shards, comma-separated, e.g. 0 or 0,1",
+    "discord_global_rate": "set DISCORD_GLOBAL_RATE to this process's requests per second, "
+    "e.g. 22.5 for each of two processes",
 }
 
 
@@ -185,6 +218,14 @@ def describe_errors(error: ValidationError) -> list[str]:
         hint = _HINTS.get(field, f"check {env_name} in your environment or .env (see .env.example)")
         lines.append(f"{env_name} {what} — {hint}")
     return lines
+
+
+def run_shards(settings: Settings) -> tuple[int | None, list[int] | None]:
+    """(shard count, shard ids) for discord.py: (None, None) for every shard Discord recommends,
+    (count, None) for all of `count`, or both from SHARD_IDS."""
+    if settings.shard_count is None:
+        return None, None
+    return settings.shard_count, list(settings.shard_ids) or None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -70,6 +70,19 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
         "bot.client",
         "cogs",
     ),
+    # Running as some shards beside other processes: file locks and Discord, nothing of the
+    # answers.
+    "bot.sharding": (
+        "aiosqlite",
+        "sqlite3",
+        "bot.storage",
+        "bot.services",
+        "bot.frontend",
+        "bot.llm",
+        "bot.client",
+        "bot.app",
+        "cogs",
+    ),
     "bot": ("cogs",),
     # Cogs are thin: they parse, check and reply; no SQL and no HTTP of their own.
     "cogs": ("aiosqlite", "sqlite3", "aiohttp"),

@@ -57,7 +57,8 @@ def ensure_admin(interaction: discord.Interaction[Any]) -> bool:
 def owner_ids(client: object) -> frozenset[int]:
     """`OWNER_IDS` of the running bot: the bot is built with them as discord.py's own
     `Bot.owner_ids` (from the settings), so no lookup through the bot's services is needed."""
-    if isinstance(client, commands.Bot) and client.owner_ids:
+    # BotBase: commands.Bot and AutoShardedBot (which is not a commands.Bot) alike.
+    if isinstance(client, commands.bot.BotBase) and client.owner_ids:
         return frozenset(client.owner_ids)
     return frozenset()
 
