@@ -20,6 +20,9 @@ def _isolated_env(
         "DISCORD_GATEWAY_URL",
         "DEV_GUILD_ID",
         "OWNER_IDS",
+        "SHARD_COUNT",
+        "SHARD_IDS",
+        "DISCORD_GLOBAL_RATE",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
@@ -35,6 +38,8 @@ REALTIME_TESTS = (
     "tests/ops/test_shutdown.py",
     "tests/e2e/test_stop_retry.py",
     "tests/e2e/test_silent_model.py",
+    "tests/sharding/test_identify.py",
+    "tests/sharding/test_processes.py",
 )
 
 

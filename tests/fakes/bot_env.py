@@ -14,7 +14,7 @@ from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.llm_server import FakeLLMServer
 
 ROOT = Path(__file__).resolve().parents[2]
-_SETTING_PREFIXES = ("DISCORD_", "LLM_", "LOG_", "DATABASE_")
+_SETTING_PREFIXES = ("DISCORD_", "LLM_", "LOG_", "DATABASE_", "SHARD_")
 
 
 def clean_env() -> dict[str, str]:
