@@ -8,6 +8,7 @@ its module docstring shows the whole API: start, tools, listeners, status, appro
     status.py      McpServerStatus: state, last error, tool count, restarts (for /status)
     manager.py     McpManager: every server; their tools as bot.llm.tools.Tool; approvals
     server.py      ServerSupervisor: one server's connection, listing, health and restarts
+    gate.py        StartGate: stdio servers take turns to start, about one per core
     transports.py  the SDK's stdio / streamable HTTP transports, watched for their end
     catalog.py     a listed tool made provider-safe; McpToolInfo for the rest of the bot
     schemas.py     provider-safe names (SERVER__tool) and schemas; argument validation

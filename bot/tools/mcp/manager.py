@@ -12,6 +12,9 @@
 
 A server that is slow or missing holds up nobody: its tools appear (and listeners are told)
 when it is ready, and one that never starts is retried with backoff and shows in `status()`.
+Stdio servers take turns to start, about one per core at a time (`StartGate`), so the first
+are usable after about a second rather than all of them after the machine has started every
+child at once.
 
 A call goes: arguments checked against the tool's input schema (the JSON Schema error is the
 result, nothing is sent) → approval, when the tool needs it (no approver, a refusal or
@@ -37,6 +40,7 @@ from bot.llm.loop import MAX_TOOL_RESULT_CHARS
 from bot.llm.tools import Tool, ToolContext, ToolError, ToolRegistry
 from bot.tools.mcp.catalog import McpToolInfo, RemoteTool
 from bot.tools.mcp.config import McpServerConfig
+from bot.tools.mcp.gate import StartGate
 from bot.tools.mcp.results import ToolOutput, render_result
 from bot.tools.mcp.schemas import argument_problem, exposed_name
 from bot.tools.mcp.server import ServerSupervisor, Timing
@@ -70,6 +74,7 @@ class McpManager:
         approval_timeout_s: float = 600.0,
         timing: Timing | None = None,
         max_result_chars: int = RESULT_CHARS,
+        start_gate: StartGate | None = None,
     ) -> None:
         names = [config.name for config in servers]
         if len(set(names)) != len(names):
@@ -80,7 +85,8 @@ class McpManager:
         self._approval_timeout_s = approval_timeout_s
         self._max_result_chars = max_result_chars
         timing = timing or Timing()
-        self._supervisors = [ServerSupervisor(c, timing, self._rebuild) for c in servers]
+        gate = start_gate or StartGate()
+        self._supervisors = [ServerSupervisor(c, timing, self._rebuild, gate) for c in servers]
         self._tools: dict[str, tuple[Tool, McpToolInfo]] = {}
         self._listeners: list[Callable[[], None]] = []
         self.version = 0  # bumped whenever tools() changes

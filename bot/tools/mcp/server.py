@@ -15,6 +15,10 @@ Tools are listed again on the server's `tools/list_changed`, as a notification (
 era) or on a `subscriptions/listen` stream (2026-07-28). While the server is down its last
 tools stay listed and calls get a plain error for the model. `status()` is the one-line truth
 for `/status` and `python -m bot check`.
+
+Each start of a stdio server first waits for its turn (`StartGate`, shared by the manager's
+servers: about one child per core starting at a time, since a start is mostly the child's
+CPU) and gives the turn up once ready, failed, or after a short hold.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from bot import __version__
 from bot.llm.tools import ToolError
 from bot.tools.mcp.catalog import RemoteTool, remote_tool
 from bot.tools.mcp.config import McpServerConfig
+from bot.tools.mcp.gate import StartGate
 from bot.tools.mcp.schemas import SchemaProblem
 from bot.tools.mcp.status import McpServerStatus, ServerState
 from bot.tools.mcp.stderr import StderrTail
@@ -55,6 +60,12 @@ from bot.tools.mcp.transports import open_transport
 log = logging.getLogger(__name__)
 
 MAX_PAGES = 100
+
+
+def _no_turn() -> None:
+    """The release of a start that took no turn."""
+
+
 _CLIENT_INFO = Implementation(name="switchboard", version=__version__)
 
 
@@ -70,10 +81,16 @@ class Timing:
 
 class ServerSupervisor:
     def __init__(
-        self, config: McpServerConfig, timing: Timing, on_tools: Callable[[], None]
+        self,
+        config: McpServerConfig,
+        timing: Timing,
+        on_tools: Callable[[], None],
+        gate: StartGate | None = None,
     ) -> None:
         self.config = config
         self.timing = timing
+        # Stdio children take turns to start (see `StartGate`); HTTP servers never wait.
+        self._gate = gate if config.command else None
         self.tools: tuple[RemoteTool, ...] = ()
         self.skipped: tuple[str, ...] = ()
         self.settled = asyncio.Event()  # the first attempt is over (ready or failed)
@@ -201,6 +218,29 @@ class ServerSupervisor:
         self.settled.set()
 
     async def _connect_and_serve(self) -> None:
+        release = await self._turn()
+        if release is None:
+            return  # stopped while waiting
+        try:
+            await self._connect_and_serve_now(release)
+        finally:
+            release()
+
+    async def _turn(self) -> Callable[[], None] | None:
+        """This server's turn to start (at once without a gate); None if stopped meanwhile."""
+        if self._gate is None:
+            return _no_turn
+        with anyio.CancelScope() as waiting:  # stop() cancels it, like a start
+            self._connecting = waiting
+            release = await self._gate.turn()
+        self._connecting = None
+        if waiting.cancelled_caught or self._stop.is_set():
+            if not waiting.cancelled_caught:
+                release()
+            return None
+        return release
+
+    async def _connect_and_serve_now(self, release_turn: Callable[[], None]) -> None:
         self._wake.clear()
         self._wake_reason = None
         self._tail = StderrTail(self.name) if self.config.command else None
@@ -223,6 +263,7 @@ class ServerSupervisor:
                 )
                 await stack.enter_async_context(client)
                 await self._list(client)
+                release_turn()  # started: the next server's turn
                 scope.deadline = math.inf
                 self._connecting = None
                 if self._stop.is_set():
