@@ -41,6 +41,10 @@ GROUPS: dict[str, tuple[str, str]] = {
     "billing-reports": ("bench.reports", "billing-reports: /usage-report on a 1M-row ledger"),
     "billing": ("bench.billing", "billing: reserve + settle per LLM call"),
     "discord": ("bench.discord", "discord: N concurrent streaming answers vs. rate limits"),
+    "discord-shards": (
+        "bench.discord_shards",
+        "discord-shards: two shard processes at N=200 vs. one process at N=100",
+    ),
 }
 
 

@@ -14,21 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
-import signal
-import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from tests.fakes.bot_env import bot_env
+from bench.bot_process import bot_process, process_cpu_s
 from tests.fakes.discord_server import (
     CallRecord,
     FakeChannel,
@@ -46,8 +42,6 @@ ANSWER_TAG = re.compile(r"answer-(\d+)")
 ANSWER_HEADER = "X-Bench-Answer"
 WORD_INTERVAL_S = 0.05  # one word per write, 20 words/s: a brisk but realistic model
 ROOT = Path(__file__).resolve().parents[1]
-READY_LINE = b"connected as"
-STDERR_TAIL_LINES = 30
 
 
 def prompt_for(answer: int) -> str:
@@ -243,92 +237,6 @@ class LoopLagMonitor:
             await asyncio.gather(self._task, return_exceptions=True)
 
 
-def stderr_tail(path: Path, lines: int = STDERR_TAIL_LINES) -> str:
-    text = path.read_text(errors="replace") if path.exists() else ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds of a live process, from /proc; nan where that is missing."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return float("nan")
-    # The command name (field 2) may hold spaces: count fields after its closing paren.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@dataclass
-class BotProcess:
-    process: asyncio.subprocess.Process
-    stderr_path: Path
-
-    def failure(self, what: str) -> RuntimeError:
-        return RuntimeError(f"{what}; last lines of its stderr:\n{stderr_tail(self.stderr_path)}")
-
-
-async def _wait_ready(bot: BotProcess, timeout_s: float) -> None:
-    """Poll the captured stderr for the "connected as" line; fail if the bot exits first."""
-    deadline = time.monotonic() + timeout_s
-    while READY_LINE not in bot.stderr_path.read_bytes():
-        if bot.process.returncode is not None:
-            raise bot.failure(f"the bot exited with {bot.process.returncode} before it was ready")
-        if time.monotonic() > deadline:
-            raise bot.failure("the bot did not become ready against the fake Discord")
-        await asyncio.sleep(0.05)
-
-
-@asynccontextmanager
-async def bot_process(
-    fake: FakeDiscord, llm: FakeLLMServer, tmp: Path
-) -> AsyncIterator[BotProcess]:
-    """Run `python -m bot` (cwd `tmp`, so no .env is read) until the block ends, then SIGTERM
-    it and require exit code 0; its stderr goes to `tmp/bot-stderr.log`."""
-    stderr_path = tmp / "bot-stderr.log"
-    with stderr_path.open("wb") as stderr:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            cwd=tmp,
-            env=bot_env(
-                fake,
-                llm,
-                tmp / "switchboard.db",
-                # Every answer has finished before the stop; a long grace would only hide a hang.
-                SHUTDOWN_GRACE_SECONDS="5",
-            ),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=stderr,
-            stderr=stderr,
-        )
-    bot = BotProcess(process, stderr_path)
-    try:
-        await _wait_ready(bot, timeout_s=30)
-        yield bot
-    except BaseException:
-        await _stop(bot)  # the error in flight says what went wrong; don't mask it
-        raise
-    crashed = process.returncode
-    code = await _stop(bot)
-    if code != 0:
-        when = "during the run" if crashed is not None else "after SIGTERM"
-        raise bot.failure(f"the bot exited with {code} {when}")
-
-
-async def _stop(bot: BotProcess) -> int:
-    """SIGTERM (if still running) and the exit code; killed after 60 s."""
-    if bot.process.returncode is None:
-        bot.process.send_signal(signal.SIGTERM)
-    try:
-        return await asyncio.wait_for(bot.process.wait(), 60)
-    except TimeoutError:
-        bot.process.kill()
-        await bot.process.wait()
-        raise bot.failure("the bot did not exit within 60 s of SIGTERM") from None
-
-
 async def _wait_finished(
     fake: FakeDiscord, threads: Callable[[], dict[int, FakeChannel]], n: int, timeout_s: float
 ) -> int:
@@ -343,39 +251,54 @@ async def _wait_finished(
         await asyncio.sleep(0.25)
 
 
-async def run_level(n: int, words: int, *, db_dir: Path | None = None) -> LevelRun:
-    """Start a fresh fake Discord, fake LLM and bot process; run N concurrent /chat answers."""
+async def run_level(
+    n: int, words: int, *, db_dir: Path | None = None, global_rate: float | None = None
+) -> LevelRun:
+    """Start a fresh fake Discord, fake LLM and bot process; run N concurrent /chat answers.
+    `global_rate`: the bot's DISCORD_GLOBAL_RATE (its default when None)."""
+    env = {} if global_rate is None else {"DISCORD_GLOBAL_RATE": f"{global_rate:g}"}
     with tempfile.TemporaryDirectory(prefix="switchboard-bench-", dir=db_dir) as tmp:
         llm = TimedLLMServer(words)
-        async with FakeDiscord() as fake, llm, bot_process(fake, llm, Path(tmp)) as bot:
+        async with FakeDiscord() as fake, llm, bot_process(fake, llm, Path(tmp), env=env) as bot:
             assert fake.channel is not None
-            return await _measure(fake, llm, bot.process.pid, fake.channel.id, n, words)
+            return await measure(fake, llm, [bot.process.pid], [fake.channel.id], n, words)
 
 
-async def _measure(
-    fake: FakeDiscord, llm: TimedLLMServer, bot_pid: int, parent: int, n: int, words: int
+async def measure(
+    fake: FakeDiscord,
+    llm: TimedLLMServer,
+    bot_pids: list[int],
+    parents: list[int],
+    n: int,
+    words: int,
 ) -> LevelRun:
+    """Invoke N /chat commands, answer k in channel `parents[k % len(parents)]`, and wait for
+    every answer to finish; `bot_pids`: the bot processes whose CPU is counted."""
     by_answer: dict[int, FakeChannel] = {}
 
     def threads() -> dict[int, FakeChannel]:
         if len(by_answer) < n:
-            for thread in fake.threads(parent):
-                tag = ANSWER_TAG.search(thread.name)
-                if tag is not None:
-                    by_answer[int(tag.group(1))] = thread
+            for parent in parents:
+                for thread in fake.threads(parent):
+                    tag = ANSWER_TAG.search(thread.name)
+                    if tag is not None:
+                        by_answer[int(tag.group(1))] = thread
         return by_answer
 
     lag = LoopLagMonitor()
     lag.start()
     started, cpu_started = time.monotonic(), time.process_time()
-    bot_cpu_started = process_cpu_s(bot_pid)
+    bot_cpu_started = sum(process_cpu_s(pid) for pid in bot_pids)
     interactions = [
-        await fake.invoke_slash_command("chat", {"prompt": prompt_for(k)}) for k in range(n)
+        await fake.invoke_slash_command(
+            "chat", {"prompt": prompt_for(k)}, channel_id=parents[k % len(parents)]
+        )
+        for k in range(n)
     ]
     stream_s = words * WORD_INTERVAL_S
     finished = await _wait_finished(fake, threads, n, timeout_s=60 + 2 * stream_s + n * 0.5)
     wall, cpu = time.monotonic() - started, time.process_time() - cpu_started
-    bot_cpu = process_cpu_s(bot_pid) - bot_cpu_started
+    bot_cpu = sum(process_cpu_s(pid) for pid in bot_pids) - bot_cpu_started
     await lag.stop()
 
     answers: list[AnswerRecord] = []

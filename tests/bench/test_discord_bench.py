@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from bench.bot_process import BotProcess, _stop, _wait_ready, process_cpu_s, stderr_tail
 from bench.discord import (
     command_to_visible_target,
     level_results,
@@ -24,15 +25,10 @@ from bench.discord import (
 )
 from bench.discord_probe import (
     AnswerRecord,
-    BotProcess,
-    _stop,
-    _wait_ready,
     final_visible_time,
     numbered_words,
     peak_concurrency,
-    process_cpu_s,
     run_level,
-    stderr_tail,
     visible_times,
 )
 from tests.fakes.discord_server import FakeInteraction, FakeMessage, FakeUser, MessageRevision
