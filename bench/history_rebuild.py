@@ -27,7 +27,8 @@ from bot.services.history import ModelHistory, build_model_messages
 from bot.storage.conversations import ConversationRepository
 from bot.storage.database import Database
 from bot.storage.messages import MessageRepository, NewStep
-from bot.storage.models import AnswerStatus, RoundArtefacts, StoredMessage
+from bot.storage.models import RoundArtefacts, StoredMessage
+from bot.vocabulary import AnswerStatus
 
 GROUP = "engine"
 DEFAULT_BUDGET = 32_000  # Settings.llm_context_tokens' default

@@ -19,7 +19,7 @@ from bot.llm.types import (
     ChatMessage,
     ChatRequest,
     Completion,
-    Done,
+    LoopDone,
     StreamEvent,
     TextDelta,
     ToolCall,
@@ -88,7 +88,7 @@ async def answer(streamer: InstantStreamer, request: ChatRequest) -> int:
     async for event in run_tool_loop(
         streamer, request, TOOLS, ToolContext(conversation_id=1), max_tool_rounds=1_000
     ):
-        if isinstance(event, Done):
+        if isinstance(event, LoopDone):
             if event.reason != "complete":
                 raise RuntimeError(f"the answer ended as {event.reason}")
             return event.rounds

@@ -33,8 +33,8 @@ from bot.llm.providers import ModelDirectory
 from bot.llm.router import build_router
 from bot.logs import setup_logging
 from bot.services.chat import ChatService, EngineLimits
-from bot.services.config import ChannelConfigService
-from bot.services.settings_service import ModelCatalog
+from bot.services.effective_settings import EffectiveSettingsCache
+from bot.services.model_catalog import ModelCatalog
 from bot.services.titles import ThreadTitles
 from bot.services.tool_catalog import ToolCatalog
 from bot.settings import Settings
@@ -118,7 +118,7 @@ async def open_services(
             idle_timeout=settings.llm_idle_timeout,
             max_retries=settings.llm_max_retries,
         )
-        config = ChannelConfigService(
+        effective_settings = EffectiveSettingsCache(
             channel_settings,
             default_model=settings.llm_model,
             available_tools=tuple(tools),
@@ -140,7 +140,7 @@ async def open_services(
         )
         chat = ChatService(
             messages=messages,
-            config=config,
+            effective_settings=effective_settings,
             client=router,
             tools=catalog,
             limits=EngineLimits(
@@ -160,7 +160,7 @@ async def open_services(
             conversations=conversations,
             messages=messages,
             channel_settings=channel_settings,
-            config=config,
+            effective_settings=effective_settings,
             router=router,
             tools=tools,
             catalog=catalog,

@@ -17,8 +17,8 @@ from bot.discord_ui.pacer import EditPacer
 from bot.llm.router import ModelRouter
 from bot.llm.tools import ToolRegistry
 from bot.services.chat import ChatService
-from bot.services.config import ChannelConfigService
-from bot.services.settings_service import ModelCatalog
+from bot.services.effective_settings import EffectiveSettingsCache
+from bot.services.model_catalog import ModelCatalog
 from bot.services.titles import ThreadTitles
 from bot.services.tool_catalog import ToolCatalog
 from bot.settings import Settings
@@ -36,7 +36,7 @@ class Services:
     conversations: ConversationRepository
     messages: MessageRepository
     channel_settings: ChannelSettingsRepository
-    config: ChannelConfigService
+    effective_settings: EffectiveSettingsCache
     router: ModelRouter  # every provider's client, by model reference
     tools: ToolRegistry  # the built-in tools
     catalog: ToolCatalog  # built-ins and the MCP servers' tools, as they are now

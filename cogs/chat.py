@@ -19,7 +19,7 @@ from bot.errors import UserFacingError, describe
 from bot.frontend.conversations import DiscordFrontend
 from bot.frontend.text import strip_mention
 from bot.logs import log_context
-from bot.services.settings_service import MODEL_NAME_MAX
+from bot.services.model_catalog import MODEL_NAME_MAX
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +61,8 @@ class Chat(commands.Cog):
             # Bounded: the command must be acknowledged within Discord's 3 seconds.
             model = await self.services.models.check_choice(model, wait_s=MODEL_CHECK_S)
         if isinstance(channel, discord.TextChannel):
-            config = await self.frontend.config_for(channel)
-            if config.mode == "threads":
+            effective = await self.frontend.settings_for(channel)
+            if effective.mode == "threads":
                 await self.frontend.start_thread_from_interaction(
                     interaction, channel, prompt, model
                 )
@@ -243,11 +243,11 @@ class Chat(commands.Cog):
             return
         if not isinstance(channel, discord.TextChannel | discord.VoiceChannel):
             return
-        config = await self.frontend.config_for(channel)
-        if config.mode == "inline":
+        effective = await self.frontend.settings_for(channel)
+        if effective.mode == "inline":
             conversation = await self.frontend.rolling_conversation(channel, message.author.id)
             await self.frontend.continue_with_message(conversation, message, text)
-        elif mentioned and config.mentions and isinstance(channel, discord.TextChannel):
+        elif mentioned and effective.mentions and isinstance(channel, discord.TextChannel):
             await self.frontend.start_thread_from_message(message, channel, text)
 
 

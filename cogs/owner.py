@@ -28,7 +28,7 @@ from bot.services.billing_service import (
     PriceListing,
     fit_lines,
 )
-from bot.services.settings_service import MODEL_NAME_MAX
+from bot.services.model_catalog import MODEL_NAME_MAX
 from bot.storage.prices import PriceOverride
 
 log = logging.getLogger(__name__)
@@ -199,8 +199,10 @@ class Owner(commands.Cog):
     async def price_list(self, interaction: discord.Interaction[Any]) -> None:
         channel = interaction.channel
         parent_id = channel.parent_id if isinstance(channel, discord.Thread) else None
-        config = await self.services.config.for_channel(interaction.channel_id, parent_id)
-        listing = await self.billing.price_list(config.model)
+        effective = await self.services.effective_settings.for_channel(
+            interaction.channel_id, parent_id
+        )
+        listing = await self.billing.price_list(effective.model)
         await reply(interaction, render_price_list(listing))
 
 

@@ -1,7 +1,7 @@
 """/settings: per-channel model, system prompt, tools, reasoning display, mode and mentions.
 
 Thin: it reads the options, checks permissions (`bot.discord_ui.checks.admin_command`, on the
-whole group), calls `SettingsService` and replies ephemerally through `reply`. Run in a
+whole group), calls `SettingsCommands` and replies ephemerally through `reply`. Run in a
 thread, a setting changes that thread only; threads otherwise inherit their parent channel's.
 """
 
@@ -19,17 +19,16 @@ from bot.discord_ui.checks import admin_command
 from bot.discord_ui.replies import defer, reply
 from bot.errors import UserFacingError
 from bot.services.billing_service import fit_lines
-from bot.services.settings_service import (
-    MODEL_NAME_MAX,
+from bot.services.model_catalog import MODEL_NAME_MAX, validate_model_name
+from bot.services.settings_commands import (
     SYSTEM_PROMPT_MAX,
-    EffectiveSettings,
-    Place,
-    SettingsService,
+    SettingsCommands,
+    SettingsPlace,
+    SettingsWithSources,
     Source,
-    validate_model_name,
 )
-from bot.storage.models import ChannelMode, ReasoningMode
 from bot.tools import BUILTIN_TOOL_NAMES
+from bot.vocabulary import ChannelMode, ReasoningMode
 
 log = logging.getLogger(__name__)
 
@@ -49,22 +48,22 @@ MODE_CHOICES = [
 ]
 
 
-def settings_place(interaction: discord.Interaction[Any]) -> Place:
+def settings_place(interaction: discord.Interaction[Any]) -> SettingsPlace:
     channel = interaction.channel
     if isinstance(channel, discord.Thread):
-        return Place(channel.id, interaction.guild_id, parent_id=channel.parent_id)
+        return SettingsPlace(channel.id, interaction.guild_id, parent_id=channel.parent_id)
     if interaction.channel_id is None:
         raise UserFacingError("I can't tell which channel this is.")
-    return Place(interaction.channel_id, interaction.guild_id)
+    return SettingsPlace(interaction.channel_id, interaction.guild_id)
 
 
-def where(place: Place) -> str:
+def where(place: SettingsPlace) -> str:
     if place.parent_id is not None:
         return f"this thread (<#{place.parent_id}> and its other threads keep theirs)"
     return "this channel (and its threads, unless a thread sets its own)"
 
 
-def source_label(source: Source, place: Place) -> str:
+def source_label(source: Source, place: SettingsPlace) -> str:
     if source == "here":
         return "set in this thread" if place.is_thread else "set here"
     if source == "parent":
@@ -78,12 +77,12 @@ def prompt_preview(text: str, limit: int = PROMPT_PREVIEW) -> str:
 
 
 def render_settings(
-    view: EffectiveSettings,
-    place: Place,
+    view: SettingsWithSources,
+    place: SettingsPlace,
     tool_names: tuple[str, ...],
     mcp_tools: dict[str, list[str]] | None = None,
 ) -> str:
-    config = view.config
+    effective = view.effective
 
     def line(label: str, value: str, key: str) -> str:
         return f"**{label}:** {value} · *{source_label(view.source(key), place)}*"
@@ -95,19 +94,19 @@ def render_settings(
     )
     lines = [
         title,
-        line("Model", f"`{config.model}` (provider `{view.provider}`)", "model"),
-        line("System prompt", f"“{prompt_preview(config.system_prompt)}”", "system_prompt"),
-        line("Reasoning", config.reasoning_mode, "reasoning_mode"),
-        line("Mode", config.mode, "mode"),
-        line("Mentions", "on" if config.mentions else "off", "mentions"),
+        line("Model", f"`{effective.model}` (provider `{view.provider}`)", "model"),
+        line("System prompt", f"“{prompt_preview(effective.system_prompt)}”", "system_prompt"),
+        line("Reasoning", effective.reasoning_mode, "reasoning_mode"),
+        line("Mode", effective.mode, "mode"),
+        line("Mentions", "on" if effective.mentions else "off", "mentions"),
         "**Tools:**",
     ]
     for tool in tool_names:
-        state = "✅ on" if tool in config.enabled_tools else "⛔ off"
+        state = "✅ on" if tool in effective.enabled_tools else "⛔ off"
         source = source_label(view.source(f"tool:{tool}"), place)
         lines.append(f"- `{tool}` {state} · *{source}*")
     for server, names in sorted((mcp_tools or {}).items()):
-        on = [name for name in names if name in config.enabled_tools]
+        on = [name for name in names if name in effective.enabled_tools]
         lines.append(
             f"**MCP server `{server}`** ({len(on)} of {len(names)} tools on; off unless set)"
         )
@@ -125,9 +124,9 @@ class SettingsCog(
         self.bot = bot
         services = bot.services
         self.catalog = services.catalog
-        self.service = SettingsService(
+        self.service = SettingsCommands(
             services.channel_settings,
-            services.config,
+            services.effective_settings,
             services.models,
             tool_names=tuple(n for n in BUILTIN_TOOL_NAMES if n in services.tools),
             tools=services.catalog,
@@ -262,7 +261,7 @@ def _reasoning(value: str) -> ReasoningMode:
     return "show"
 
 
-def _channel_only(interaction: discord.Interaction[Any], setting: str) -> Place:
+def _channel_only(interaction: discord.Interaction[Any], setting: str) -> SettingsPlace:
     """`mode` and `mentions` decide how conversations start in a channel; a thread is already
     one conversation, so they belong to its parent."""
     place = settings_place(interaction)

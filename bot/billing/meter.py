@@ -56,7 +56,7 @@ WARN_AT_PERCENT = 80
 _TRACKED_ANSWERS = 4096
 
 
-class Turn(Protocol):
+class MeteredTurn(Protocol):
     """What the meter reads of the chat service's `TurnContext` (billing can't import it)."""
 
     @property
@@ -111,7 +111,7 @@ class Meter:
 
     # --- the CallMeter protocol ------------------------------------------------------------
 
-    async def before_call(self, turn: Turn, request: ChatRequest) -> CallHold:
+    async def before_call(self, turn: MeteredTurn, request: ChatRequest) -> CallHold:
         """Hold the worst case of this call against every applicable budget, or refuse."""
         conversation = turn.conversation
         model = self._prices.canonical(request.model or turn.model)

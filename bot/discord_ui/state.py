@@ -24,7 +24,7 @@ from typing import Any, Literal
 from bot.answer_text import join_rounds
 from bot.errors import GENERIC_MESSAGE, UserFacingError
 from bot.llm.types import (
-    Done,
+    LoopDone,
     LoopError,
     LoopEvent,
     ModelSwitched,
@@ -211,7 +211,7 @@ class AnswerState:
             self._cite(event)
         elif isinstance(event, UsageReported):
             self._on_usage(event)
-        elif isinstance(event, Done):
+        elif isinstance(event, LoopDone):
             self._on_done(event, now)
         elif isinstance(event, LoopError):
             if not self.is_final:
@@ -362,7 +362,7 @@ class AnswerState:
         elif not self._unpriced:
             self.cost_micros = (self.cost_micros or 0) + price
 
-    def _on_done(self, event: Done, now: float) -> None:
+    def _on_done(self, event: LoopDone, now: float) -> None:
         if not self._texts and event.text:
             self._texts[self._round] = event.text
         if not self.is_final:

@@ -34,7 +34,7 @@ from bot.frontend.revisions import (
 from bot.frontend.text import display_name, place_description, thread_title
 from bot.money import usd
 from bot.services.chat import TurnRequest
-from bot.services.config import ChannelConfig
+from bot.services.effective_settings import EffectiveSettings
 from bot.storage.models import Conversation, ConversationKind, StoredMessage
 
 log = logging.getLogger(__name__)
@@ -67,11 +67,11 @@ class DiscordFrontend:
     async def conversation_in(self, channel_id: int) -> Conversation | None:
         return await self._s.conversations.open_for_channel(channel_id)
 
-    async def config_for(self, channel: Any) -> ChannelConfig:
+    async def settings_for(self, channel: Any) -> EffectiveSettings:
         if isinstance(channel, discord.DMChannel):
-            return await self._s.config.for_channel(None)
+            return await self._s.effective_settings.for_channel(None)
         parent = channel.parent_id if isinstance(channel, discord.Thread) else None
-        return await self._s.config.for_channel(channel.id, parent)
+        return await self._s.effective_settings.for_channel(channel.id, parent)
 
     async def rolling_conversation(self, channel: Any, user_id: int) -> Conversation:
         """The open conversation of an inline channel, thread or DM, started when missing."""
@@ -280,7 +280,7 @@ class DiscordFrontend:
         tokens = sum(a.tokens for a in read.attachments)
         if threshold <= 0 or not tokens:
             return True
-        model = conversation.model or (await self.config_for(message.channel)).model
+        model = conversation.model or (await self.settings_for(message.channel)).model
         price = await self._s.prices.price_for(model)
         if price is None:
             return True  # unknown price: a budget, if any, will refuse it plainly

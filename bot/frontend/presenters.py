@@ -17,7 +17,7 @@ from bot.deps import Services
 from bot.discord_ui.answer import DiscordAnswer
 from bot.discord_ui.state import Citer, Summarizer
 from bot.frontend.revisions import retire_regenerate
-from bot.services.config import ChannelConfig
+from bot.services.effective_settings import EffectiveSettings
 from bot.storage.models import StoredMessage
 
 
@@ -53,7 +53,7 @@ class AnswerPresenters:
         self._reply_to = reply_to
         self._summarizers = summarizers
 
-    async def __call__(self, answer: StoredMessage, config: ChannelConfig) -> DiscordAnswer:
+    async def __call__(self, answer: StoredMessage, effective: EffectiveSettings) -> DiscordAnswer:
         services = self._services
         channel_id = self._channel.id
         shown = DiscordAnswer(
@@ -62,7 +62,7 @@ class AnswerPresenters:
             lane=services.channel_lane(channel_id),
             create_lane=services.create_lane(channel_id),
             answer_id=answer.id,
-            reasoning_mode=config.reasoning_mode,
+            reasoning_mode=effective.reasoning_mode,
             model=answer.model,
             summarize=self._summarizers,
             reply_to=self._reply_to,

@@ -5,13 +5,13 @@
     RoundStarted → ReasoningDelta/TextDelta/ToolCallProgress… → UsageReported → RoundFinished
     → ToolStarted… → ToolFinished…                       (only when the model called tools)
 
-and finally exactly one `Done` or `LoopError`. Guarantees a consumer can build a record on:
+and finally exactly one `LoopDone` or `LoopError`. Guarantees a consumer can build a record on:
 - every `RoundStarted` is followed by exactly one `UsageReported` (estimated when the provider
   sent no usage, e.g. a stopped or failed stream), so every call can be billed;
 - every `ToolStarted` is followed by exactly one `ToolFinished`, and the tool calls of a
   `RoundFinished` are exactly the calls that get a `ToolStarted`, so history stays paired;
 - a Stop (the `stop` event) ends the answer at once, keeping what was produced
-  (`Done(reason="stopped")`); see `bot.llm.interrupt` for how it interrupts awaits.
+  (`LoopDone(reason="stopped")`); see `bot.llm.interrupt` for how it interrupts awaits.
 
 A hard cancellation of the consumer's task (shutdown) propagates as usual; then the consumer
 owns the record (see `bot.services`), with a round that has no `UsageReported` to estimate.
@@ -40,8 +40,8 @@ from bot.llm.types import (
     ChatMessage,
     ChatRequest,
     Completion,
-    Done,
     FinishReason,
+    LoopDone,
     LoopError,
     LoopEvent,
     ModelSwitched,
@@ -162,7 +162,7 @@ async def run_tool_loop(
                     round_no, call.model, estimate_usage(call, text, reasoning, ()), "stopped"
                 )
                 yield RoundFinished(round_no, text, reasoning, (), "other")
-                yield Done("stopped", text, rounds=round_no)
+                yield LoopDone("stopped", text, rounds=round_no)
                 return
             except LLMError as error:
                 text, reasoning = output.joined()
@@ -198,7 +198,7 @@ async def run_tool_loop(
                     "other",
                     _artefacts(completion, call.model, ()),
                 )
-                yield Done(
+                yield LoopDone(
                     "max_rounds",
                     completion.text,
                     note=f"Stopped after {max_tool_rounds} rounds of tool use.",
@@ -243,23 +243,23 @@ async def run_tool_loop(
                     ChatMessage("tool", result, tool_call_id=tool_call.id, images=images_of(result))
                 )
             if any(o.status == "cancelled" for o in outcomes.values()) and interrupter.requested:
-                yield Done("stopped", completion.text, rounds=round_no)
+                yield LoopDone("stopped", completion.text, rounds=round_no)
                 return
     finally:
         interrupter.close()
 
 
-def _done(completion: Completion, round_no: int, forced: bool, max_rounds: int) -> Done:
+def _done(completion: Completion, round_no: int, forced: bool, max_rounds: int) -> LoopDone:
     if completion.finish_reason == "length":
         note = "The answer reached the output token limit and was cut off."
-        return Done("length", completion.text, note=note, rounds=round_no)
+        return LoopDone("length", completion.text, note=note, rounds=round_no)
     if completion.finish_reason == "content_filter":
         note = "The provider's content filter stopped the answer."
-        return Done("content_filter", completion.text, note=note, rounds=round_no)
+        return LoopDone("content_filter", completion.text, note=note, rounds=round_no)
     if forced:
         note = f"Stopped using tools after {max_rounds} rounds."
-        return Done("max_rounds", completion.text, note=note, rounds=round_no)
-    return Done("complete", completion.text, rounds=round_no)
+        return LoopDone("max_rounds", completion.text, note=note, rounds=round_no)
+    return LoopDone("complete", completion.text, rounds=round_no)
 
 
 def _artefacts(

@@ -352,7 +352,7 @@ StopReason = Literal["complete", "stopped", "max_rounds", "length", "content_fil
 
 
 @dataclass(frozen=True, slots=True)
-class Done:
+class LoopDone:
     reason: StopReason
     text: str  # the final answer text of the last round
     note: str | None = None  # plain words for the member when the answer ended unusually
@@ -379,7 +379,7 @@ LoopEvent = (
     | ToolFinished
     | UsageReported
     | RoundFinished
-    | Done
+    | LoopDone
     | LoopError
 )
 

@@ -20,7 +20,8 @@ from typing import Any
 from bot.llm.citations import CITED_SOURCES
 from bot.llm.types import Artefacts
 from bot.services.trim import Draft, DraftCall
-from bot.storage.models import AnswerStatus, RoundArtefacts, Step, StoredMessage
+from bot.storage.models import RoundArtefacts, Step, StoredMessage
+from bot.vocabulary import AnswerStatus
 
 log = logging.getLogger(__name__)
 

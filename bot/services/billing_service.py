@@ -38,7 +38,7 @@ from bot.billing.reports import (
     report_chart,
 )
 from bot.errors import InvalidInputError
-from bot.services.settings_service import validate_model_name
+from bot.services.model_catalog import validate_model_name
 from bot.storage.budgets import BudgetRepository, BudgetStatus
 from bot.storage.database import Database
 from bot.storage.prices import PriceOverride

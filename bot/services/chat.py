@@ -1,6 +1,6 @@
 """One conversation turn, and the queue that runs turns one at a time per conversation.
 
-A turn: effective channel config → history for this turn → `run_tool_loop` → every event
+A turn: effective channel settings → history for this turn → `run_tool_loop` → every event
 recorded (`AnswerRecorder`), metered (`CallMeter`) and shown (`AnswerPresenter`). The service
 knows nothing of Discord: the presenter is given by the caller (the Discord front end builds
 one per answer), so the same turn logic runs in tests and benchmarks.
@@ -25,10 +25,10 @@ from datetime import UTC, datetime
 from bot.errors import LLMContextTooLongError, UserFacingError, describe
 from bot.llm.loop import ChatStreamer, run_tool_loop
 from bot.llm.tools import ToolContext, ToolRegistry
-from bot.llm.types import ChatRequest, Done, ImagePart, LoopError, RoundStarted, UsageReported
+from bot.llm.types import ChatRequest, ImagePart, LoopDone, LoopError, RoundStarted, UsageReported
 from bot.llm.usage import estimate_tokens
 from bot.logs import log_context
-from bot.services.config import ChannelConfigService
+from bot.services.effective_settings import EffectiveSettingsCache
 from bot.services.history import build_model_messages
 from bot.services.ports import (
     AnswerFollowUp,
@@ -135,7 +135,7 @@ class ChatService:
         self,
         *,
         messages: MessageRepository,
-        config: ChannelConfigService,
+        effective_settings: EffectiveSettingsCache,
         client: ChatStreamer,
         tools: ToolRegistry | ToolCatalog,
         limits: EngineLimits = EngineLimits(),
@@ -149,7 +149,7 @@ class ChatService:
         self._messages = messages
         self._attachments = AttachmentRepository(messages.db)
         self._drafts = drafts  # saves streaming rounds, so a crash loses no shown words
-        self._config = config
+        self._effective = effective_settings
         self._client = client
         # Built-ins only, or built-ins and the MCP servers' tools (which change at run time).
         self._catalog = tools if isinstance(tools, ToolCatalog) else ToolCatalog(tools)
@@ -243,11 +243,11 @@ class ChatService:
 
     async def _answer(self, turn: TurnRequest, running: _Running) -> None:
         conversation = turn.conversation
-        config = await self._config.for_channel(
+        effective = await self._effective.for_channel(
             conversation.channel_id if conversation.kind != "dm" else None,
             conversation.parent_channel_id,
         )
-        model = turn.model or conversation.model or config.model
+        model = turn.model or conversation.model or effective.model
         answer = await self._messages.start_answer(conversation.id, model, turn.user_message.id)
         running.answer_id = answer.id
         recorder = AnswerRecorder(self._messages, answer.id, drafts=self._drafts)
@@ -257,13 +257,13 @@ class ChatService:
             # Only asks for the first visible sign: the model call below does not wait for
             # Discord. Showing it can still fail (no permission to post, a deleted channel);
             # the presenter then raises, and the answer is closed as an error.
-            presenter = await turn.presenter_factory(answer, config)
+            presenter = await turn.presenter_factory(answer, effective)
             for note in turn.notes:
                 presenter.note(note)
             # The tools of this answer: the channel's, among those available now.
-            tools = self._catalog.registry().only(config.enabled_tools)
+            tools = self._catalog.registry().only(effective.enabled_tools)
             request, left_out = await self._build_request(
-                turn, answer, config.system_prompt, model, tools
+                turn, answer, effective.system_prompt, model, tools
             )
             if left_out:
                 presenter.note("Older messages were left out to fit the model's context.")
@@ -424,7 +424,7 @@ class ChatService:
                             presenter.note(cost.warning)
                     if isinstance(event, LoopError):
                         self.last_llm_error = LastError(self._clock(), _error_text(event.error))
-                    end = isinstance(event, Done | LoopError)
+                    end = isinstance(event, LoopDone | LoopError)
                     if lost is None:
                         try:
                             presenter.update(event)  # shown first: recording awaits storage

@@ -36,8 +36,8 @@ from bot.llm.types import ChatMessage, ImagePart, ToolCall
 from bot.services.answer_replay import END_MARKERS, MISSING_RESULTS, append_answer, replayable
 from bot.services.trim import (
     Draft,
+    HistoryTurn,
     TokenCounter,
-    Turn,
     draft_tokens,
     estimate_tokens,
     fit_turns,
@@ -88,7 +88,7 @@ def build_model_messages(
     starts = _turn_starts(history)
     ends = [*starts[1:], len(history)]
 
-    def build_turn(index: int) -> Turn:
+    def build_turn(index: int) -> HistoryTurn:
         return _build_turn(history, starts[index], ends[index], multi_member, attached)
 
     head: list[Draft] = [("system", system_prompt, (), None, None, ())] if system_prompt else []
@@ -134,9 +134,9 @@ def _build_turn(
     end: int,
     multi_member: bool,
     images: Mapping[int, tuple[ImagePart, ...]],
-) -> Turn:
+) -> HistoryTurn:
     first = history[start]
-    turn = Turn(
+    turn = HistoryTurn(
         ("user", _member_text(first, multi_member), (), None, None, images.get(first.id, ()))
     )
     drafts = turn.drafts

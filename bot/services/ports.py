@@ -11,7 +11,7 @@ from typing import Protocol
 
 from bot.billing.types import CallCost
 from bot.llm.types import ChatRequest, LoopEvent, UsageReported
-from bot.services.config import ChannelConfig
+from bot.services.effective_settings import EffectiveSettings
 from bot.storage.models import Conversation, StoredMessage
 
 
@@ -38,7 +38,7 @@ class AnswerPresenter(Protocol):
 
 
 # Builds the presenter of a new answer and shows its first visible sign.
-PresenterFactory = Callable[[StoredMessage, ChannelConfig], Awaitable[AnswerPresenter]]
+PresenterFactory = Callable[[StoredMessage, EffectiveSettings], Awaitable[AnswerPresenter]]
 
 
 class ContextWindowSource(Protocol):

@@ -9,7 +9,7 @@ last flush, or (while tools run) calls whose results are still missing. History 
 closes such calls, so a crash at any point leaves a record the model can continue from, with
 the words members already saw.
 
-A Stop reaches us as `Done(reason="stopped")`; a hard cancellation (shutdown) as
+A Stop reaches us as `LoopDone(reason="stopped")`; a hard cancellation (shutdown) as
 `abandon()`, which saves the partial round and marks the answer interrupted.
 """
 
@@ -22,7 +22,7 @@ import logging
 from bot.answer_text import join_rounds
 from bot.llm.citations import CITED_SOURCES
 from bot.llm.types import (
-    Done,
+    LoopDone,
     LoopError,
     LoopEvent,
     ReasoningDelta,
@@ -34,8 +34,9 @@ from bot.llm.types import (
     ToolFinished,
 )
 from bot.storage.messages import MessageRepository, NewStep
-from bot.storage.models import AnswerStatus, RoundArtefacts
+from bot.storage.models import RoundArtefacts
 from bot.storage.stream_log import DraftHandle, RoundDraft, StreamLog
+from bot.vocabulary import AnswerStatus
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ class AnswerRecorder:
                 duration_ms=round(event.duration_s * 1000),
             )
             await self._messages.append_steps(self._answer_id, [step])
-        elif isinstance(event, Done):
+        elif isinstance(event, LoopDone):
             status: AnswerStatus = "stopped" if event.reason == "stopped" else "complete"
             await self._finish(status, None)
         elif isinstance(event, LoopError):

@@ -94,7 +94,7 @@ def shorten_tool_result(content: str, keep_chars: int = SHORTENED_TOOL_RESULT_CH
     return f"{content[:keep_chars]}\n[… {cut} more characters of this tool result left out]"
 
 
-class Turn:
+class HistoryTurn:
     """A member message and the answer drafts after it, with their token estimates."""
 
     __slots__ = ("cuts", "drafts", "short_tokens", "tokens")
@@ -133,7 +133,7 @@ class Turn:
 
 @dataclass(frozen=True, slots=True)
 class Fit:
-    turns: list[Turn]  # the kept turns, oldest first
+    turns: list[HistoryTurn]  # the kept turns, oldest first
     omitted: int  # how many older turns were left out
     tokens: int  # estimate of everything kept, the fixed part included
     shortened: int  # how many kept tool results were shortened
@@ -141,7 +141,7 @@ class Fit:
 
 def fit_turns(
     count_turns: int,
-    build_turn: Callable[[int], Turn],
+    build_turn: Callable[[int], HistoryTurn],
     *,
     fixed_tokens: int,
     budget: int,
@@ -185,7 +185,7 @@ def fit_turns(
     return Fit(turns=kept, omitted=index + 1, tokens=total, shortened=shortened)
 
 
-def _shorten(turn: Turn, total: int, budget: int) -> tuple[int, int]:
+def _shorten(turn: HistoryTurn, total: int, budget: int) -> tuple[int, int]:
     """Apply the turn's cuts in order until the total fits; the new total and cuts applied."""
     applied = 0
     for i, short, saved in turn.cuts:

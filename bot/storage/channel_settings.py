@@ -14,8 +14,9 @@ from typing import TypeVar
 import aiosqlite
 
 from bot.storage.database import Database
-from bot.storage.models import ChannelMode, ChannelSettings, ReasoningMode
+from bot.storage.models import ChannelSettings
 from bot.storage.timeutil import now_ms
+from bot.vocabulary import ChannelMode, ReasoningMode
 
 
 class Unset(enum.Enum):

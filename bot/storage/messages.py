@@ -29,7 +29,6 @@ from bot.storage.message_rows import (
     visible_text,
 )
 from bot.storage.models import (
-    AnswerStatus,
     DiscordMessageRef,
     RoundArtefacts,
     SearchHit,
@@ -38,6 +37,7 @@ from bot.storage.models import (
     StoredMessage,
 )
 from bot.storage.timeutil import from_ms, now_ms, to_ms, utc_now
+from bot.vocabulary import AnswerStatus
 
 __all__ = ["FINAL_STATUSES", "MessageRepository", "NewStep"]
 

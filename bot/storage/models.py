@@ -9,8 +9,6 @@ from typing import Literal
 
 from bot.vocabulary import AnswerStatus, ChannelMode, ReasoningMode
 
-__all__ = ["AnswerStatus", "ChannelMode", "ReasoningMode"]  # re-exported: storage's own words
-
 ConversationKind = Literal["thread", "inline", "dm"]
 StepKind = Literal["reasoning", "text", "tool_call", "tool_result"]
 ToolResultStatus = Literal["ok", "error", "timeout", "refused", "cancelled"]

@@ -8,7 +8,7 @@ from bot.discord_ui.state import AnswerState
 from bot.llm.types import (
     ChatMessage,
     ChatRequest,
-    Done,
+    LoopDone,
     LoopEvent,
     ReasoningDelta,
     RoundFinished,
@@ -58,7 +58,7 @@ def finished_state(pricer_micros: int | None = 1200) -> AnswerState:
             (14, RoundStarted(2, request())),
             (15, TextDelta("It is **4**.")),
             (16, UsageReported(2, MODEL, Usage(234, 517), "completed")),
-            (16, Done("complete", "It is **4**.", rounds=2)),
+            (16, LoopDone("complete", "It is **4**.", rounds=2)),
         ],
     )
     return state

@@ -27,7 +27,7 @@ from bot.discord_ui.render import (
 from bot.discord_ui.split import measure
 from bot.discord_ui.state import AnswerState, ToolLine
 from bot.llm.types import (
-    Done,
+    LoopDone,
     ReasoningDelta,
     RoundStarted,
     TextDelta,
@@ -268,7 +268,7 @@ def test_render_stopped() -> None:
 def test_render_latest_answer_offers_regenerate_and_older_ones_nothing() -> None:
     state = AnswerState(answer_id="a1")
     state.apply(TextDelta("done"), 0)
-    state.apply(Done("complete", "done"), 1)
+    state.apply(LoopDone("complete", "done"), 1)
     assert one(state).components == (regenerate_button("a1"),)
     state.regenerable = False
     assert one(state).components == ()
@@ -310,7 +310,10 @@ def test_render_notes_and_history_note() -> None:
     state.history_note = "Older messages were left out to fit the model's context."
     feed(
         state,
-        [(0, TextDelta("ok")), (1, Done("max_rounds", "ok", note="Stopped after 8 tool rounds."))],
+        [
+            (0, TextDelta("ok")),
+            (1, LoopDone("max_rounds", "ok", note="Stopped after 8 tool rounds.")),
+        ],
     )
     assert one(state).content == (
         f"ok\n\n{INFO} Stopped after 8 tool rounds.\n"
@@ -327,7 +330,7 @@ def test_render_history_note_visible_while_streaming() -> None:
 
 def test_render_empty_complete_answer() -> None:
     state = AnswerState()
-    state.apply(Done("complete", ""), 0)
+    state.apply(LoopDone("complete", ""), 0)
     assert one(state).content == EMPTY_ANSWER
 
 

@@ -10,7 +10,7 @@ from bot.discord_ui.render import ReasoningMode, render, stop_button
 from bot.discord_ui.split import MESSAGE_LIMIT, measure
 from bot.discord_ui.state import AnswerState
 from bot.llm.types import (
-    Done,
+    LoopDone,
     ReasoningDelta,
     RoundFinished,
     RoundStarted,
@@ -98,7 +98,7 @@ def test_render_streaming_keeps_full_messages_stable() -> None:
         state,
         [
             (now, UsageReported(2, MODEL, Usage(9999, 8888), "completed")),
-            (now, Done("complete", "")),
+            (now, LoopDone("complete", "")),
         ],
     )
     final = render(state, reasoning_mode="show", now=now)

@@ -10,7 +10,7 @@ import pytest
 from bot.discord_ui.state import AnswerState
 from bot.errors import GENERIC_MESSAGE, BudgetExceededError
 from bot.llm.types import (
-    Done,
+    LoopDone,
     LoopError,
     ReasoningDelta,
     RoundFinished,
@@ -83,7 +83,7 @@ def test_state_round_finished_text_is_authoritative() -> None:
 
 def test_state_done_text_used_when_nothing_streamed() -> None:
     state = AnswerState()
-    feed(state, [(0, RoundStarted(1, request())), (1, Done("complete", "Quiet answer"))])
+    feed(state, [(0, RoundStarted(1, request())), (1, LoopDone("complete", "Quiet answer"))])
     assert state.answer_text == "Quiet answer"
     assert state.status == "complete"
 
@@ -97,7 +97,7 @@ def test_state_done_text_ignored_when_rounds_streamed() -> None:
             (1, TextDelta("Looking.")),
             (2, RoundStarted(2, request())),
             (3, TextDelta("Found.")),
-            (4, Done("complete", "Found.", rounds=2)),
+            (4, LoopDone("complete", "Found.", rounds=2)),
         ],
     )
     assert state.answer_text == "Looking.\n\nFound."
@@ -350,14 +350,14 @@ def test_state_model_from_round_request_before_usage() -> None:
 )
 def test_state_done_notes(reason: Any, note: str | None, expected: list[str]) -> None:
     state = AnswerState()
-    state.apply(Done(reason, "x", note=note), 0)
+    state.apply(LoopDone(reason, "x", note=note), 0)
     assert state.status == "complete"
     assert state.notes == expected
 
 
 def test_state_done_reason_stopped_marks_stopped() -> None:
     state = AnswerState()
-    state.apply(Done("stopped", "x"), 0)
+    state.apply(LoopDone("stopped", "x"), 0)
     assert state.status == "stopped"
 
 
@@ -411,7 +411,7 @@ def test_state_events_after_stop_count_usage_but_keep_status() -> None:
         [
             (2, UsageReported(1, MODEL, Usage(5, 6, estimated=True), "stopped")),
             (3, LoopError(RuntimeError("cancelled"), partial=True)),
-            (4, Done("complete", "")),
+            (4, LoopDone("complete", "")),
         ],
     )
     assert state.status == "stopped"
@@ -422,7 +422,7 @@ def test_state_events_after_stop_count_usage_but_keep_status() -> None:
 
 def test_state_mark_stopped_after_complete_is_noop() -> None:
     state = AnswerState()
-    state.apply(Done("complete", "x"), 0)
+    state.apply(LoopDone("complete", "x"), 0)
     state.mark_stopped(now=1)
     assert state.status == "complete"
 

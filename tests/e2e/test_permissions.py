@@ -85,7 +85,7 @@ async def test_permissions_refusal_reaches_the_bot_not_the_handler(app: Running)
     )
     await reply_to(app, interaction)
     assert interaction.acknowledged and interaction.ephemeral
-    assert "threads" in (await app.bot.services.config.for_channel(app.channel_id)).mode
+    assert "threads" in (await app.bot.services.effective_settings.for_channel(app.channel_id)).mode
 
 
 # --- owner_command, on a test-only command added to the running bot ---------------------------

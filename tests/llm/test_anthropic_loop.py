@@ -18,7 +18,7 @@ from bot.llm.tools import ToolContext, ToolRegistry
 from bot.llm.types import (
     ChatMessage,
     ChatRequest,
-    Done,
+    LoopDone,
     LoopError,
     LoopEvent,
     RoundFinished,
@@ -119,7 +119,7 @@ async def test_anthropic_loop_sends_thinking_back_unchanged_every_round(
     events = await run(client)
 
     done = events[-1]
-    assert isinstance(done, Done), events[-1]
+    assert isinstance(done, LoopDone), events[-1]
     assert (done.reason, done.text, done.rounds) == ("complete", "x was 1, then 2.", 3)
     assert [e.status for e in events if isinstance(e, ToolFinished)] == ["ok", "ok"]
     sent = anthropic.messages_requests

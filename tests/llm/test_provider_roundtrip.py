@@ -22,7 +22,7 @@ from bot.llm.types import (
     ChatMessage,
     ChatRequest,
     Completion,
-    Done,
+    LoopDone,
     LoopError,
     LoopEvent,
     RoundStarted,
@@ -199,12 +199,12 @@ async def run_answer(streamer: Configured, request: ChatRequest) -> list[LoopEve
     return [e async for e in run_tool_loop(streamer, request, registry, ToolContext())]
 
 
-def finished(events: Sequence[LoopEvent]) -> Done:
+def finished(events: Sequence[LoopEvent]) -> LoopDone:
     errors = [e for e in events if isinstance(e, LoopError)]
     # A refusal here is the provider's own error text (e.g. reasoning not passed back).
     assert not errors, getattr(errors[0].error, "detail", errors[0].error)
     done = events[-1]
-    assert isinstance(done, Done)
+    assert isinstance(done, LoopDone)
     return done
 
 

@@ -17,7 +17,7 @@ from bot.llm.tools import ToolContext, ToolRegistry
 from bot.llm.types import (
     ChatMessage,
     ChatRequest,
-    Done,
+    LoopDone,
     LoopError,
     LoopEvent,
     RoundFinished,
@@ -87,7 +87,7 @@ async def test_responses_loop_runs_rounds_of_tools_with_reasoning_sent_back(
     events = await run(client)
 
     done = events[-1]
-    assert isinstance(done, Done) and done.reason == "complete" and done.rounds == 3
+    assert isinstance(done, LoopDone) and done.reason == "complete" and done.rounds == 3
     assert done.text == "All echoed."
     assert [r.rejected for r in server.responses_requests] == [None, None, None]
     assert [f.status for f in events if isinstance(f, ToolFinished)] == ["ok", "ok", "ok"]

@@ -11,7 +11,7 @@ from bot.llm.client import LLMClient
 from bot.llm.loop import run_tool_loop
 from bot.llm.tools import ToolContext, ToolRegistry
 from bot.llm.types import (
-    Done,
+    LoopDone,
     LoopError,
     LoopEvent,
     RoundFinished,
@@ -46,12 +46,12 @@ async def test_loop_text_answer_event_order(llm: FakeLLMServer, client: LLMClien
     assert kinds(events)[0] == "RoundStarted"
     assert "".join(e.text for e in only(events, TextDelta)) == "Hello there"
     tail = kinds(events)[-3:]
-    assert tail == ["UsageReported", "RoundFinished", "Done"]
+    assert tail == ["UsageReported", "RoundFinished", "LoopDone"]
     usage = only(events, UsageReported)[0]
     assert usage.status == "completed" and not usage.usage.estimated
     assert usage.usage.prompt_tokens == 12
     done = events[-1]
-    assert isinstance(done, Done) and done.reason == "complete" and done.text == "Hello there"
+    assert isinstance(done, LoopDone) and done.reason == "complete" and done.text == "Hello there"
     assert "tools" not in llm.chat_requests[0].json  # no tools registered → none sent
 
 
@@ -78,7 +78,7 @@ async def test_loop_runs_a_tool_and_sends_the_result_back(
     }
     assert llm.chat_requests[0].json["tools"][0]["function"]["name"] == "echo"
     done = events[-1]
-    assert isinstance(done, Done) and done.rounds == 2 and done.text == "The echo said hi."
+    assert isinstance(done, LoopDone) and done.rounds == 2 and done.text == "The echo said hi."
 
 
 async def test_loop_tools_of_one_round_run_concurrently(
@@ -165,7 +165,7 @@ async def test_loop_tool_failures_become_error_results(
     assert "not valid JSON" in results[4].result
     assert "bad arguments" in results[5].result
     assert "JSON object" in results[6].result
-    assert isinstance(events[-1], Done) and events[-1].text == "sorry"
+    assert isinstance(events[-1], LoopDone) and events[-1].text == "sorry"
     assert len(tool_messages(llm, 1)) == len(calls)
 
 
@@ -199,7 +199,7 @@ async def test_loop_max_tool_rounds_forces_a_text_answer(
     events = await run(client, [tool("echo", echo)], max_tool_rounds=2)
     assert [r.json.get("tool_choice") for r in llm.chat_requests] == [None, None, "none"]
     done = events[-1]
-    assert isinstance(done, Done) and done.reason == "max_rounds"
+    assert isinstance(done, LoopDone) and done.reason == "max_rounds"
     assert done.text == "Here is what I found." and "2 rounds" in (done.note or "")
 
 
@@ -213,7 +213,7 @@ async def test_loop_max_tool_rounds_drops_calls_the_model_insists_on(
     last_round = only(events, RoundFinished)[-1]
     assert last_round.tool_calls == ()  # …and are not recorded
     done = events[-1]
-    assert isinstance(done, Done) and done.reason == "max_rounds"
+    assert isinstance(done, LoopDone) and done.reason == "max_rounds"
 
 
 async def test_loop_truncated_arguments_at_length_limit(
@@ -231,7 +231,7 @@ async def test_loop_truncated_arguments_at_length_limit(
 async def test_loop_text_cut_at_length_limit_says_so(llm: FakeLLMServer, client: LLMClient) -> None:
     llm.enqueue(text_reply("An answer that got cu", finish_reason="length"))
     done = (await run(client))[-1]
-    assert isinstance(done, Done) and done.reason == "length" and "cut off" in (done.note or "")
+    assert isinstance(done, LoopDone) and done.reason == "length" and "cut off" in (done.note or "")
 
 
 async def test_loop_missing_usage_is_estimated(llm: FakeLLMServer, client: LLMClient) -> None:
@@ -285,9 +285,9 @@ async def test_loop_stop_during_stream_ends_at_once(llm: FakeLLMServer, client: 
     async with asyncio.timeout(2):
         await asyncio.gather(collect(), stop_soon())
     assert len(only(events, TextDelta)) >= 2
-    assert kinds(events)[-3:] == ["UsageReported", "RoundFinished", "Done"]
+    assert kinds(events)[-3:] == ["UsageReported", "RoundFinished", "LoopDone"]
     done = events[-1]
-    assert isinstance(done, Done) and done.reason == "stopped"
+    assert isinstance(done, LoopDone) and done.reason == "stopped"
     assert done.text and len(done.text) < len("word " * 200)
     usage = only(events, UsageReported)[0]
     assert usage.status == "stopped" and usage.usage.estimated
@@ -308,7 +308,7 @@ async def test_loop_stop_during_tools_cancels_them(llm: FakeLLMServer, client: L
     assert finished == {"echo": "ok", "sleepy": "cancelled"}
     assert len(only(events, ToolStarted)) == len(only(events, ToolFinished)) == 2
     done = events[-1]
-    assert isinstance(done, Done) and done.reason == "stopped"
+    assert isinstance(done, LoopDone) and done.reason == "stopped"
     assert len(llm.chat_requests) == 1  # no further call after the stop
 
 

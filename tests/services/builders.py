@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from bot.storage.models import AnswerStatus, Step, StoredMessage
+from bot.storage.models import Step, StoredMessage
+from bot.vocabulary import AnswerStatus
 
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -14,14 +14,14 @@ import pytest
 
 from bot.llm.client import LLMClient
 from bot.llm.tools import ToolRegistry
-from bot.llm.types import Done, LoopEvent, TextDelta
+from bot.llm.types import LoopDone, LoopEvent, TextDelta
 from bot.services.chat import (
     ChatService,
     EngineLimits,
     TurnRequest,
     history_for_turn,
 )
-from bot.services.config import ChannelConfig, ChannelConfigService
+from bot.services.effective_settings import EffectiveSettings, EffectiveSettingsCache
 from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.conversations import ConversationRepository
 from bot.storage.database import Database
@@ -76,7 +76,7 @@ class Harness:
     conversations: ConversationRepository
     messages: MessageRepository
     llm: FakeLLMServer
-    config: ChannelConfigService
+    effective: EffectiveSettingsCache
     client: LLMClient
     presenters: list[RecordingPresenter] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
@@ -96,7 +96,9 @@ class Harness:
     async def say(self, conversation: Conversation, text: str, author: str = "Ann") -> int:
         stored = await self.messages.add_user_message(conversation.id, text, 5, author, None)
 
-        async def factory(answer: StoredMessage, config: ChannelConfig) -> RecordingPresenter:
+        async def factory(
+            answer: StoredMessage, effective: EffectiveSettings
+        ) -> RecordingPresenter:
             self.log.append(f"start {answer.id} for {stored.id}")
             presenter = RecordingPresenter(answer, self.log, self.changed)
             self.presenters.append(presenter)
@@ -130,7 +132,7 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
         aiohttp.ClientSession() as http,
     ):
         client = LLMClient(http, llm.base_url, backoff_base=0.001, rng=random.Random(1))
-        config = ChannelConfigService(
+        effective = EffectiveSettingsCache(
             ChannelSettingsRepository(db),
             default_model="fake-model",
             available_tools=(),
@@ -139,12 +141,12 @@ async def harness(tmp_path: Path) -> AsyncIterator[Harness]:
         messages = MessageRepository(db)
         service = ChatService(
             messages=messages,
-            config=config,
+            effective_settings=effective,
             client=client,
             tools=ToolRegistry(),
             limits=EngineLimits(context_tokens=2_000, max_output_tokens=200),
         )
-        yield Harness(service, ConversationRepository(db), messages, llm, config, client)
+        yield Harness(service, ConversationRepository(db), messages, llm, effective, client)
         await service.close(grace_s=1)
 
 
@@ -181,7 +183,7 @@ async def test_chat_stop_ends_only_the_running_answer(harness: Harness) -> None:
     assert harness.service.stop(conversation.id)
     await harness.all_finished(2)
     first, second = harness.presenters
-    assert isinstance(first.events[-1], Done) and first.events[-1].reason == "stopped"
+    assert isinstance(first.events[-1], LoopDone) and first.events[-1].reason == "stopped"
     assert second.text == "next"
     stored = await harness.messages.get(first.answer.id)
     assert stored is not None and stored.status == "stopped" and stored.content
@@ -285,7 +287,7 @@ async def fill(harness: Harness, conversation: Conversation, count: int, size: i
 async def test_chat_long_history_that_fits_is_loaded_whole(harness: Harness) -> None:
     roomy = ChatService(
         messages=harness.messages,
-        config=harness.config,
+        effective_settings=harness.effective,
         client=harness.client,
         tools=ToolRegistry(),
         limits=EngineLimits(context_tokens=200_000, max_output_tokens=200),

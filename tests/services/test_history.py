@@ -16,7 +16,8 @@ from bot.services.history import (
     estimate_tokens,
 )
 from bot.services.trim import SHORTENED_TOOL_RESULT_CHARS, message_tokens
-from bot.storage.models import AnswerStatus, Step
+from bot.storage.models import Step
+from bot.vocabulary import AnswerStatus
 from tests.services.builders import HistoryBuilder, call, reasoning, result, text
 from tests.services.strict import assert_valid_for_strict_provider
 

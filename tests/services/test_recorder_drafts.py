@@ -14,7 +14,7 @@ import pytest
 
 from bot.llm.types import (
     ChatRequest,
-    Done,
+    LoopDone,
     LoopEvent,
     ReasoningDelta,
     RoundFinished,
@@ -105,7 +105,7 @@ async def test_recorder_saves_the_streaming_round_before_it_finishes(db: Databas
     await feed(
         recorder,
         RoundFinished(1, "Hello there", "Thinking", (), "stop"),
-        Done("complete", "Hello there"),
+        LoopDone("complete", "Hello there"),
     )
     await stream_log.flush()
 
@@ -226,7 +226,7 @@ async def test_recorder_after_a_crash_history_replays_the_draft_like_a_stopped_r
             recorder,
             *tool_round(),
             RoundFinished(2, "The answer is 42", "It is 42.", (), "other"),
-            Done("stopped", "The answer is 42"),
+            LoopDone("stopped", "The answer is 42"),
         )
         again = await messages.add_user_message(conversation.id, "and times two?", 7, "Ann", 2)
         stopped = history_for_turn(await messages.history(conversation.id), again.id, None)

@@ -4,7 +4,7 @@ fake endpoint, the tests' own MCP server over stdio."""
 from __future__ import annotations
 
 from bot.llm.client import LLMClient
-from bot.llm.types import Done, ToolFinished
+from bot.llm.types import LoopDone, ToolFinished
 from bot.tools.mcp.manager import McpManager
 from tests.fakes.llm_scripts import text_reply, tool_call_reply
 from tests.fakes.llm_server import FakeLLMServer
@@ -24,7 +24,7 @@ async def test_mcp_tool_through_the_tool_loop(llm: FakeLLMServer, client: LLMCli
     assert (finished["files__echo"].result, finished["files__echo"].status) == ("ping", "ok")
     assert finished["files__add"].status == "error"
     assert "input schema: a: 'x' is not of type 'integer'" in finished["files__add"].result
-    assert isinstance(events[-1], Done) and events[-1].text == "pong"
+    assert isinstance(events[-1], LoopDone) and events[-1].text == "pong"
 
     first, second = llm.chat_requests
     offered = {t["function"]["name"]: t["function"] for t in first.json["tools"]}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.services.config import ChannelConfigService
+from bot.services.effective_settings import EffectiveSettingsCache
 from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.database import Database
 from bot.storage.models import ChannelSettings
@@ -33,12 +33,12 @@ class CountingSettings(ChannelSettingsRepository):
 
 @pytest.fixture
 async def settings(tmp_path: Path) -> AsyncIterator[CountingSettings]:
-    async with Database.open(tmp_path / "config.db") as db:
+    async with Database.open(tmp_path / "effective.db") as db:
         yield CountingSettings(db)
 
 
-def service(settings: ChannelSettingsRepository) -> ChannelConfigService:
-    return ChannelConfigService(
+def service(settings: ChannelSettingsRepository) -> EffectiveSettingsCache:
+    return EffectiveSettingsCache(
         settings,
         default_model="base-model",
         available_tools=("calculator", "fetch_url"),
@@ -51,9 +51,13 @@ async def test_config_thread_inherits_parent_and_defaults_fill_the_rest(
 ) -> None:
     await settings.update(10, 1, model="channel-model", mode="inline")
     await settings.set_tool(10, 1, "fetch_url", True)
-    config = await service(settings).for_channel(99, 10)
-    assert (config.model, config.mode, config.reasoning_mode) == ("channel-model", "inline", "show")
-    assert config.enabled_tools == frozenset({"calculator", "fetch_url"})
+    effective = await service(settings).for_channel(99, 10)
+    assert (effective.model, effective.mode, effective.reasoning_mode) == (
+        "channel-model",
+        "inline",
+        "show",
+    )
+    assert effective.enabled_tools == frozenset({"calculator", "fetch_url"})
 
 
 async def test_config_is_cached_between_reads(settings: CountingSettings) -> None:

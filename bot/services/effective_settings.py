@@ -1,9 +1,9 @@
-"""A channel's effective configuration: stored overrides over the bot-wide defaults.
+"""A channel's effective settings: its stored overrides (`/settings`) over the bot's defaults.
 
 Threads inherit their parent channel's settings (tool by tool as well); a DM has no settings
 of its own and uses the defaults.
 
-Configs are cached: every /chat reads one before it may acknowledge the interaction, and a
+They are cached: every /chat reads them before it may acknowledge the interaction, and a
 burst of commands would otherwise queue that many reads on the database. The settings
 repository bumps a version on every write; a changed version empties the cache, and a read
 that overlapped a write is not cached. Concurrent reads of one channel share one load.
@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.storage.channel_settings import ChannelSettingsRepository
-from bot.storage.models import ChannelMode, ChannelSettings, ReasoningMode
+from bot.storage.models import ChannelSettings
+from bot.vocabulary import ChannelMode, ReasoningMode
 
 CACHE_SIZE = 10_000  # channels and threads; the least recently used are forgotten first
 _Key = tuple[int | None, int | None]
@@ -32,7 +33,7 @@ DEFAULT_SYSTEM_PROMPT = (
 
 
 @dataclass(frozen=True, slots=True)
-class ChannelConfig:
+class EffectiveSettings:
     model: str
     system_prompt: str
     reasoning_mode: ReasoningMode
@@ -43,13 +44,13 @@ class ChannelConfig:
     overridden: frozenset[str] = frozenset()
 
 
-def merge(
+def merge_settings(
     stored: ChannelSettings | None,
     *,
     default_model: str,
     available_tools: Iterable[str],
     default_enabled: Iterable[str],
-) -> ChannelConfig:
+) -> EffectiveSettings:
     enabled = set(default_enabled) & set(available_tools)
     overridden: set[str] = set()
     if stored is None:
@@ -63,7 +64,7 @@ def merge(
     for name in ("model", "system_prompt", "reasoning_mode", "mode", "mentions"):
         if getattr(stored, name) is not None:
             overridden.add(name)
-    return ChannelConfig(
+    return EffectiveSettings(
         model=stored.model or default_model,
         system_prompt=stored.system_prompt or DEFAULT_SYSTEM_PROMPT,
         reasoning_mode=stored.reasoning_mode or "show",
@@ -75,22 +76,22 @@ def merge(
     )
 
 
-class ChannelConfigService:
+class EffectiveSettingsCache:
     def __init__(
         self,
-        settings: ChannelSettingsRepository,
+        stored: ChannelSettingsRepository,
         *,
         default_model: str,
         available_tools: Iterable[str],
         default_enabled: Iterable[str],
     ) -> None:
-        self._settings = settings
+        self._stored = stored
         self._default_model = default_model
         self._available = tuple(available_tools)
         self._default_enabled = tuple(default_enabled)
-        self._cache: OrderedDict[_Key, ChannelConfig] = OrderedDict()
-        self._loading: dict[_Key, asyncio.Future[ChannelConfig]] = {}
-        self._version = settings.version
+        self._cache: OrderedDict[_Key, EffectiveSettings] = OrderedDict()
+        self._loading: dict[_Key, asyncio.Future[EffectiveSettings]] = {}
+        self._version = stored.version
 
     @property
     def default_model(self) -> str:
@@ -98,10 +99,10 @@ class ChannelConfigService:
 
     async def for_channel(
         self, channel_id: int | None, parent_channel_id: int | None = None
-    ) -> ChannelConfig:
-        if self._settings.version != self._version:
+    ) -> EffectiveSettings:
+        if self._stored.version != self._version:
             self._cache.clear()
-            self._version = self._settings.version
+            self._version = self._stored.version
         key = (channel_id, parent_channel_id)
         cached = self._cache.get(key)
         if cached is not None:
@@ -110,11 +111,11 @@ class ChannelConfigService:
         loading = self._loading.get(key)
         if loading is not None:
             return await asyncio.shield(loading)
-        future: asyncio.Future[ChannelConfig] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[EffectiveSettings] = asyncio.get_running_loop().create_future()
         self._loading[key] = future
-        version = self._settings.version
+        version = self._stored.version
         try:
-            config = await self._load(channel_id, parent_channel_id)
+            effective = await self._load(channel_id, parent_channel_id)
         except BaseException as exc:
             if isinstance(exc, Exception):
                 future.set_exception(exc)
@@ -124,18 +125,20 @@ class ChannelConfigService:
             raise
         finally:
             self._loading.pop(key, None)
-        future.set_result(config)
-        if self._settings.version == version:
-            self._cache[key] = config
+        future.set_result(effective)
+        if self._stored.version == version:
+            self._cache[key] = effective
             if len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
-        return config
+        return effective
 
-    async def _load(self, channel_id: int | None, parent_channel_id: int | None) -> ChannelConfig:
+    async def _load(
+        self, channel_id: int | None, parent_channel_id: int | None
+    ) -> EffectiveSettings:
         stored = None
         if channel_id is not None:
-            stored = await self._settings.effective(channel_id, parent_channel_id)
-        return merge(
+            stored = await self._stored.effective(channel_id, parent_channel_id)
+        return merge_settings(
             stored,
             default_model=self._default_model,
             available_tools=self._available,
