@@ -21,7 +21,7 @@ from pathlib import Path
 from bench.results import Result, Target
 from bot.billing.meter import Meter
 from bot.billing.pricing import PriceBook
-from bot.llm.types import ChatMessage, ChatRequest, Usage, UsageReported
+from bot.llm.types import ChatMessage, ChatRequest, RoundStarted, Usage, UsageReported
 from bot.services.ports import TurnContext
 from bot.storage.budgets import BudgetRepository
 from bot.storage.database import Database
@@ -90,7 +90,9 @@ async def reserve_settle(quick: bool) -> list[Result]:
 
             async def worker(first: int) -> None:
                 for answer in range(first, first + calls // tasks):
-                    hold = await meter.before_call(_turn(answer, 1000 + answer % 40), request)
+                    hold = await meter.before_call(
+                        _turn(answer, 1000 + answer % 40), RoundStarted(1, request)
+                    )
                     await meter.after_call(hold, event)
 
             await worker(10**9)  # warm-up: statement cache, catalog, pages in memory

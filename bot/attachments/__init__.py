@@ -38,15 +38,15 @@ API:
     image", "a scanned PDF with no text layer …", "this .txt file is binary", …).
 - `image_content_part(image, detail=None)` and `chat_content_parts(text, reading)`: content
   parts for chat completions (`{"type": "image_url", "image_url": {"url": "data:…"}}`).
-- `estimate_image_tokens(width, height)`, `estimate_tokens(text)` (characters / 4),
-  `format_size(bytes)`.
+- `estimate_image_tokens(width, height)`, `format_size(bytes)`.
 
 What is read: any `text/*` and common code and data files (by content type or extension,
 Discord's `message.txt` for long pastes included), files of unknown type when their bytes
 are text, PDFs' text layers (`pypdf`), and PNG, JPEG, WebP and GIF images (`Pillow`).
 Downloads are streamed and never read more than their limit + 1 byte; decoding, PDF
 extraction and image work run in worker threads (`asyncio.to_thread`), one file at a time.
-Token estimates are characters / 4 for text; image tokens are in `bot.attachments.images`.
+Text is counted with the bot's one estimate (`bot.llm.tokens.estimate_tokens`); image tokens
+are in `bot.attachments.images`.
 """
 
 from bot.attachments.images import estimate_image_tokens
@@ -58,7 +58,6 @@ from bot.attachments.models import (
     MessageAttachments,
     SkippedAttachment,
     TextAttachment,
-    estimate_tokens,
     format_size,
 )
 from bot.attachments.parts import chat_content_parts, image_content_part
@@ -74,7 +73,6 @@ __all__ = [
     "TextAttachment",
     "chat_content_parts",
     "estimate_image_tokens",
-    "estimate_tokens",
     "format_size",
     "image_content_part",
     "read_attachments",

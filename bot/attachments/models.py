@@ -14,13 +14,9 @@ from typing import TYPE_CHECKING, Literal
 if TYPE_CHECKING:
     from bot.settings import Settings
 
-# Tokens are estimated as characters / 4, the same rule the history trimmer uses; a CJK-heavy
-# text is undercounted by it, which the margins of the context budget absorb.
+# How many characters to read for a token budget before the text is known (a PDF's pages):
+# about 4 a token, the rule of `bot.llm.tokens.estimate_tokens` for most scripts.
 CHARS_PER_TOKEN = 4
-
-
-def estimate_tokens(text: str) -> int:
-    return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
 
 
 def format_size(size: int) -> str:

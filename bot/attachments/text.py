@@ -13,7 +13,7 @@ import codecs
 
 from charset_normalizer import CharsetMatches, from_bytes
 
-from bot.attachments.models import CHARS_PER_TOKEN, estimate_tokens
+from bot.llm.tokens import estimate_tokens
 
 SAMPLE_BYTES = 64 * 1024
 DECODE_SLICE = 1024 * 1024
@@ -132,7 +132,8 @@ def cut_to_tokens(
     total = estimate_tokens(text)
     if total <= budget:
         return text, total, total
-    max_chars = max(0, budget * CHARS_PER_TOKEN - _MARKER_CHARS)
+    # As many characters as this text spends on `budget` tokens (fewer for CJK scripts).
+    max_chars = max(0, budget * len(text) // total - _MARKER_CHARS)
     cut = text[:max_chars]
     line_end = cut.rfind("\n", max_chars * 4 // 5)
     if line_end > 0:

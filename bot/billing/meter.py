@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,7 +40,7 @@ from bot.billing.pricing import (
 )
 from bot.billing.types import CallCost
 from bot.errors import BudgetExceededError, UnpricedModelError
-from bot.llm.types import ChatRequest, Usage, UsageReported
+from bot.llm.types import RoundStarted, Usage, UsageReported
 from bot.money import usd_precise
 from bot.storage.budgets import BudgetRepository, BudgetStatus, PeriodDays, ReservationRepository
 from bot.storage.database import Database
@@ -52,8 +51,6 @@ from bot.storage.usage import CallStatus, LedgerEntry, Purpose, UsageRepository
 log = logging.getLogger(__name__)
 
 WARN_AT_PERCENT = 80
-# Round counters are kept for this many recent answers (an answer runs a handful of rounds).
-_TRACKED_ANSWERS = 4096
 
 
 class MeteredTurn(Protocol):
@@ -107,16 +104,19 @@ class Meter:
         self._usage = UsageRepository(db)
         self._budgets = BudgetRepository(db)
         self._reservations = ReservationRepository(db)
-        self._rounds: OrderedDict[int, int] = OrderedDict()
 
     # --- the CallMeter protocol ------------------------------------------------------------
 
-    async def before_call(self, turn: MeteredTurn, request: ChatRequest) -> CallHold:
-        """Hold the worst case of this call against every applicable budget, or refuse."""
+    async def before_call(self, turn: MeteredTurn, started: RoundStarted) -> CallHold:
+        """Hold the worst case of this call against every applicable budget, or refuse.
+
+        The round's number comes from the loop's event: the ledger key of a call is
+        "answer:<id>:round:<n>", the round the loop and the answer's steps know it by."""
         conversation = turn.conversation
+        request = started.request
         model = self._prices.canonical(request.model or turn.model)
         hold = CallHold(
-            key=f"answer:{turn.answer_id}:round:{self._next_round(turn.answer_id)}",
+            key=f"answer:{turn.answer_id}:round:{started.round}",
             model=model,
             provider=self._prices.provider_of(model),
             guild_id=conversation.guild_id,
@@ -235,15 +235,6 @@ class Meter:
         return await self._budgets.in_guild(guild_id, period_days(self._clock()))
 
     # --- internals -------------------------------------------------------------------------
-
-    def _next_round(self, answer_id: int) -> int:
-        # The tool loop numbers rounds from 1 in RoundStarted order; before_call is called
-        # once per RoundStarted, so counting here gives the same numbers.
-        n = self._rounds.pop(answer_id, 0) + 1
-        self._rounds[answer_id] = n
-        if len(self._rounds) > _TRACKED_ANSWERS:
-            self._rounds.popitem(last=False)
-        return n
 
     async def _settle(
         self, hold: CallHold, usage: Usage, status: CallStatus, price: Price | None

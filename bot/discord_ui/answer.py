@@ -42,7 +42,7 @@ from bot.discord_ui.replies import NO_MENTIONS
 from bot.discord_ui.split import MESSAGE_LIMIT
 from bot.discord_ui.state import AnswerState, Summarizer
 from bot.discord_ui.views import view_for
-from bot.llm.types import LoopEvent, TextDelta, UsageReported
+from bot.llm.types import LoopEvent, TextDelta
 from bot.tasks import spawn
 
 log = logging.getLogger(__name__)
@@ -91,8 +91,6 @@ class DiscordAnswer:
         self._lost: Exception | None = None  # why the first message could not be created
         self._ended_by_turn = False  # fail() or interrupted(): the turn closed the answer
         self._parts_stuck = False  # a later part could not be created: stop trying
-        self._costs: list[int | None] = []
-        self._cost_estimated = False
 
     @property
     def messages(self) -> list[discord.Message]:
@@ -114,8 +112,6 @@ class DiscordAnswer:
         if self._lost is not None:
             raise self._lost
         self.state.apply(event, self._clock())
-        if isinstance(event, UsageReported):
-            self._apply_costs()
         self._changed()
 
     def note(self, text: str) -> None:
@@ -123,9 +119,7 @@ class DiscordAnswer:
         self._changed()
 
     def add_cost(self, cost_micros: int | None, *, estimated: bool) -> None:
-        self._costs.append(cost_micros)
-        self._cost_estimated = self._cost_estimated or estimated
-        self._apply_costs()
+        self.state.add_cost(cost_micros, estimated=estimated)
         self._changed()
 
     async def fail(self, user_message: str, *, error_id: str | None = None) -> None:
@@ -162,12 +156,6 @@ class DiscordAnswer:
             raise self._lost
 
     # --- rendering and sending ------------------------------------------------------------
-
-    def _apply_costs(self) -> None:
-        if not self._costs:
-            return
-        total = None if any(c is None for c in self._costs) else sum(c or 0 for c in self._costs)
-        self.state.set_cost(total, estimated=self._cost_estimated or None)
 
     def _render(self) -> None:
         self._wanted = render(self.state, reasoning_mode=self._mode, now=self._clock())

@@ -38,7 +38,6 @@ from bot.llm.types import (
     ToolCallProgress,
     ToolFinished,
     ToolStarted,
-    Usage,
     UsageReported,
 )
 from bot.vocabulary import AnswerStatus
@@ -50,7 +49,6 @@ ToolLineStatus = Literal["pending", "running", "ok", "error", "timeout", "refuse
 Citer = Callable[[str], Sequence[tuple[str, str]]]
 Summarizer = Callable[[Mapping[str, Any]], str]
 # Prices one call: (model, usage) → micro-dollars, or None when the model has no known price.
-Pricer = Callable[[str, Usage], int | None]
 
 # Only the end of the reasoning is ever shown; keep a bounded tail, not the whole text.
 _REASONING_TAIL = 2000
@@ -91,7 +89,6 @@ class AnswerState:
     # Per tool, what its results cite as (title, URL); listed under the answer.
     cite: Mapping[str, Citer] = field(default_factory=dict)
     sources: list[tuple[str, str]] = field(default_factory=list)
-    pricer: Pricer | None = None
 
     status: AnswerStatus = "streaming"
     error_text: str | None = None
@@ -120,7 +117,6 @@ class AnswerState:
     waiting_notice_s: float = 15.0
     _model_heard_at: float | None = field(default=None, init=False, repr=False)
 
-    rounds: int = 0
     _round: int = field(default=0, init=False, repr=False)
     _texts: dict[int, str] = field(default_factory=dict, init=False, repr=False)
     _streamed: dict[tuple[int, int], ToolLine] = field(default_factory=dict, init=False, repr=False)
@@ -193,7 +189,6 @@ class AnswerState:
             self._on_progress(event.index, event.name)
         elif isinstance(event, RoundStarted):
             self._round = event.round
-            self.rounds += 1
             self.reasoning_excerpt = ""
             if self.model is None:
                 self.model = event.request.model
@@ -239,12 +234,15 @@ class AnswerState:
         self.error_id = error_id
         self._finish(self._last_now)
 
-    def set_cost(self, cost_micros: int | None, *, estimated: bool | None = None) -> None:
-        """Replace the running cost with the billed figure (e.g. after settlement)."""
-        self.cost_micros = cost_micros
-        self._unpriced = cost_micros is None
-        if estimated is not None:
-            self.estimated = estimated
+    def add_cost(self, cost_micros: int | None, *, estimated: bool) -> None:
+        """Add the billed cost of one call (the meter's figure, the only source of costs);
+        None (a model without a price) makes the answer's cost unknown for good."""
+        self.estimated = self.estimated or estimated
+        if cost_micros is None:
+            self._unpriced = True
+            self.cost_micros = None
+        elif not self._unpriced:
+            self.cost_micros = (self.cost_micros or 0) + cost_micros
 
     # --- internals -------------------------------------------------------------------------
 
@@ -355,12 +353,6 @@ class AnswerState:
         self.tokens_out += usage.completion_tokens
         self.estimated = self.estimated or usage.estimated
         self.calls_reported += 1
-        price = self.pricer(event.model, usage) if self.pricer is not None else None
-        if price is None:
-            self._unpriced = True
-            self.cost_micros = None
-        elif not self._unpriced:
-            self.cost_micros = (self.cost_micros or 0) + price
 
     def _on_done(self, event: LoopDone, now: float) -> None:
         if not self._texts and event.text:

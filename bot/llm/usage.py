@@ -16,22 +16,15 @@ the total is then widened so nothing is billed twice or negative.
 
 from __future__ import annotations
 
-import json
 import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from bot.llm.tokens import TOOL_CALL_OVERHEAD_TOKENS, estimate_tokens, request_tokens
 from bot.llm.types import ChatRequest, ToolCall, Usage
 
-__all__ = ["estimate_tokens", "estimate_usage", "parse_usage"]
-
-# Scripts where one character is roughly one token (CJK ideographs, kana, hangul).
-_DENSE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
-# Chat-format framing each message costs beyond its text (OpenAI documents ~3-4).
-_PER_MESSAGE = 4
-_PER_REQUEST = 3
+__all__ = ["estimate_usage", "parse_usage"]
 
 
 def _int(value: Any) -> int:
@@ -124,14 +117,6 @@ def _usage(prompt: int, completion: int, cached: int, reasoning: int, cost: floa
     )
 
 
-def estimate_tokens(text: str) -> int:
-    """A cheap deterministic token estimate: ~4 characters a token, 1 per CJK character."""
-    if not text:
-        return 0
-    dense = len(_DENSE.findall(text)) if not text.isascii() else 0
-    return max(1, dense + math.ceil((len(text) - dense) / 4))
-
-
 def estimate_usage(
     request: ChatRequest,
     completion_text: str,
@@ -139,21 +124,13 @@ def estimate_usage(
     tool_calls: Iterable[ToolCall] = (),
 ) -> Usage:
     """Usage of a call the provider did not report (stopped stream, provider omits it)."""
-    prompt = _PER_REQUEST
-    for message in request.messages:
-        prompt += _PER_MESSAGE + estimate_tokens(message.content or "")
-        prompt += sum(image.tokens for image in message.images)
-        for call in message.tool_calls:
-            prompt += _PER_MESSAGE + estimate_tokens(call.name) + estimate_tokens(call.arguments)
-    for tool in request.tools:
-        prompt += _PER_MESSAGE + estimate_tokens(tool.name) + estimate_tokens(tool.description)
-        prompt += estimate_tokens(json.dumps(dict(tool.parameters), default=str))
     reasoning_tokens = estimate_tokens(reasoning)
     completion = estimate_tokens(completion_text) + reasoning_tokens
     for call in tool_calls:
-        completion += _PER_MESSAGE + estimate_tokens(call.name) + estimate_tokens(call.arguments)
+        completion += TOOL_CALL_OVERHEAD_TOKENS + estimate_tokens(call.name)
+        completion += estimate_tokens(call.arguments)
     return Usage(
-        prompt_tokens=prompt,
+        prompt_tokens=request_tokens(request),
         completion_tokens=completion,
         reasoning_tokens=reasoning_tokens,
         estimated=True,

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -24,9 +23,9 @@ from datetime import UTC, datetime
 
 from bot.errors import LLMContextTooLongError, UserFacingError, describe
 from bot.llm.loop import ChatStreamer, run_tool_loop
+from bot.llm.tokens import tool_spec_tokens
 from bot.llm.tools import ToolContext, ToolRegistry
 from bot.llm.types import ChatRequest, ImagePart, LoopDone, LoopError, RoundStarted, UsageReported
-from bot.llm.usage import estimate_tokens
 from bot.logs import log_context
 from bot.services.effective_settings import EffectiveSettingsCache
 from bot.services.history import build_model_messages
@@ -314,7 +313,7 @@ class ChatService:
         """The request for this turn, and whether older turns had to be left out."""
         conversation = turn.conversation
         prompt = self._system_prompt(system_prompt, turn.place)
-        tool_tokens = estimate_tokens(json.dumps([s.to_wire() for s in tools.specs()]))
+        tool_tokens = sum(tool_spec_tokens(spec) for spec in tools.specs())
         window = self._limits.context_tokens
         if self._context_windows is not None:
             window = await self._context_windows.tokens(model)
@@ -412,7 +411,7 @@ class ChatService:
             async with aclosing(events):
                 async for event in events:
                     if isinstance(event, RoundStarted) and self._meter is not None:
-                        reservations.append(await self._meter.before_call(context, event.request))
+                        reservations.append(await self._meter.before_call(context, event))
                     if (
                         isinstance(event, UsageReported)
                         and self._meter is not None

@@ -32,14 +32,13 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from bot.llm.tokens import TokenCounter, estimate_tokens
 from bot.llm.types import ChatMessage, ImagePart, ToolCall
 from bot.services.answer_replay import END_MARKERS, MISSING_RESULTS, append_answer, replayable
 from bot.services.trim import (
     Draft,
     HistoryTurn,
-    TokenCounter,
     draft_tokens,
-    estimate_tokens,
     fit_turns,
 )
 from bot.storage.models import StoredMessage
@@ -51,7 +50,6 @@ __all__ = [
     "MISSING_RESULTS",
     "ModelHistory",
     "build_model_messages",
-    "estimate_tokens",
 ]
 
 EMPTY_MEMBER_MESSAGE = "(empty message)"

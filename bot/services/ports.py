@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.billing.types import CallCost
-from bot.llm.types import ChatRequest, LoopEvent, UsageReported
+from bot.llm.types import LoopEvent, RoundStarted, UsageReported
 from bot.services.effective_settings import EffectiveSettings
 from bot.storage.models import Conversation, StoredMessage
 
@@ -51,8 +51,9 @@ class ContextWindowSource(Protocol):
 class CallMeter(Protocol):
     """Billing around each model call (reserve → settle); see `bot.billing`."""
 
-    async def before_call(self, turn: TurnContext, request: ChatRequest) -> object:
-        """Reserve the worst case; raise `BudgetExceededError` to refuse the call."""
+    async def before_call(self, turn: TurnContext, started: RoundStarted) -> object:
+        """Reserve the worst case of the round's request; raise `BudgetExceededError` to
+        refuse the call."""
 
     async def after_call(self, reservation: object, event: UsageReported) -> CallCost:
         """Settle to what was used (one ledger row); returns the cost and any warning."""

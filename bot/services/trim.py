@@ -1,6 +1,6 @@
 """Fitting a rebuilt conversation into the model's context budget.
 
-Owns the token estimate of chat messages, the trimming policy used by
+Owns the trimming policy used by
 `bot.services.history.build_model_messages`, and the light `Draft` form messages take until
 trimming has decided which to keep (a plain tuple is several times cheaper to build than a
 `ChatMessage`, and most of a long conversation is left out).
@@ -24,21 +24,21 @@ the context is too long.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.llm.types import Artefacts, ChatMessage, ImagePart, Role
+from bot.llm.tokens import (
+    MESSAGE_OVERHEAD_TOKENS,
+    TOOL_CALL_OVERHEAD_TOKENS,
+    TokenCounter,
+    artefact_tokens,
+)
+from bot.llm.types import Artefacts, ImagePart, Role
 
-# Per-message framing (role, separators) that the chat template adds around the text.
-MESSAGE_OVERHEAD_TOKENS = 4
-# A tool call's id, type and JSON framing, beside its name and arguments.
-TOOL_CALL_OVERHEAD_TOKENS = 8
 # How much of an old tool result survives shortening (characters, ~250 tokens).
 SHORTENED_TOOL_RESULT_CHARS = 1000
 
-TokenCounter = Callable[[str], int]
 # A tool call before it becomes a `ToolCall`: (id, name, arguments, provider extra).
 DraftCall = tuple[str, str, str, Mapping[str, Any] | None]
 # A message before it becomes a `ChatMessage`:
@@ -46,33 +46,6 @@ DraftCall = tuple[str, str, str, Mapping[str, Any] | None]
 Draft = tuple[
     Role, str | None, tuple[DraftCall, ...], str | None, Artefacts | None, tuple[ImagePart, ...]
 ]
-
-
-def estimate_tokens(text: str) -> int:
-    """A provider-neutral estimate of the tokens of `text`: about 4 characters per token.
-
-    Per-message overhead is added by `message_tokens`, not here, so any plain text counter
-    (e.g. a real tokenizer) can be passed in its place.
-    """
-    return (len(text) + 3) // 4
-
-
-def message_tokens(message: ChatMessage, count: TokenCounter) -> int:
-    """Estimated prompt tokens of one message, framing included."""
-    tokens = MESSAGE_OVERHEAD_TOKENS
-    if message.content:
-        tokens += count(message.content)
-    for call in message.tool_calls:
-        tokens += TOOL_CALL_OVERHEAD_TOKENS + count(call.name) + count(call.arguments)
-    if message.artefacts is not None:
-        tokens += artefact_tokens(message.artefacts, count)
-    return tokens + sum(image.tokens for image in message.images)
-
-
-def artefact_tokens(artefacts: Artefacts, count: TokenCounter) -> int:
-    """What sending a round's provider artefacts back costs (reasoning sent back is
-    prompt text for the provider, signatures and encrypted blobs are counted as text)."""
-    return count(json.dumps(artefacts.data, ensure_ascii=False)) if artefacts.data else 0
 
 
 def draft_tokens(draft: Draft, count: TokenCounter) -> int:

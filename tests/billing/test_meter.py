@@ -11,7 +11,7 @@ from bot.billing.meter import CallHold, Meter
 from bot.billing.pricing import PriceBook, worst_case_micros
 from bot.billing.types import CallCost
 from bot.errors import BudgetExceededError, UnpricedModelError
-from bot.llm.types import Usage, UsageReported
+from bot.llm.types import RoundStarted, Usage, UsageReported
 from bot.services.ports import CallMeter
 from bot.storage.budgets import BudgetRepository, ReservationRepository
 from bot.storage.database import Database
@@ -34,7 +34,7 @@ def usage_event(
 
 async def test_meter_satisfies_the_call_meter_protocol(meter: Meter) -> None:
     as_protocol: CallMeter = meter
-    hold = await as_protocol.before_call(turn(1), request())
+    hold = await as_protocol.before_call(turn(1), RoundStarted(1, request()))
     cost = await as_protocol.after_call(hold, usage_event())
     assert cost == CallCost(100 * 1 + 50 * 2, estimated=False)
 
@@ -51,7 +51,7 @@ async def test_meter_concurrent_calls_never_overspend_the_budget(
     await budgets.set(GUILD, None, "day", amount, updated_by=1)
 
     async def call(n: int) -> int:
-        hold = await meter.before_call(turn(n, user_id=100 + n), req)
+        hold = await meter.before_call(turn(n, user_id=100 + n), RoundStarted(1, req))
         await asyncio.sleep(0)  # let the other calls in while this one is "streaming"
         # The real cost is the worst case: every prompt and output token used.
         cost = await meter.after_call(hold, usage_event(1, prompt, output))
@@ -85,7 +85,8 @@ async def test_meter_concurrent_reservations_hold_exactly_what_fits(
     await budgets.set(GUILD, USER, "week", 5 * worst, updated_by=1)
 
     results = await asyncio.gather(
-        *(meter.before_call(turn(n), req) for n in range(20)), return_exceptions=True
+        *(meter.before_call(turn(n), RoundStarted(1, req)) for n in range(20)),
+        return_exceptions=True,
     )
 
     holds = [r for r in results if isinstance(r, CallHold)]
@@ -113,7 +114,7 @@ async def test_meter_refusal_says_what_is_left(meter: Meter, budgets: BudgetRepo
     )
 
     with pytest.raises(BudgetExceededError) as refused:
-        await meter.before_call(turn(1), request(max_tokens=1000))
+        await meter.before_call(turn(1), RoundStarted(1, request(max_tokens=1000)))
 
     assert refused.value.user_message == (
         "This server's monthly budget has $0.0005 of $0.0015 left, not enough for this request "
@@ -122,7 +123,7 @@ async def test_meter_refusal_says_what_is_left(meter: Meter, budgets: BudgetRepo
 
 
 async def test_meter_settling_twice_writes_one_row(meter: Meter, ledger: UsageRepository) -> None:
-    hold = await meter.before_call(turn(5), request())
+    hold = await meter.before_call(turn(5), RoundStarted(1, request()))
     first = await meter.after_call(hold, usage_event(1, 100, 50))
     again = await meter.after_call(hold, usage_event(1, 999, 999))
 
@@ -135,11 +136,11 @@ async def test_meter_settling_twice_writes_one_row(meter: Meter, ledger: UsageRe
 async def test_meter_replay_after_restart_writes_one_row(
     db: Database, prices: PriceBook, clock: Clock, ledger: UsageRepository
 ) -> None:
-    for _ in range(2):  # a fresh meter per "run" numbers the rounds from 1 again
+    for _ in range(2):  # a fresh meter per "run"; the loop numbers the rounds from 1 again
         meter = Meter(db, prices, clock=clock)
         await meter.release_stale()
         for round_no in (1, 2):
-            hold = await meter.before_call(turn(9), request())
+            hold = await meter.before_call(turn(9), RoundStarted(round_no, request()))
             await meter.after_call(hold, usage_event(round_no))
 
     assert await ledger.count() == 2
@@ -166,7 +167,7 @@ async def test_meter_record_call_is_idempotent(meter: Meter, ledger: UsageReposi
 async def test_meter_unpriced_model_without_budget_is_recorded_without_cost(
     meter: Meter, ledger: UsageRepository
 ) -> None:
-    hold = await meter.before_call(turn(1, model=UNPRICED), request(UNPRICED))
+    hold = await meter.before_call(turn(1, model=UNPRICED), RoundStarted(1, request(UNPRICED)))
     cost = await meter.after_call(hold, usage_event(model=UNPRICED))
 
     assert cost == CallCost(None, estimated=False)
@@ -182,13 +183,15 @@ async def test_meter_unpriced_model_with_budget_is_refused(
     await budgets.set(GUILD, USER, "day", 1_000_000, updated_by=1)
 
     with pytest.raises(UnpricedModelError) as refused:
-        await meter.before_call(turn(1, model=UNPRICED), request(UNPRICED))
+        await meter.before_call(turn(1, model=UNPRICED), RoundStarted(1, request(UNPRICED)))
 
     assert isinstance(refused.value, BudgetExceededError)
     assert f"/price set model:{UNPRICED} input:" in refused.value.user_message
     assert await reservations.all() == []
     # Members without a budget in the same server may still use it.
-    hold = await meter.before_call(turn(2, user_id=7, model=UNPRICED), request(UNPRICED))
+    hold = await meter.before_call(
+        turn(2, user_id=7, model=UNPRICED), RoundStarted(1, request(UNPRICED))
+    )
     assert not hold.held
 
 
@@ -196,7 +199,7 @@ async def test_meter_dm_calls_are_recorded_without_budgets(
     meter: Meter, budgets: BudgetRepository, ledger: UsageRepository, db: Database
 ) -> None:
     await budgets.set(GUILD, None, "day", 1, updated_by=1)
-    hold = await meter.before_call(turn(1, guild_id=None), request())
+    hold = await meter.before_call(turn(1, guild_id=None), RoundStarted(1, request()))
     cost = await meter.after_call(hold, usage_event(estimated=True, status="stopped"))
 
     assert cost == CallCost(200, estimated=True)
@@ -215,7 +218,7 @@ async def test_meter_release_frees_the_hold(
     ledger: UsageRepository,
 ) -> None:
     await budgets.set(GUILD, None, "day", 1_000_000, updated_by=1)
-    hold = await meter.before_call(turn(1), request())
+    hold = await meter.before_call(turn(1), RoundStarted(1, request()))
     [held] = await reservations.all()
     assert held.call_key == "answer:1:round:1" and held.amount_micros == hold.amount_micros
 
@@ -233,7 +236,7 @@ async def test_meter_release_stale_frees_every_hold(
 ) -> None:
     await budgets.set(GUILD, None, "day", 1_000_000, updated_by=1)
     for n in range(3):
-        await meter.before_call(turn(n), request())
+        await meter.before_call(turn(n), RoundStarted(1, request()))
     assert len(await reservations.all()) == 3
 
     assert await meter.release_stale() == 3
@@ -270,7 +273,7 @@ async def test_meter_member_warning_names_your_budget(
     await budgets.set(GUILD, USER, "month", 1_000_000, updated_by=1)
     warnings = []
     for n, prompt in enumerate((700_000, 150_000, 10_000)):
-        hold = await meter.before_call(turn(n), request(max_tokens=10))
+        hold = await meter.before_call(turn(n), RoundStarted(1, request(max_tokens=10)))
         cost = await meter.after_call(hold, usage_event(1, prompt, 0))
         warnings.append(cost.warning)
 
@@ -282,7 +285,7 @@ async def test_meter_settlement_bills_the_model_that_answered(
 ) -> None:
     # The call was reserved for one model and another answered (a fallback): the ledger row
     # names the model that answered, at its price.
-    hold = await meter.before_call(turn(1, model=UNPRICED), request(UNPRICED))
+    hold = await meter.before_call(turn(1, model=UNPRICED), RoundStarted(1, request(UNPRICED)))
     cost = await meter.after_call(hold, usage_event(1, 100, 50, model=MODEL))
 
     assert cost.cost_micros == 200

@@ -9,7 +9,7 @@ import pytest
 from bot.billing.meter import Meter
 from bot.billing.periods import PeriodName, day_number, describe_reset, period_of
 from bot.errors import BudgetExceededError
-from bot.llm.types import Usage
+from bot.llm.types import RoundStarted, Usage
 from bot.storage.budgets import BudgetRepository
 from tests.billing.conftest import GUILD, MODEL, USER, Clock, request, turn
 
@@ -109,10 +109,10 @@ async def test_meter_spending_resets_at_the_period_boundary(
 
     clock.now = new_period - LAST_MS  # the last millisecond of the same period
     with pytest.raises(BudgetExceededError):
-        await meter.before_call(turn(1), request())
+        await meter.before_call(turn(1), RoundStarted(1, request()))
 
     clock.now = new_period
-    hold = await meter.before_call(turn(2), request())
+    hold = await meter.before_call(turn(2), RoundStarted(1, request()))
     assert hold.held
     [status] = await meter.budget_status(GUILD, USER)
     assert status.spent_micros == 0 and status.held_micros == hold.amount_micros

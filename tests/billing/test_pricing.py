@@ -18,7 +18,7 @@ from bot.billing.pricing import (
     usd_to_price,
 )
 from bot.errors import InvalidInputError
-from bot.llm.types import Usage, UsageReported
+from bot.llm.types import RoundStarted, Usage, UsageReported
 from bot.llm.usage import parse_usage
 from bot.storage.database import Database
 from bot.storage.prices import PriceRepository
@@ -144,7 +144,9 @@ async def test_price_book_override_prices_the_ledger_row(db: Database) -> None:
     await book.set_override("gpt-4o-mini", Decimal("10"), Decimal("20"), Decimal("1"))
     meter = Meter(db, book)
 
-    hold = await meter.before_call(turn(1, model="gpt-4o-mini"), request("gpt-4o-mini"))
+    hold = await meter.before_call(
+        turn(1, model="gpt-4o-mini"), RoundStarted(1, request("gpt-4o-mini"))
+    )
     usage = parse_usage(OPENAI)
     cost = await meter.after_call(hold, UsageReported(1, "gpt-4o-mini", usage, "completed"))
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.billing.meter import Meter
 from bot.billing.pricing import PriceBook, PriceCatalog, cost_micros, worst_case_micros
 from bot.llm.providers import DEFAULT_PROVIDER, ModelDirectory, ProviderConfig
-from bot.llm.types import Usage, UsageReported
+from bot.llm.types import RoundStarted, Usage, UsageReported
 from bot.llm.usage import parse_usage
 from bot.storage.database import Database
 from bot.storage.prices import PriceRepository
@@ -73,7 +73,9 @@ async def test_ledger_row_records_provider_and_cache_writes(db: Database) -> Non
     book = PriceBook(PriceRepository(db), directory=DIRECTORY)
     await book.set_override("claude/claude-x", "3", "15", "0.3", updated_by=1)
     meter = Meter(db, book)
-    hold = await meter.before_call(turn(7, model="claude/claude-x"), request("claude/claude-x"))
+    hold = await meter.before_call(
+        turn(7, model="claude/claude-x"), RoundStarted(1, request("claude/claude-x"))
+    )
     usage = Usage(
         prompt_tokens=1000, completion_tokens=10, cached_tokens=600, cache_write_tokens=300
     )
@@ -96,7 +98,7 @@ async def test_ledger_row_of_a_fallback_names_the_model_that_answered(db: Databa
     await book.set_override("openrouter/deepseek/deepseek-chat", "10", "20", updated_by=1)
     meter = Meter(db, book)
     hold = await meter.before_call(
-        turn(8, model="deepseek/deepseek-chat"), request("deepseek/deepseek-chat")
+        turn(8, model="deepseek/deepseek-chat"), RoundStarted(1, request("deepseek/deepseek-chat"))
     )
     usage = Usage(prompt_tokens=100, completion_tokens=10)
     event = UsageReported(1, "openrouter/deepseek/deepseek-chat", usage, "completed")

@@ -7,6 +7,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 
 from bot.billing.meter import Meter
+from bot.llm.types import RoundStarted
 from bot.storage.budgets import BudgetRepository, ReservationRepository
 from bot.storage.database import Database, load_migrations
 from bot.storage.usage import LedgerEntry, UsageRepository
@@ -78,7 +79,7 @@ async def test_meter_cancelled_reservation_leaves_no_hold(
 ) -> None:
     await budgets.set(GUILD, USER, "day", 1_000_000, updated_by=1)
     for spins in range(6):  # cancel at different points of the trip to the database thread
-        task = asyncio.create_task(meter.before_call(turn(100 + spins), request()))
+        task = asyncio.create_task(meter.before_call(turn(100 + spins), RoundStarted(1, request())))
         for _ in range(spins):
             await asyncio.sleep(0)
         task.cancel()

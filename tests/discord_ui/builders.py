@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from bot.discord_ui.state import AnswerState
 from bot.llm.types import (
@@ -36,14 +37,26 @@ def call(
     return ToolCall(id=call_id, name=name, arguments=arguments)
 
 
-def feed(state: AnswerState, events: Iterable[tuple[float, LoopEvent]]) -> None:
+@dataclass(frozen=True)
+class CallBilled:
+    """The meter's cost of one call, as the chat service hands it to the presenter."""
+
+    micros: int | None
+    estimated: bool = False
+
+
+def feed(state: AnswerState, events: Iterable[tuple[float, LoopEvent | CallBilled]]) -> None:
     for now, event in events:
-        state.apply(event, now)
+        if isinstance(event, CallBilled):
+            state.add_cost(event.micros, estimated=event.estimated)
+        else:
+            state.apply(event, now)
 
 
-def finished_state(pricer_micros: int | None = 1200) -> AnswerState:
-    """Reasoned 12 s, one calculator call, answered in round 2; 1,234 in / 567 out."""
-    state = AnswerState(answer_id="a1", pricer=lambda model, usage: pricer_micros)
+def finished_state(call_micros: int | None = 1200) -> AnswerState:
+    """Reasoned 12 s, one calculator call, answered in round 2; 1,234 in / 567 out; each
+    of the two calls billed `call_micros` (None: the model has no price)."""
+    state = AnswerState(answer_id="a1")
     c = call()
     feed(
         state,
@@ -52,12 +65,14 @@ def finished_state(pricer_micros: int | None = 1200) -> AnswerState:
             (1, ReasoningDelta("thinking")),
             (13, ToolCallProgress(0, "calculator")),
             (13, UsageReported(1, MODEL, Usage(1000, 50), "completed")),
+            (13, CallBilled(call_micros)),
             (13, RoundFinished(1, "", "thinking", (c,), "tool_calls")),
             (13, ToolStarted(1, c)),
             (14, ToolFinished(1, c, "4", "ok", 1.234)),
             (14, RoundStarted(2, request())),
             (15, TextDelta("It is **4**.")),
             (16, UsageReported(2, MODEL, Usage(234, 517), "completed")),
+            (16, CallBilled(call_micros)),
             (16, LoopDone("complete", "It is **4**.", rounds=2)),
         ],
     )

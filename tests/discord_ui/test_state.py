@@ -22,7 +22,7 @@ from bot.llm.types import (
     Usage,
     UsageReported,
 )
-from tests.discord_ui.builders import MODEL, call, feed, request
+from tests.discord_ui.builders import MODEL, CallBilled, call, feed, request
 
 
 def test_state_text_deltas_build_answer() -> None:
@@ -291,45 +291,42 @@ def _usage(round_: int, prompt: int, completion: int, *, estimated: bool = False
     return UsageReported(round_, MODEL, usage, "completed")
 
 
-def test_state_usage_summed_over_rounds_and_priced() -> None:
-    def pricer(model: str, usage: Usage) -> int | None:
-        assert model == MODEL
-        return usage.prompt_tokens + 10 * usage.completion_tokens
-
-    state = AnswerState(pricer=pricer)
-    feed(state, [(0, _usage(1, 100, 10)), (1, _usage(2, 200, 20))])
+def test_state_usage_summed_over_rounds_cost_from_the_meter() -> None:
+    state = AnswerState()
+    feed(
+        state,
+        [
+            (0, _usage(1, 100, 10)),
+            (0, CallBilled(120)),
+            (1, _usage(2, 200, 20)),
+            (1, CallBilled(480)),
+        ],
+    )
     assert (state.tokens_in, state.tokens_out) == (300, 30)
     assert state.cost_micros == 600
     assert state.model == MODEL
     assert not state.estimated
 
 
-def test_state_unpriced_round_makes_cost_unknown_for_good() -> None:
-    prices = iter([5, None, 7])
-    state = AnswerState(pricer=lambda model, usage: next(prices))
-    feed(state, [(0, _usage(1, 1, 1)), (1, _usage(2, 1, 1))])
-    assert state.cost_micros is None
-    state.apply(_usage(3, 1, 1), 2)
+def test_state_unpriced_call_makes_cost_unknown_for_good() -> None:
+    state = AnswerState()
+    feed(state, [(0, CallBilled(5)), (1, CallBilled(None)), (2, CallBilled(7))])
     assert state.cost_micros is None
 
 
-def test_state_without_pricer_cost_is_unknown() -> None:
+def test_state_usage_alone_leaves_cost_unknown() -> None:
+    # Usage is counted as it is reported; the cost is the meter's billed figure only.
     state = AnswerState()
     state.apply(_usage(1, 10, 10), 0)
     assert state.cost_micros is None
+    state.add_cost(40, estimated=True)
+    assert (state.cost_micros, state.estimated) == (40, True)
 
 
 def test_state_estimated_flag_sticks() -> None:
     state = AnswerState()
     feed(state, [(0, _usage(1, 1, 1, estimated=True)), (1, _usage(2, 1, 1))])
     assert state.estimated
-
-
-def test_state_set_cost_overrides() -> None:
-    state = AnswerState(pricer=lambda model, usage: 5)
-    state.apply(_usage(1, 1, 1), 0)
-    state.set_cost(1234, estimated=True)
-    assert (state.cost_micros, state.estimated) == (1234, True)
 
 
 def test_state_model_from_round_request_before_usage() -> None:
@@ -404,12 +401,13 @@ def test_state_mark_stopped_keeps_text_and_cancels_tools() -> None:
 
 
 def test_state_events_after_stop_count_usage_but_keep_status() -> None:
-    state = AnswerState(pricer=lambda model, usage: 10)
+    state = AnswerState()
     state.mark_stopped(now=1)
     feed(
         state,
         [
             (2, UsageReported(1, MODEL, Usage(5, 6, estimated=True), "stopped")),
+            (2, CallBilled(10, estimated=True)),
             (3, LoopError(RuntimeError("cancelled"), partial=True)),
             (4, LoopDone("complete", "")),
         ],

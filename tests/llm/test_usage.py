@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from bot.llm.tokens import estimate_tokens
 from bot.llm.types import ChatMessage, ChatRequest, ToolCall, ToolSpec, Usage
-from bot.llm.usage import estimate_tokens, estimate_usage, parse_usage
+from bot.llm.usage import estimate_usage, parse_usage
 
 
 def test_usage_openai_details_are_inclusive() -> None:

@@ -7,15 +7,15 @@ import random
 
 import pytest
 
+from bot.llm.tokens import estimate_tokens, message_tokens
 from bot.llm.types import ChatMessage, ToolCall
 from bot.services.history import (
     END_MARKERS,
     MISSING_RESULTS,
     ModelHistory,
     build_model_messages,
-    estimate_tokens,
 )
-from bot.services.trim import SHORTENED_TOOL_RESULT_CHARS, message_tokens
+from bot.services.trim import SHORTENED_TOOL_RESULT_CHARS
 from bot.storage.models import Step
 from bot.vocabulary import AnswerStatus
 from tests.services.builders import HistoryBuilder, call, reasoning, result, text
