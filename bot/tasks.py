@@ -33,16 +33,3 @@ def _finished(task: asyncio.Task[Any]) -> None:
     exc = task.exception()
     if exc is not None:
         log.error("background task %s failed", task.get_name(), exc_info=exc)
-
-
-def running_tasks() -> frozenset[asyncio.Task[Any]]:
-    return frozenset(_running)
-
-
-async def cancel_all(grace_s: float = 5.0) -> None:
-    """Cancel every tracked task and wait (bounded) for them to finish."""
-    tasks = [t for t in _running if not t.done()]
-    for task in tasks:
-        task.cancel()
-    if tasks:
-        await asyncio.wait(tasks, timeout=grace_s)

@@ -46,7 +46,7 @@ from bot.storage.budgets import BudgetRepository, BudgetStatus, PeriodDays, Rese
 from bot.storage.database import Database
 from bot.storage.models import Conversation, StoredMessage
 from bot.storage.timeutil import to_ms
-from bot.storage.usage import CallStatus, LedgerEntry, Purpose, UsageRepository
+from bot.storage.usage import CallStatus, LedgerEntry, Purpose
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,6 @@ class Meter:
         self._prices = prices
         self._clock = clock
         self._default_max_output = default_max_output_tokens
-        self._usage = UsageRepository(db)
         self._budgets = BudgetRepository(db)
         self._reservations = ReservationRepository(db)
 

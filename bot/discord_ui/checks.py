@@ -63,10 +63,6 @@ def owner_ids(client: object) -> frozenset[int]:
     return frozenset()
 
 
-def is_owner(interaction: discord.Interaction[Any]) -> bool:
-    return interaction.user.id in owner_ids(interaction.client)
-
-
 def ensure_owner(interaction: discord.Interaction[Any]) -> bool:
     """Pass, or raise NotOwner with a message that says why."""
     owners = owner_ids(interaction.client)

@@ -101,7 +101,6 @@ class AnswerState:
     reasoning_seen: bool = False
     reasoning_excerpt: str = ""  # tail of the current round's reasoning
     reasoning_started_at: float | None = None  # open interval, None when closed
-    reasoning_ended_at: float | None = None
     _reasoning_closed_s: float = field(default=0.0, init=False, repr=False)
 
     tokens_in: int = 0
@@ -214,13 +213,6 @@ class AnswerState:
                 self.error_text = _user_text(event.error)
             self._finish(now)
 
-    def mark_stopped(self, now: float) -> None:
-        """The member pressed Stop (or ran /stop): keep what came, mark it stopped."""
-        self._last_now = max(self._last_now, now)
-        if not self.is_final:
-            self.status = "stopped"
-        self._finish(now)
-
     def mark_interrupted(self) -> None:
         """The bot restarted while this answer was streaming."""
         if not self.is_final:
@@ -260,7 +252,6 @@ class AnswerState:
         if self.reasoning_started_at is not None:
             self._reasoning_closed_s += max(0.0, now - self.reasoning_started_at)
             self.reasoning_started_at = None
-            self.reasoning_ended_at = now
 
     def _round_lines(self, round_: int) -> list[ToolLine]:
         return [line for line in self.tools if line.round == round_]

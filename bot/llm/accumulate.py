@@ -136,10 +136,6 @@ class StreamAccumulator:
         self.usage: Usage | None = None
         self.model: str | None = None
 
-    @property
-    def has_output(self) -> bool:
-        return bool(self._text or self._reasoning or self._calls)
-
     def feed(self, chunk: dict[str, Any]) -> Sequence[StreamEvent]:
         """Ingest one parsed chunk; return the events it produced (often one, maybe none)."""
         self.chunks += 1

@@ -23,7 +23,6 @@ from typing import Literal
 from bot.billing.meter import Meter
 from bot.billing.periods import Period, PeriodName, period_of
 from bot.billing.pricing import (
-    MICROS_PER_DOLLAR,
     Price,
     PriceBook,
     budget_amount_micros,
@@ -115,10 +114,6 @@ def parse_price(value: float | str | Decimal, what: str) -> Decimal:
             "dollars per *million* tokens (e.g. `0.15` for $0.15/M)."
         )
     return price
-
-
-def micros_to_decimal(micros: int) -> Decimal:
-    return Decimal(micros) / MICROS_PER_DOLLAR
 
 
 class BillingService:

@@ -1,4 +1,4 @@
-"""The usage ledger (append-only, one row per LLM call) and spend sums over its daily rollup.
+"""The usage ledger: append-only, one row per LLM call.
 
 Rows are only ever inserted; triggers refuse UPDATE and DELETE and keep `usage_daily` in
 step within the same transaction. The idempotency key makes a second write of the same call
@@ -10,10 +10,6 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from typing import Literal
-
-import aiosqlite
-
-from bot.storage.database import Database
 
 Purpose = Literal["answer", "title", "other"]
 CallStatus = Literal["completed", "stopped", "error"]
@@ -83,52 +79,3 @@ def append_entry(conn: sqlite3.Connection, entry: LedgerEntry) -> bool:
     call's budget hold runs it in the same transaction as the release); False when the
     entry's key was already recorded."""
     return conn.execute(_INSERT_ENTRY, entry_params(entry)).rowcount > 0
-
-
-class UsageRepository:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    async def insert(self, entry: LedgerEntry) -> bool:
-        """Append `entry` in a transaction of its own (imports and seeding; calls of the
-        bot are appended by their budget settlement); False when its key was recorded."""
-        return await self._db.run_in_transaction(lambda conn: append_entry(conn, entry))
-
-    async def by_key(
-        self, key: str, *, conn: aiosqlite.Connection | None = None
-    ) -> LedgerEntry | None:
-        async with self._db.reading(conn) as c, c.execute(ENTRY_BY_KEY, (key,)) as cursor:
-            row = await cursor.fetchone()
-        return None if row is None else entry_from_row(row)
-
-    _COUNT = "SELECT count(*) FROM usage_ledger"
-
-    async def count(self, *, conn: aiosqlite.Connection | None = None) -> int:
-        async with self._db.reading(conn) as c, c.execute(self._COUNT) as cursor:
-            row = await cursor.fetchone()
-        assert row is not None
-        return int(row[0])
-
-    # budget_spend (migration 0003) holds one row per server and day (user_id 0) and one per
-    # member and day: a period's sum reads at most 31 rows.
-    _SPENT = """
-        SELECT COALESCE(SUM(cost_micros), 0) FROM budget_spend
-        WHERE guild_id = ? AND user_id = ? AND day >= ? AND day < ?
-    """
-
-    async def spent(
-        self,
-        guild_id: int,
-        user_id: int | None,
-        first_day: int,
-        end_day: int,
-        *,
-        conn: aiosqlite.Connection | None = None,
-    ) -> int:
-        """Priced spending in micro-dollars over days [first_day, end_day): the whole server
-        when `user_id` is None, else that member's in the server."""
-        params = (guild_id, user_id or 0, first_day, end_day)
-        async with self._db.reading(conn) as c, c.execute(self._SPENT, params) as cursor:
-            row = await cursor.fetchone()
-        assert row is not None
-        return int(row[0])

@@ -17,7 +17,7 @@ from bot.storage.budgets import BudgetRepository, ReservationRepository
 from bot.storage.database import Database
 from bot.storage.models import Conversation, StoredMessage
 from bot.storage.prices import PriceRepository
-from bot.storage.usage import UsageRepository
+from tests.billing.ledger_rows import LedgerReader
 
 GUILD = 1
 CHANNEL = 10
@@ -74,8 +74,8 @@ def reservations(db: Database) -> ReservationRepository:
 
 
 @pytest.fixture
-def ledger(db: Database) -> UsageRepository:
-    return UsageRepository(db)
+def ledger(db: Database) -> LedgerReader:
+    return LedgerReader(db)
 
 
 def turn(

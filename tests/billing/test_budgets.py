@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.storage.budgets import BudgetRepository, PeriodDays, ReservationRepository
-from bot.storage.usage import UsageRepository
+from bot.storage.database import Database
+from tests.billing.ledger_rows import append_row
 from tests.billing.test_ledger import DAY_MS, ENTRY
 
 DAYS: PeriodDays = {"day": (20_000, 20_001), "week": (19_998, 20_005), "month": (19_990, 20_020)}
@@ -27,17 +28,17 @@ async def test_budgets_set_replaces_and_clear_removes(budgets: BudgetRepository)
 
 
 async def test_budgets_applicable_counts_spending_and_holds_per_scope(
-    budgets: BudgetRepository, reservations: ReservationRepository, ledger: UsageRepository
+    budgets: BudgetRepository, reservations: ReservationRepository, db: Database
 ) -> None:
     await budgets.set(1, None, "day", 5_000, updated_by=None)
     await budgets.set(1, 42, "week", 1_000, updated_by=None)
     await budgets.set(1, 43, "day", 1_000, updated_by=None)
     await budgets.set(2, None, "day", 1_000, updated_by=None)
-    await ledger.insert(ENTRY)  # day 20000, user 42, 140 µ$
-    await ledger.insert(replace(ENTRY, idempotency_key="x", user_id=43))
+    await append_row(db, ENTRY)  # day 20000, user 42, 140 µ$
+    await append_row(db, replace(ENTRY, idempotency_key="x", user_id=43))
     # Two days earlier: inside the week, outside the day.
-    await ledger.insert(
-        replace(ENTRY, idempotency_key="y", created_at=ENTRY.created_at - 2 * DAY_MS)
+    await append_row(
+        db, replace(ENTRY, idempotency_key="y", created_at=ENTRY.created_at - 2 * DAY_MS)
     )
     await reservations.hold("k1", 1, 42, 10, 0)
     await reservations.hold("k2", 1, 43, 20, 0)

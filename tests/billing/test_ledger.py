@@ -8,7 +8,8 @@ from dataclasses import replace
 import pytest
 
 from bot.storage.database import Database
-from bot.storage.usage import LedgerEntry, UsageRepository
+from bot.storage.usage import LedgerEntry
+from tests.billing.ledger_rows import LedgerReader, append_row
 
 DAY_MS = 86_400_000
 
@@ -36,9 +37,9 @@ ENTRY = LedgerEntry(
 )
 
 
-async def test_ledger_insert_is_idempotent_by_key(ledger: UsageRepository) -> None:
-    assert await ledger.insert(ENTRY)
-    assert not await ledger.insert(replace(ENTRY, prompt_tokens=999))
+async def test_ledger_insert_is_idempotent_by_key(ledger: LedgerReader, db: Database) -> None:
+    assert await append_row(db, ENTRY)
+    assert not await append_row(db, replace(ENTRY, prompt_tokens=999))
 
     assert await ledger.count() == 1
     assert await ledger.by_key(ENTRY.idempotency_key) == ENTRY
@@ -53,9 +54,9 @@ async def test_ledger_insert_is_idempotent_by_key(ledger: UsageRepository) -> No
     ],
 )
 async def test_ledger_rejects_update_and_delete(
-    ledger: UsageRepository, db: Database, sql: str
+    ledger: LedgerReader, db: Database, sql: str
 ) -> None:
-    await ledger.insert(ENTRY)
+    await append_row(db, ENTRY)
 
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         async with db.transaction() as conn:
@@ -64,11 +65,12 @@ async def test_ledger_rejects_update_and_delete(
     assert await ledger.by_key(ENTRY.idempotency_key) == ENTRY
 
 
-async def test_ledger_spent_sums_the_daily_rollup(ledger: UsageRepository) -> None:
-    await ledger.insert(ENTRY)
-    await ledger.insert(replace(ENTRY, idempotency_key="b", user_id=43, cost_micros=60))
-    await ledger.insert(replace(ENTRY, idempotency_key="c", created_at=ENTRY.created_at + DAY_MS))
-    await ledger.insert(
+async def test_ledger_spent_sums_the_daily_rollup(ledger: LedgerReader, db: Database) -> None:
+    await append_row(db, ENTRY)
+    await append_row(db, replace(ENTRY, idempotency_key="b", user_id=43, cost_micros=60))
+    await append_row(db, replace(ENTRY, idempotency_key="c", created_at=ENTRY.created_at + DAY_MS))
+    await append_row(
+        db,
         replace(
             ENTRY,
             idempotency_key="d",
@@ -77,7 +79,7 @@ async def test_ledger_spent_sums_the_daily_rollup(ledger: UsageRepository) -> No
             input_price=None,
             cached_price=None,
             output_price=None,
-        )
+        ),
     )
 
     assert await ledger.spent(1, None, 20_000, 20_001) == 200

@@ -15,8 +15,8 @@ from bot.llm.types import RoundStarted, Usage, UsageReported
 from bot.services.ports import CallMeter
 from bot.storage.budgets import BudgetRepository, ReservationRepository
 from bot.storage.database import Database
-from bot.storage.usage import UsageRepository
 from tests.billing.conftest import GUILD, MODEL, UNPRICED, USER, Clock, request, turn
+from tests.billing.ledger_rows import LedgerReader
 
 
 def usage_event(
@@ -122,7 +122,7 @@ async def test_meter_refusal_says_what_is_left(meter: Meter, budgets: BudgetRepo
     )
 
 
-async def test_meter_settling_twice_writes_one_row(meter: Meter, ledger: UsageRepository) -> None:
+async def test_meter_settling_twice_writes_one_row(meter: Meter, ledger: LedgerReader) -> None:
     hold = await meter.before_call(turn(5), RoundStarted(1, request()))
     first = await meter.after_call(hold, usage_event(1, 100, 50))
     again = await meter.after_call(hold, usage_event(1, 999, 999))
@@ -134,7 +134,7 @@ async def test_meter_settling_twice_writes_one_row(meter: Meter, ledger: UsageRe
 
 
 async def test_meter_replay_after_restart_writes_one_row(
-    db: Database, prices: PriceBook, clock: Clock, ledger: UsageRepository
+    db: Database, prices: PriceBook, clock: Clock, ledger: LedgerReader
 ) -> None:
     for _ in range(2):  # a fresh meter per "run"; the loop numbers the rounds from 1 again
         meter = Meter(db, prices, clock=clock)
@@ -147,7 +147,7 @@ async def test_meter_replay_after_restart_writes_one_row(
     assert await ledger.by_key("answer:9:round:2") is not None
 
 
-async def test_meter_record_call_is_idempotent(meter: Meter, ledger: UsageRepository) -> None:
+async def test_meter_record_call_is_idempotent(meter: Meter, ledger: LedgerReader) -> None:
     for _ in range(2):
         cost = await meter.record_call(
             key="title:3",
@@ -165,7 +165,7 @@ async def test_meter_record_call_is_idempotent(meter: Meter, ledger: UsageReposi
 
 
 async def test_meter_unpriced_model_without_budget_is_recorded_without_cost(
-    meter: Meter, ledger: UsageRepository
+    meter: Meter, ledger: LedgerReader
 ) -> None:
     hold = await meter.before_call(turn(1, model=UNPRICED), RoundStarted(1, request(UNPRICED)))
     cost = await meter.after_call(hold, usage_event(model=UNPRICED))
@@ -196,7 +196,7 @@ async def test_meter_unpriced_model_with_budget_is_refused(
 
 
 async def test_meter_dm_calls_are_recorded_without_budgets(
-    meter: Meter, budgets: BudgetRepository, ledger: UsageRepository, db: Database
+    meter: Meter, budgets: BudgetRepository, ledger: LedgerReader, db: Database
 ) -> None:
     await budgets.set(GUILD, None, "day", 1, updated_by=1)
     hold = await meter.before_call(turn(1, guild_id=None), RoundStarted(1, request()))
@@ -215,7 +215,7 @@ async def test_meter_release_frees_the_hold(
     meter: Meter,
     budgets: BudgetRepository,
     reservations: ReservationRepository,
-    ledger: UsageRepository,
+    ledger: LedgerReader,
 ) -> None:
     await budgets.set(GUILD, None, "day", 1_000_000, updated_by=1)
     hold = await meter.before_call(turn(1), RoundStarted(1, request()))
@@ -281,7 +281,7 @@ async def test_meter_member_warning_names_your_budget(
 
 
 async def test_meter_settlement_bills_the_model_that_answered(
-    meter: Meter, ledger: UsageRepository
+    meter: Meter, ledger: LedgerReader
 ) -> None:
     # The call was reserved for one model and another answered (a fallback): the ledger row
     # names the model that answered, at its price.

@@ -22,8 +22,8 @@ from bot.llm.types import RoundStarted, Usage, UsageReported
 from bot.llm.usage import parse_usage
 from bot.storage.database import Database
 from bot.storage.prices import PriceRepository
-from bot.storage.usage import UsageRepository
 from tests.billing.conftest import request, turn
+from tests.billing.ledger_rows import LedgerReader
 
 # $3 input, $0.30 cached, $15 output per million tokens.
 PRICE = Price(3_000_000, 15_000_000, 300_000, "override")
@@ -151,7 +151,7 @@ async def test_price_book_override_prices_the_ledger_row(db: Database) -> None:
     cost = await meter.after_call(hold, UsageReported(1, "gpt-4o-mini", usage, "completed"))
 
     assert cost.cost_micros == 500 * 10 + 1500 * 1 + 500 * 20
-    entry = await UsageRepository(db).by_key("answer:1:round:1")
+    entry = await LedgerReader(db).by_key("answer:1:round:1")
     assert entry is not None
     assert (entry.input_price, entry.cached_price, entry.output_price) == (
         10_000_000,

@@ -10,8 +10,8 @@ from bot.llm.types import RoundStarted, Usage, UsageReported
 from bot.llm.usage import parse_usage
 from bot.storage.database import Database
 from bot.storage.prices import PriceRepository
-from bot.storage.usage import UsageRepository
 from tests.billing.conftest import request, turn
+from tests.billing.ledger_rows import LedgerReader
 
 DIRECTORY = ModelDirectory(
     {
@@ -81,7 +81,7 @@ async def test_ledger_row_records_provider_and_cache_writes(db: Database) -> Non
     )
     cost = await meter.after_call(hold, UsageReported(1, "claude/claude-x", usage, "completed"))
 
-    entry = await UsageRepository(db).by_key("answer:7:round:1")
+    entry = await LedgerReader(db).by_key("answer:7:round:1")
     assert entry is not None
     assert (entry.provider, entry.model) == ("claude", "claude/claude-x")
     assert (entry.prompt_tokens, entry.cached_tokens, entry.cache_write_tokens) == (1000, 600, 300)
@@ -104,7 +104,7 @@ async def test_ledger_row_of_a_fallback_names_the_model_that_answered(db: Databa
     event = UsageReported(1, "openrouter/deepseek/deepseek-chat", usage, "completed")
     cost = await meter.after_call(hold, event)
 
-    entry = await UsageRepository(db).by_key("answer:8:round:1")
+    entry = await LedgerReader(db).by_key("answer:8:round:1")
     assert entry is not None
     assert (entry.provider, entry.model) == ("openrouter", "openrouter/deepseek/deepseek-chat")
     assert cost.cost_micros == 100 * 10 + 10 * 20

@@ -10,8 +10,9 @@ from bot.billing.meter import Meter
 from bot.llm.types import RoundStarted
 from bot.storage.budgets import BudgetRepository, ReservationRepository
 from bot.storage.database import Database, load_migrations
-from bot.storage.usage import LedgerEntry, UsageRepository
+from bot.storage.usage import LedgerEntry
 from tests.billing.conftest import GUILD, USER, request, turn
+from tests.billing.ledger_rows import append_row
 from tests.billing.test_ledger import DAY_MS, ENTRY
 
 # LedgerEntry's first fields are the columns of the ledger before migration 0004.
@@ -47,11 +48,9 @@ EXPECTED = [
 ]
 
 
-async def test_spend_rollup_follows_every_ledger_insert(
-    db: Database, ledger: UsageRepository
-) -> None:
+async def test_spend_rollup_follows_every_ledger_insert(db: Database) -> None:
     for entry in ROWS:
-        await ledger.insert(entry)
+        await append_row(db, entry)
 
     assert await _spend_rows(db) == EXPECTED
 
@@ -70,7 +69,7 @@ async def test_spend_rollup_migration_backfills_an_existing_ledger(tmp_path: Pat
     async with Database.open(path) as db:
         assert await _spend_rows(db) == EXPECTED
         # …and the trigger keeps it from there on.
-        await UsageRepository(db).insert(replace(ENTRY, idempotency_key="g", cost_micros=1))
+        await append_row(db, replace(ENTRY, idempotency_key="g", cost_micros=1))
         assert (1, 42, 20_000, 141) in await _spend_rows(db)
 
 

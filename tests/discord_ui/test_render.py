@@ -257,7 +257,7 @@ def test_render_format_duration(seconds: float, text: str) -> None:
 def test_render_stopped() -> None:
     state = AnswerState(answer_id="a1")
     state.apply(TextDelta("half an ans"), 0)
-    state.mark_stopped(now=1)
+    state.apply(LoopDone("stopped", ""), 1)
     payload = one(state)
     assert payload.content == "half an ans\n\n⏹️ Stopped"
     # A stopped answer can be asked again (it is the latest of its conversation).
@@ -276,7 +276,7 @@ def test_render_latest_answer_offers_regenerate_and_older_ones_nothing() -> None
 
 def test_render_stopped_with_usage_has_footer() -> None:
     state = AnswerState(answer_id="a1")
-    state.mark_stopped(now=1)
+    state.apply(LoopDone("stopped", ""), 1)
     state.apply(UsageReported(1, MODEL, Usage(10, 3, estimated=True), "stopped"), 2)
     assert one(state).content == "⏹️ Stopped\n-# gpt-4o-mini · ≈10 in / ≈3 out"
 

@@ -156,7 +156,7 @@ def test_render_random_states_never_exceed_limit(caplog: pytest.LogCaptureFixtur
                 assert payload.content.strip()
         end = rng.choice(["stop", "interrupt", "error"])
         if end == "stop":
-            state.mark_stopped(now)
+            state.apply(LoopDone("stopped", ""), now)
         elif end == "interrupt":
             state.mark_interrupted()
         else:

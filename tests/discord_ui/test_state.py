@@ -118,7 +118,6 @@ def test_state_reasoning_interval_closes_on_other_event() -> None:
     state.apply(TextDelta("Hi"), 8)
     assert not state.reasoning_active
     assert state.reasoning_seconds(now=100) == 7
-    assert state.reasoning_ended_at == 8
 
 
 def test_state_reasoning_seconds_sum_over_rounds() -> None:
@@ -380,7 +379,7 @@ def test_state_loop_error_cancels_running_tools_and_closes_reasoning() -> None:
     assert state.reasoning_seconds(now=99) == 2
 
 
-def test_state_mark_stopped_keeps_text_and_cancels_tools() -> None:
+def test_state_stop_keeps_text_and_cancels_tools() -> None:
     state = AnswerState()
     feed(
         state,
@@ -391,7 +390,7 @@ def test_state_mark_stopped_keeps_text_and_cancels_tools() -> None:
             (3, ReasoningDelta("thinking")),
         ],
     )
-    state.mark_stopped(now=5)
+    state.apply(LoopDone("stopped", ""), 5)
     assert state.status == "stopped"
     assert state.answer_text == "partial"
     assert state.tools[0].status == "cancelled"
@@ -402,7 +401,7 @@ def test_state_mark_stopped_keeps_text_and_cancels_tools() -> None:
 
 def test_state_events_after_stop_count_usage_but_keep_status() -> None:
     state = AnswerState()
-    state.mark_stopped(now=1)
+    state.apply(LoopDone("stopped", ""), 1)
     feed(
         state,
         [
@@ -418,10 +417,10 @@ def test_state_events_after_stop_count_usage_but_keep_status() -> None:
     assert state.error_text is None
 
 
-def test_state_mark_stopped_after_complete_is_noop() -> None:
+def test_state_stop_after_complete_is_noop() -> None:
     state = AnswerState()
     state.apply(LoopDone("complete", "x"), 0)
-    state.mark_stopped(now=1)
+    state.apply(LoopDone("stopped", ""), 1)
     assert state.status == "complete"
 
 

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from bot.discord_ui.render import PLACEHOLDER
-from bot.storage.usage import UsageRepository
+from tests.billing.ledger_rows import LedgerReader
 from tests.e2e.conftest import Running
 from tests.fakes.discord_server import FakeMessage
 from tests.fakes.llm_scripts import Scripted, text_reply
@@ -110,7 +110,7 @@ async def test_first_words_answer_that_cannot_be_shown_stops_the_model_and_is_bi
     # Billed for what the call used (an estimate: a stopped stream reports no usage); no
     # budget hold is left behind.
     services = app.bot.services
-    assert await UsageRepository(services.db).count() == 1
+    assert await LedgerReader(services.db).count() == 1
     async with services.db.reading() as conn:
         held = await conn.execute_fetchall("SELECT COUNT(*) FROM reservations")
     assert next(iter(held))[0] == 0

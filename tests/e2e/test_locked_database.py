@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.storage import database as database_module
-from bot.storage.usage import UsageRepository
+from tests.billing.ledger_rows import LedgerReader
 from tests.e2e.conftest import answer_status, make_settings, running_bot
 from tests.fakes.discord_server import FakeDiscord, FakeMessage
 from tests.fakes.llm_scripts import text_reply
@@ -46,7 +46,7 @@ async def test_locked_database_does_not_turn_an_answer_into_an_error(
         refs = await app.bot.services.messages.find_by_discord_message(message.id)
         assert refs is not None
         assert await answer_status(app, refs.id) == "complete"
-        assert await UsageRepository(app.bot.services.db).count() == 1
+        assert await LedgerReader(app.bot.services.db).count() == 1
         async with app.bot.services.db.reading() as conn:
             held = await conn.execute_fetchall("SELECT COUNT(*) FROM reservations")
         assert next(iter(held))[0] == 0

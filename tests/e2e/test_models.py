@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage.usage import UsageRepository
+from tests.billing.ledger_rows import LedgerReader
 from tests.e2e.conftest import Running, ephemeral_reply, make_settings, running_bot
 from tests.e2e.test_settings import autocomplete
 from tests.fakes.discord_server import FakeDiscord, FakeMessage
@@ -70,7 +70,7 @@ async def test_models_fallback_answers_is_named_and_billed(
     assert f"↪ {SPARE} answered: {PRIMARY} failed" in answer.content
     footer = answer.content.splitlines()[-1]
     assert footer.startswith(f"-# {SPARE}")
-    rows = await UsageRepository(app.bot.services.db).count()
+    rows = await LedgerReader(app.bot.services.db).count()
     assert rows == 1
     async with app.bot.services.db.reading() as conn:
         found = await conn.execute_fetchall("SELECT provider, model, status FROM usage_ledger")

@@ -4,7 +4,7 @@ each message, and the ledger keeps every call."""
 
 from __future__ import annotations
 
-from bot.storage.usage import UsageRepository
+from tests.billing.ledger_rows import LedgerReader
 from tests.e2e.conftest import Running, button_with, click_as, ephemeral_reply
 from tests.fakes.discord_server import FakeMessage
 from tests.fakes.llm_scripts import text_reply
@@ -39,7 +39,7 @@ async def test_regenerate_answers_the_same_question_again(app: Running) -> None:
     sent = app.llm.chat_requests[-1].json["messages"]
     assistant = [m["content"] for m in sent if m["role"] == "assistant"]
     assert assistant == ["Green."]
-    assert await UsageRepository(app.bot.services.db).count() == 3
+    assert await LedgerReader(app.bot.services.db).count() == 3
 
 
 async def test_regenerate_refuses_an_answer_that_is_not_the_latest(app: Running) -> None:

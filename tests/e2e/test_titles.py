@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.storage.usage import UsageRepository
+from tests.billing.ledger_rows import LedgerReader
 from tests.e2e.conftest import make_settings, running_bot
 from tests.fakes.discord_server import FakeDiscord
 from tests.fakes.llm_scripts import http_error, text_reply
@@ -27,7 +27,7 @@ async def test_titles_first_answer_renames_the_thread_once(
         thread = await fake.wait_for(lambda: next(iter(fake.threads(app.channel_id)), None))
         await app.final_answer(thread.id)
         await fake.wait_for(lambda: thread.name == "Closing files in Python" or None)
-        assert await UsageRepository(app.bot.services.db).count() == 2
+        assert await LedgerReader(app.bot.services.db).count() == 2
         async with app.bot.services.db.reading() as conn:
             rows = await conn.execute_fetchall("SELECT purpose FROM usage_ledger ORDER BY id")
         assert [r[0] for r in rows] == ["answer", "title"]
