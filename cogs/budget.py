@@ -8,21 +8,20 @@ send no pings (`allowed_mentions` none), and Discord shows the name.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.billing.periods import ADJECTIVES, PeriodName, describe_reset, period_of
+from bot.billing.periods import PeriodName, describe_reset, period_of
+from bot.billing.report_text import budget_status_line
 from bot.client import SwitchboardBot
 from bot.discord_ui.checks import admin_command
-from bot.discord_ui.replies import reply
+from bot.discord_ui.replies import fit_lines, reply
 from bot.errors import InvalidInputError
 from bot.money import usd_precise
-from bot.services.billing_service import MAX_BUDGET_USD, BillingService, fit_lines
-from bot.storage.budgets import BudgetStatus
+from bot.services.billing_service import MAX_BUDGET_USD, BillingService
 
 log = logging.getLogger(__name__)
 
@@ -35,22 +34,6 @@ PERIOD_CHOICES = [
     app_commands.Choice(name="week (resets Monday 00:00 UTC)", value="week"),
     app_commands.Choice(name="month (resets on the 1st, 00:00 UTC)", value="month"),
 ]
-
-
-def whose(status: BudgetStatus) -> str:
-    user_id = status.budget.user_id
-    return "Server" if user_id is None else f"<@{user_id}>"
-
-
-def status_line(status: BudgetStatus, now: datetime) -> str:
-    budget = status.budget
-    period = period_of(budget.period, now)
-    held = f" · {usd_precise(status.held_micros)} held" if status.held_micros else ""
-    return (
-        f"**{whose(status)}** — {usd_precise(budget.amount_micros)} {ADJECTIVES[budget.period]}: "
-        f"{usd_precise(status.spent_micros)} spent{held} · **{usd_precise(status.left_micros)} "
-        f"left** · resets {describe_reset(period.end, now)}"
-    )
 
 
 def _period(value: str) -> PeriodName:
@@ -133,7 +116,7 @@ class BudgetCog(
             )
             return
         now = self.billing.now()
-        lines = ["**Budgets in this server**", *(status_line(s, now) for s in statuses)]
+        lines = ["**Budgets in this server**", *(budget_status_line(s, now) for s in statuses)]
         await reply(interaction, fit_lines(lines, "budgets"))
 
     @app_commands.command(name="clear", description="Remove the server's or a member's budget.")

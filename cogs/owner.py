@@ -16,20 +16,14 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import __version__
-from bot.billing.pricing import Price, format_price
+from bot.billing.report_text import price_list_lines, price_text
 from bot.client import SwitchboardBot
 from bot.discord_ui.checks import owner_command
-from bot.discord_ui.replies import defer, reply
+from bot.discord_ui.replies import defer, fit_lines, reply
 from bot.errors import UserFacingError
 from bot.llm.providers import DEFAULT_PROVIDER
-from bot.services.billing_service import (
-    MAX_PRICE_USD,
-    BillingService,
-    PriceListing,
-    fit_lines,
-)
+from bot.services.billing_service import MAX_PRICE_USD, BillingService
 from bot.services.model_catalog import MODEL_NAME_MAX
-from bot.storage.prices import PriceOverride
 
 log = logging.getLogger(__name__)
 
@@ -54,50 +48,6 @@ def plural(count: int, noun: str) -> str:
 def database_size(path: Path) -> int:
     """The database with its write-ahead log: what the file system holds for it."""
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
-
-
-def price_text(input_price: int, output_price: int, cached_price: int | None) -> str:
-    cached = (
-        "cached at the input price"
-        if cached_price is None
-        else f"cached {format_price(cached_price)}"
-    )
-    return f"input {format_price(input_price)} · output {format_price(output_price)} · {cached}"
-
-
-def override_line(override: PriceOverride) -> str:
-    by = f" · set by <@{override.updated_by}>" if override.updated_by else ""
-    prices = price_text(override.input_price, override.output_price, override.cached_price)
-    return f"- `{override.model}`: {prices}{by} on {override.updated_at:%Y-%m-%d}"
-
-
-def _price(price: Price) -> str:
-    text = price_text(price.input_price, price.output_price, price.cached_price)
-    if price.tiers:
-        text += " (more above a long prompt)"
-    return text
-
-
-def render_price_list(listing: PriceListing) -> str:
-    model = listing.model
-    # The channel's model first: the list of overrides may be cut to fit one message.
-    lines = [f"**This channel's model `{model}`**"]
-    if listing.catalog is not None:
-        lines.append(f"- price table: {_price(listing.catalog)}")
-    else:
-        lines.append("- price table: not listed")
-    effective = listing.effective
-    if effective is None:
-        lines.append(
-            "- in use: **unpriced** — its calls are recorded without a cost and refused where "
-            f"a budget applies. Set one: `/price set model:{model} input:<$> output:<$>`."
-        )
-    else:
-        source = "your price" if effective.source == "override" else "the price table's"
-        lines.append(f"- in use: {source}")
-    lines.append("**Prices set by the owners** (dollars per million tokens)")
-    lines += [override_line(o) for o in listing.overrides] or ["- none: the price table applies"]
-    return fit_lines(lines, "prices")
 
 
 class Owner(commands.Cog):
@@ -203,7 +153,7 @@ class Owner(commands.Cog):
             interaction.channel_id, parent_id
         )
         listing = await self.billing.price_list(effective.model)
-        await reply(interaction, render_price_list(listing))
+        await reply(interaction, fit_lines(price_list_lines(listing), "prices"))
 
 
 async def setup(bot: commands.Bot) -> None:

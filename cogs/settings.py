@@ -16,9 +16,8 @@ from discord.ext import commands
 
 from bot.client import SwitchboardBot
 from bot.discord_ui.checks import admin_command
-from bot.discord_ui.replies import defer, reply
+from bot.discord_ui.replies import defer, fit_lines, reply
 from bot.errors import UserFacingError
-from bot.services.billing_service import fit_lines
 from bot.services.model_catalog import MODEL_NAME_MAX, validate_model_name
 from bot.services.settings_commands import (
     SYSTEM_PROMPT_MAX,

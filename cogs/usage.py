@@ -15,23 +15,22 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.billing.periods import ADJECTIVES, describe_reset, period_of
 from bot.billing.report_embed import EmbedSpec
-from bot.billing.reports import ReportPeriod, UsageReport, report_csv, report_embed
+from bot.billing.report_text import (
+    chart_caption,
+    csv_caption,
+    csv_too_large,
+    report_filename,
+    usage_text,
+)
+from bot.billing.reports import ReportPeriod, report_csv, report_embed
 from bot.client import SwitchboardBot
 from bot.discord_ui.checks import admin_command
 from bot.discord_ui.replies import defer, reply
 from bot.errors import UserFacingError
 from bot.frontend.names import resolve_names
-from bot.money import usd_precise
-from bot.services.billing_service import (
-    BillingService,
-    Format,
-    MemberUsage,
-    ids_to_name,
-)
-from bot.storage.budgets import BudgetStatus
-from bot.storage.usage_reports import GroupBy, UsageTotals
+from bot.services.billing_service import BillingService, Format, ids_to_name
+from bot.storage.usage_reports import GroupBy
 
 log = logging.getLogger(__name__)
 
@@ -55,82 +54,12 @@ FORMAT_CHOICES = [
 ]
 
 
-def tokens_line(totals: UsageTotals) -> str:
-    return (
-        f"**Tokens** {totals.prompt_tokens:,} in ({totals.cached_tokens:,} cached) · "
-        f"{totals.completion_tokens:,} out ({totals.reasoning_tokens:,} reasoning) · "
-        f"{totals.calls:,} {'call' if totals.calls == 1 else 'calls'}"
-    )
-
-
-def cost_line(totals: UsageTotals) -> str:
-    if totals.all_unpriced:
-        return (
-            "**Cost** unpriced: no price is known for the models you used, so no cost is counted."
-        )
-    line = f"**Cost** {usd_precise(totals.cost_micros)}"
-    if totals.partly_unpriced:
-        line += (
-            f" — plus {totals.unpriced_calls:,} unpriced "
-            f"{'call' if totals.unpriced_calls == 1 else 'calls'} whose cost is unknown"
-        )
-    return line
-
-
-def budget_line(status: BudgetStatus, view: MemberUsage) -> str:
-    budget = status.budget
-    adjective = ADJECTIVES[budget.period]
-    whose = (
-        f"Server {adjective} budget (shared by everyone)"
-        if budget.user_id is None
-        else f"Your {adjective} budget"
-    )
-    reset = describe_reset(period_of(budget.period, view.now).end, view.now)
-    held = f" + {usd_precise(status.held_micros)} in progress" if status.held_micros else ""
-    return (
-        f"- {whose}: **{usd_precise(status.left_micros)} left** of "
-        f"{usd_precise(budget.amount_micros)} ({usd_precise(status.spent_micros)} spent{held}); "
-        f"resets {reset}"
-    )
-
-
-def render_usage(view: MemberUsage, guild_name: str) -> str:
-    period = view.period
-    since = f"since {period.start:%Y-%m-%d} UTC"
-    if view.basis == "member":
-        span = f"this {period.name} ({since}, your budget's period)"
-    elif view.basis == "server":
-        span = f"this {period.name} ({since}, the server budget's period)"
-    else:
-        span = f"this month ({since})"
-    lines = [f"**Your usage in {guild_name}** — {span}"]
-    totals = view.totals
-    if totals.calls == 0:
-        lines.append("No usage yet in this period.")
-    else:
-        lines += [tokens_line(totals), cost_line(totals)]
-    if view.budgets:
-        lines.append("**Budgets that apply to you**")
-        lines += [budget_line(s, view) for s in view.budgets]
-    else:
-        lines.append("No budget applies to you here: your usage is not limited.")
-    return "\n".join(lines)
-
-
 def to_embed(spec: EmbedSpec) -> discord.Embed:
     embed = discord.Embed(title=spec.title, description=spec.description)
     for field in spec.fields:
         embed.add_field(name=field.name, value=field.value, inline=field.inline)
     embed.set_footer(text=spec.footer)
     return embed
-
-
-def csv_filename(report: UsageReport) -> str:
-    return f"usage-{report.guild_id}-{report.period}-{report.group_by}.csv"
-
-
-def chart_filename(report: UsageReport) -> str:
-    return f"usage-{report.guild_id}-{report.period}-{report.group_by}.png"
 
 
 def _period(value: str) -> ReportPeriod:
@@ -170,7 +99,7 @@ class Usage(commands.Cog):
             raise app_commands.NoPrivateMessage()
         view = await self.billing.member_usage(interaction.guild_id, interaction.user.id)
         guild_name = interaction.guild.name if interaction.guild else "this server"
-        await reply(interaction, render_usage(view, guild_name))
+        await reply(interaction, usage_text(view, guild_name))
 
     @admin_command
     @app_commands.command(
@@ -202,21 +131,13 @@ class Usage(commands.Cog):
         if fmt == "csv":
             data = report_csv(report, names).encode("utf-8")
             if len(data) > guild.filesize_limit:
-                raise UserFacingError(
-                    f"The CSV would be {len(data) / 1_000_000:.1f} MB, more than Discord accepts "
-                    "here: pick a shorter `period`."
-                )
-            file = discord.File(io.BytesIO(data), filename=csv_filename(report))
-            text = (
-                f"Usage of **{guild.name}** by {report.group_by}, {report.period_label}: "
-                f"{len(report.rows):,} rows."
-            )
-            await reply(interaction, text, file=file)
+                raise UserFacingError(csv_too_large(len(data)))
+            file = discord.File(io.BytesIO(data), filename=report_filename(report, "csv"))
+            await reply(interaction, csv_caption(report, guild.name), file=file)
         elif fmt == "chart":
             png = await self.billing.chart(report, names, guild.name)
-            file = discord.File(io.BytesIO(png), filename=chart_filename(report))
-            text = f"Cost per day in **{guild.name}**, {report.period_label}."
-            await reply(interaction, text, file=file)
+            file = discord.File(io.BytesIO(png), filename=report_filename(report, "png"))
+            await reply(interaction, chart_caption(report, guild.name), file=file)
         else:
             await reply(interaction, embed=to_embed(report_embed(report, names, guild.name)))
 

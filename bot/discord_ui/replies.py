@@ -45,3 +45,20 @@ async def reply(
     except discord.NotFound:
         # The interaction expired (over 3 s without an answer, or 15 min for follow-ups).
         log.warning("interaction %s expired before we could reply", interaction.id)
+
+
+def fit_lines(lines: list[str], what: str, limit: int = 2000) -> str:
+    """Join `lines` into one message of at most `limit` characters; when they don't fit,
+    the first lines are kept (the header with them) and the last says how many were left out."""
+    text = "\n".join(lines)
+    if len(text) <= limit:
+        return text
+    kept: list[str] = []
+    size = 0
+    for index, line in enumerate(lines):
+        more = f"…and {len(lines) - index} more {what}."
+        if size + len(line) + 1 + len(more) > limit:
+            return "\n".join([*kept, more])
+        kept.append(line)
+        size += len(line) + 1
+    return "\n".join(kept)

@@ -2,8 +2,8 @@
 
 The cogs stay thin: this module checks the numbers people type (amounts and prices in
 dollars, model names), picks which period `/usage` covers, reads budgets and reports through
-the billing layer, and resolves the names a report shows (members and channels, through the
-Discord cache first, then a bounded number of REST look-ups, else the id).
+the billing layer, and says whose names a report shows (`ids_to_name`). What the commands
+say is written in `bot.billing.report_text`.
 
 Amounts are checked here rather than by Discord: a `number` option's min/max are only
 enforced by Discord's own clients, and a budget amount must also fit whole micro-dollars.
@@ -15,19 +15,18 @@ import asyncio
 import logging
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Literal
 
 from bot.billing.meter import Meter
-from bot.billing.periods import Period, PeriodName, period_of
+from bot.billing.periods import PeriodName, period_of
 from bot.billing.pricing import (
-    Price,
     PriceBook,
     budget_amount_micros,
 )
 from bot.billing.report_embed import TOP_ROWS
+from bot.billing.report_text import Basis, MemberUsage, PriceListing
 from bot.billing.reports import (
     CHART_TOP_GROUPS,
     ReportPeriod,
@@ -41,7 +40,7 @@ from bot.services.model_catalog import validate_model_name
 from bot.storage.budgets import BudgetRepository, BudgetStatus
 from bot.storage.database import Database
 from bot.storage.prices import PriceOverride
-from bot.storage.usage_reports import GroupBy, UsageReportRepository, UsageTotals
+from bot.storage.usage_reports import GroupBy, UsageReportRepository
 
 log = logging.getLogger(__name__)
 
@@ -49,29 +48,7 @@ MAX_BUDGET_USD = 1_000_000
 MAX_PRICE_USD = 10_000  # per million tokens; the dearest real models cost a few hundred
 MAX_DECIMALS = 6  # one micro-dollar: what the ledger and budgets store
 
-Basis = Literal["member", "server", "month"]
 Format = Literal["table", "csv", "chart"]
-
-
-@dataclass(frozen=True, slots=True)
-class MemberUsage:
-    """`/usage`: a member's usage over `period` and the budgets that apply to them."""
-
-    totals: UsageTotals
-    period: Period
-    basis: Basis  # whose budget decides the period ("month": no budget applies)
-    budgets: tuple[BudgetStatus, ...]  # the server's first, then the member's
-    now: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class PriceListing:
-    """`/price list`: the owner's overrides, and what the channel's model costs."""
-
-    overrides: tuple[PriceOverride, ...]
-    model: str
-    effective: Price | None  # what the meter uses for `model`
-    catalog: Price | None  # the maintained table's price, if it knows `model`
 
 
 def _decimal(value: float | str | Decimal, what: str) -> Decimal:
@@ -224,23 +201,6 @@ class BillingService:
         # The catalog loads its data on first use (~0.2 s): off the event loop.
         catalog = await asyncio.to_thread(self.prices.catalog_price, model)
         return PriceListing(overrides, model, effective, catalog)
-
-
-def fit_lines(lines: list[str], what: str, limit: int = 2000) -> str:
-    """Join `lines` into one message of at most `limit` characters; when they don't fit,
-    the first lines are kept (the header with them) and the last says how many were left out."""
-    text = "\n".join(lines)
-    if len(text) <= limit:
-        return text
-    kept: list[str] = []
-    size = 0
-    for index, line in enumerate(lines):
-        more = f"…and {len(lines) - index} more {what}."
-        if size + len(line) + 1 + len(more) > limit:
-            return "\n".join([*kept, more])
-        kept.append(line)
-        size += len(line) + 1
-    return "\n".join(kept)
 
 
 # --- names for reports -------------------------------------------------------------------
