@@ -18,7 +18,8 @@ from typing import Any
 
 from bench.ingest import Ingest, measure
 from bench.results import Result
-from bot.llm.protocols.anthropic import AnthropicDecoder, AnthropicProtocol
+from bot.llm.protocols.anthropic import AnthropicProtocol
+from bot.llm.protocols.anthropic_stream import AnthropicDecoder
 from bot.llm.types import Completion
 from tests.fakes.anthropic_scripts import make_anthropic_recorded_stream
 from tests.fakes.anthropic_server import FakeAnthropicServer

@@ -32,9 +32,10 @@ from bot.llm.context_windows import ContextWindows
 from bot.llm.providers import ModelDirectory
 from bot.llm.router import build_router
 from bot.logs import setup_logging
-from bot.services.chat import ChatService, EngineLimits
+from bot.services.chat import ChatService
 from bot.services.effective_settings import EffectiveSettingsCache
 from bot.services.model_catalog import ModelCatalog
+from bot.services.model_request import EngineLimits
 from bot.services.titles import ThreadTitles
 from bot.services.tool_catalog import ToolCatalog
 from bot.settings import Settings

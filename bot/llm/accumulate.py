@@ -10,16 +10,13 @@ Provider variations it absorbs:
   (`bot.llm.think_tags`, unless switched off); OpenAI's `delta.refusal` shown as the text;
 - reasoning in `delta.reasoning_content` or `delta.reasoning`, and OpenRouter's structured
   `delta.reasoning_details` (merged by `index`);
-- tool calls fragmented by `index` (OpenAI); every call at index 0 with distinct ids (Gemini);
-  whole calls without `index` (Mistral) or all in one chunk (Ollama); calls with neither id nor
-  index (a fragment naming a tool opens a new call, others continue the last one); names and
-  ids that arrive once or repeated; arguments as a JSON object instead of a string.
+- tool calls however they are fragmented (`bot.llm.tool_call_fragments`);
 - usage in a trailing chunk with empty `choices`, on the last choice chunk, inside the choice,
   or under Groq's `x_groq.usage`; the last one seen wins;
 - `url_citation` annotations (a provider's web search) as `SourcesCited` (`bot.llm.citations`).
 
-Tool calls without an id get a generated one; calls without arguments get "{}". Truncated
-arguments (`finish_reason: length`) are returned as they are: the loop decides.
+Truncated tool call arguments (`finish_reason: length`) are returned as they are: the loop
+decides.
 
 Artefacts (what the provider requires back, see `bot.llm.types.Artefacts`): the reasoning
 received as `reasoning_content` (DeepSeek thinking mode, Kimi, Qwen on vLLM/SGLang) is kept
@@ -31,13 +28,12 @@ back: no provider documents needing it, and strict servers reject unknown messag
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from bot.llm.citations import CitedSources, url_citations
 from bot.llm.think_tags import ThinkTagSplitter
+from bot.llm.tool_call_fragments import ToolCallFragments
 from bot.llm.types import (
     Completion,
     FinishReason,
@@ -45,8 +41,6 @@ from bot.llm.types import (
     StreamEvent,
     TextDelta,
     TextWasReasoning,
-    ToolCall,
-    ToolCallProgress,
     Usage,
 )
 from bot.llm.usage import parse_usage
@@ -54,8 +48,6 @@ from bot.llm.usage import parse_usage
 __all__ = ["StreamAccumulator", "map_finish_reason"]
 
 _NO_EVENTS: tuple[StreamEvent, ...] = ()
-# Fields of a tool call fragment that we assemble; any other is provider state to send back.
-_CALL_FIELDS = frozenset({"index", "id", "type", "function"})
 # Fields of a reasoning detail whose string fragments are concatenated across chunks.
 _DETAIL_TEXT_FIELDS = ("text", "summary", "data")
 
@@ -88,25 +80,10 @@ def map_finish_reason(raw: str | None, has_tool_calls: bool) -> FinishReason:
     return reason
 
 
-class _Call:
-    __slots__ = ("args", "extra", "id", "index", "name", "seq")
-
-    def __init__(self, seq: int, index: int | None, call_id: str | None) -> None:
-        self.seq = seq
-        self.index = index
-        self.id = call_id
-        self.name = ""
-        self.args: list[str] = []
-        self.extra: dict[str, Any] | None = None
-
-
 class StreamAccumulator:
     """State of one streamed completion. Feed chunks in order, then call `finish()`."""
 
     __slots__ = (
-        "_by_id",
-        "_by_index",
-        "_calls",
         "_cited",
         "_details",
         "_reasoning",
@@ -114,6 +91,7 @@ class StreamAccumulator:
         "_refusal",
         "_text",
         "_think",
+        "_tool_calls",
         "chunks",
         "finish_reason",
         "model",
@@ -123,9 +101,7 @@ class StreamAccumulator:
     def __init__(self, *, think_tags: bool = True) -> None:
         self._text: list[str] = []
         self._reasoning: list[str] = []
-        self._calls: list[_Call] = []
-        self._by_index: dict[int, _Call] = {}
-        self._by_id: dict[str, _Call] = {}
+        self._tool_calls = ToolCallFragments()
         self._reasoning_content: list[str] = []
         self._details: dict[int, dict[str, Any]] = {}
         self._refusal = False
@@ -204,8 +180,8 @@ class StreamAccumulator:
             events.append(TextDelta(refusal))
         if tool_calls and isinstance(tool_calls, list):
             for fragment in tool_calls:
-                if isinstance(fragment, dict):
-                    self._tool_fragment(fragment, events)
+                if isinstance(fragment, dict) and (named := self._tool_calls.add(fragment)):
+                    events.append(named)
         annotations = delta.get("annotations")
         if annotations and (cited := self._cited.take(url_citations(annotations))):
             events.append(cited)  # a provider's web search (OpenRouter's web plugin)
@@ -215,17 +191,7 @@ class StreamAccumulator:
         """The assembled completion (text, reasoning, calls in index order, usage)."""
         if self._think is not None:
             self._apply_think(self._think.flush(), [])
-        calls = self._ordered_calls()
-        tool_calls = tuple(
-            ToolCall(
-                id=call.id or f"call_{uuid.uuid4().hex[:24]}",
-                name=call.name,
-                arguments="".join(call.args) or "{}",
-                extra=call.extra,
-            )
-            for call in calls
-            if call.name or call.args
-        )
+        tool_calls = self._tool_calls.finish()
         artefacts: dict[str, Any] = {}
         if self._reasoning_content:
             artefacts["reasoning_content"] = "".join(self._reasoning_content)
@@ -329,81 +295,3 @@ class StreamAccumulator:
                     if isinstance(text, str) and text:
                         self._reasoning.append(text)
                         events.append(ReasoningDelta(text))
-
-    def _tool_fragment(self, fragment: dict[str, Any], events: list[StreamEvent]) -> None:
-        function = fragment.get("function")
-        if not isinstance(function, dict):
-            function = {}
-        name = function.get("name")
-        if not isinstance(name, str):
-            name = None
-        call = self._slot(fragment, name)
-        if len(fragment) > len(_CALL_FIELDS & fragment.keys()):
-            extra = {k: v for k, v in fragment.items() if k not in _CALL_FIELDS}
-            call.extra = {**(call.extra or {}), **extra}
-        if name and not call.name:
-            call.name = name
-            events.append(ToolCallProgress(index=call.seq, name=name))
-        arguments = function.get("arguments")
-        if isinstance(arguments, str):
-            if arguments:
-                call.args.append(arguments)
-        elif isinstance(arguments, dict | list):
-            call.args.append(json.dumps(arguments, ensure_ascii=False, separators=(",", ":")))
-
-    def _slot(self, fragment: dict[str, Any], name: str | None) -> _Call:
-        """Which call a fragment belongs to: by id, then by index, then by order."""
-        raw_index = fragment.get("index")
-        index = (
-            raw_index if isinstance(raw_index, int) and not isinstance(raw_index, bool) else None
-        )
-        call_id = fragment.get("id")
-        if not isinstance(call_id, str) or not call_id:
-            call_id = None
-        if call_id is not None:
-            known = self._by_id.get(call_id)
-            if known is not None:
-                return known
-            if index is not None:
-                same = self._by_index.get(index)
-                # Gemini reuses index 0 for every call: a new id at a taken index is a new call.
-                if same is not None and same.id is None:
-                    same.id = call_id
-                    self._by_id[call_id] = same
-                    return same
-            return self._new(index, call_id)
-        if index is not None:
-            same = self._by_index.get(index)
-            return same if same is not None else self._new(index, None)
-        last = self._calls[-1] if self._calls else None
-        # Neither id nor index: a fragment naming a tool opens a call unless the last call is
-        # still nameless or repeats that name while its arguments are unfinished.
-        if last is None or (name and last.name and not (name == last.name and _open(last))):
-            return self._new(None, None)
-        return last
-
-    def _new(self, index: int | None, call_id: str | None) -> _Call:
-        call = _Call(len(self._calls), index, call_id)
-        self._calls.append(call)
-        if index is not None:
-            self._by_index[index] = call
-        if call_id is not None:
-            self._by_id[call_id] = call
-        return call
-
-    def _ordered_calls(self) -> list[_Call]:
-        indices = [call.index for call in self._calls]
-        if None in indices or len(set(indices)) != len(indices):
-            return self._calls
-        return sorted(self._calls, key=lambda call: call.index or 0)
-
-
-def _open(call: _Call) -> bool:
-    """True while a call's arguments are not yet a complete JSON value."""
-    if not call.args:
-        return True
-    try:
-        json.loads("".join(call.args))
-    except ValueError:
-        return True
-    return False

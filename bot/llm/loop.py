@@ -16,31 +16,28 @@ and finally exactly one `LoopDone` or `LoopError`. Guarantees a consumer can bui
 A hard cancellation of the consumer's task (shutdown) propagates as usual; then the consumer
 owns the record (see `bot.services`), with a round that has no `UsageReported` to estimate.
 
-Tool calls of one round run concurrently, each under its own timeout. Errors, timeouts,
-malformed arguments, unknown tools and a third identical call all become error results for the
-model rather than ending the answer. After `max_tool_rounds` rounds that ran tools, one more
-call is made with `tool_choice: "none"` so the model answers with what it has.
+Tool calls of one round run concurrently (`bot.llm.tool_runs`); their failures become error
+results for the model rather than ending the answer. After `max_tool_rounds` rounds that ran
+tools, one more call is made with `tool_choice: "none"` so the model answers with what it has.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Protocol
 
 from bot.errors import LLMError
 from bot.llm.interrupt import Interrupted, Interrupter
-from bot.llm.tools import Tool, ToolContext, ToolError, ToolRegistry, images_of
+from bot.llm.tool_runs import MAX_TOOL_RESULT_CHARS, ToolOutcome, run_tools
+from bot.llm.tools import ToolContext, ToolRegistry, images_of
 from bot.llm.types import (
     Artefacts,
     ChatMessage,
     ChatRequest,
     Completion,
-    FinishReason,
     LoopDone,
     LoopError,
     LoopEvent,
@@ -53,22 +50,17 @@ from bot.llm.types import (
     TextWasReasoning,
     ToolCall,
     ToolFinished,
-    ToolStarted,
-    ToolStatus,
     Usage,
     UsageReported,
 )
 from bot.llm.usage import estimate_usage
 
-log = logging.getLogger(__name__)
+# MAX_TOOL_RESULT_CHARS is defined with the tool runs (bot.llm.tool_runs); named here too
+# for the MCP client, which cuts its results to the same length.
+__all__ = ["MAX_TOOL_RESULT_CHARS", "ChatStreamer", "run_tool_loop"]
+
 
 DEFAULT_MAX_TOOL_ROUNDS = 8
-# The third call with identical arguments is refused: twice can be a legitimate retry.
-MAX_IDENTICAL_CALLS = 2
-# Tool output beyond this many characters is cut before it goes back to the model.
-MAX_TOOL_RESULT_CHARS = 20_000
-
-STOPPED_TOOL_RESULT = "[cancelled: the member stopped the answer]"
 
 
 class ChatStreamer(Protocol):
@@ -88,13 +80,6 @@ class _RoundOutput:
     def text_was_reasoning(self) -> None:
         self.reasoning.extend(self.text)
         self.text.clear()
-
-
-@dataclass(frozen=True, slots=True)
-class _ToolOutcome:
-    result: str
-    status: ToolStatus
-    duration_s: float
 
 
 async def run_tool_loop(
@@ -221,8 +206,8 @@ async def run_tool_loop(
             messages.append(
                 ChatMessage("assistant", completion.text or None, tuple(calls), artefacts=artefacts)
             )
-            outcomes: dict[str, _ToolOutcome] = {}
-            async for tool_event in _run_tools(
+            outcomes: dict[str, ToolOutcome] = {}
+            async for tool_event in run_tools(
                 round_no,
                 calls,
                 tools,
@@ -233,7 +218,7 @@ async def run_tool_loop(
                 clock,
             ):
                 if isinstance(tool_event, ToolFinished):
-                    outcomes[tool_event.call.id] = _ToolOutcome(
+                    outcomes[tool_event.call.id] = ToolOutcome(
                         tool_event.result, tool_event.status, tool_event.duration_s
                     )
                 yield tool_event
@@ -299,121 +284,3 @@ async def _close(stream: AsyncIterator[StreamEvent]) -> None:
     aclose = getattr(stream, "aclose", None)
     if aclose is not None:
         await aclose()
-
-
-async def _run_tools(
-    round_no: int,
-    calls: tuple[ToolCall, ...],
-    tools: ToolRegistry,
-    context: ToolContext,
-    call_counts: dict[tuple[str, str], int],
-    finish_reason: FinishReason,
-    interrupter: Interrupter,
-    clock: Callable[[], float],
-) -> AsyncIterator[ToolStarted | ToolFinished]:
-    """Start every call of the round concurrently; yield each result as it completes."""
-    tasks_by_call: dict[asyncio.Task[_ToolOutcome], ToolCall] = {}
-    for tool_call in calls:
-        yield ToolStarted(round_no, tool_call)
-        coro = _run_one(tool_call, tools, context, call_counts, finish_reason, clock)
-        task = asyncio.ensure_future(coro)
-        tasks_by_call[task] = tool_call
-    pending = set(tasks_by_call)
-    try:
-        while pending:
-            try:
-                done, pending = await interrupter.guard(
-                    asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                )
-            except Interrupted:
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*pending, return_exceptions=True)
-                for task in _in_call_order(pending, tasks_by_call):
-                    yield ToolFinished(
-                        round_no, tasks_by_call[task], STOPPED_TOOL_RESULT, "cancelled", 0.0
-                    )
-                return
-            for task in _in_call_order(done, tasks_by_call):
-                outcome = task.result()
-                yield ToolFinished(
-                    round_no,
-                    tasks_by_call[task],
-                    outcome.result,
-                    outcome.status,
-                    outcome.duration_s,
-                )
-    finally:
-        # A hard cancellation (or the consumer closing us) must not leave tools running.
-        for task in pending:
-            task.cancel()
-
-
-def _in_call_order(
-    tasks: set[asyncio.Task[_ToolOutcome]], order: dict[asyncio.Task[_ToolOutcome], ToolCall]
-) -> list[asyncio.Task[_ToolOutcome]]:
-    return [task for task in order if task in tasks]
-
-
-async def _run_one(
-    call: ToolCall,
-    tools: ToolRegistry,
-    context: ToolContext,
-    call_counts: dict[tuple[str, str], int],
-    finish_reason: FinishReason,
-    clock: Callable[[], float],
-) -> _ToolOutcome:
-    started = clock()
-
-    def outcome(result: str, status: ToolStatus) -> _ToolOutcome:
-        if len(result) > MAX_TOOL_RESULT_CHARS:
-            result = result[:MAX_TOOL_RESULT_CHARS] + "\n[output cut: too long]"
-        return _ToolOutcome(result, status, max(0.0, clock() - started))
-
-    tool = tools.get(call.name)
-    if tool is None:
-        available = ", ".join(sorted(tools)) or "none"
-        return outcome(f"Error: unknown tool {call.name!r}. Available tools: {available}.", "error")
-    arguments, problem = _parse_arguments(call.arguments, finish_reason)
-    if problem is not None:
-        return outcome(f"Error: {problem}", "error")
-    key = (call.name, json.dumps(arguments, sort_keys=True, ensure_ascii=False))
-    call_counts[key] = call_counts.get(key, 0) + 1
-    if call_counts[key] > MAX_IDENTICAL_CALLS:
-        return outcome(
-            "Refused: this exact call was already made twice in this answer. "
-            "Use the earlier results or change the arguments.",
-            "refused",
-        )
-    try:
-        async with asyncio.timeout(tool.timeout_s):
-            result = await _invoke(tool, context, arguments)
-    except TimeoutError:
-        return outcome(f"Error: {call.name} timed out after {tool.timeout_s:g} s.", "timeout")
-    except ToolError as exc:
-        return outcome(f"Error: {exc}", "error")
-    except TypeError as exc:
-        # Wrong or missing keyword arguments from the model land here.
-        log.info("tool %s rejected its arguments: %s", call.name, exc)
-        return outcome(f"Error: bad arguments for {call.name}: {exc}", "error")
-    except Exception:
-        log.exception("tool %s failed", call.name)
-        return outcome(f"Error: {call.name} failed unexpectedly.", "error")
-    return outcome(result if isinstance(result, str) else str(result), "ok")
-
-
-async def _invoke(tool: Tool, context: ToolContext, arguments: Mapping[str, Any]) -> str:
-    return await tool.handler(context, **arguments)
-
-
-def _parse_arguments(raw: str, finish_reason: FinishReason) -> tuple[dict[str, Any], str | None]:
-    text = raw.strip() or "{}"
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        if finish_reason == "length":
-            return {}, "the arguments were cut off because the output token limit was reached."
-        return {}, f"the arguments are not valid JSON ({exc.msg} at position {exc.pos})."
-    if not isinstance(value, dict):
-        return {}, "the arguments must be a JSON object."
-    return value, None

@@ -13,7 +13,6 @@ arrival order. A Stop ends only the running answer.
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -21,14 +20,13 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bot.errors import LLMContextTooLongError, UserFacingError, describe
+from bot.errors import UserFacingError, describe
 from bot.llm.loop import ChatStreamer, run_tool_loop
-from bot.llm.tokens import tool_spec_tokens
 from bot.llm.tools import ToolContext, ToolRegistry
-from bot.llm.types import ChatRequest, ImagePart, LoopDone, LoopError, RoundStarted, UsageReported
+from bot.llm.types import ChatRequest, LoopDone, LoopError, RoundStarted, UsageReported
 from bot.logs import log_context
 from bot.services.effective_settings import EffectiveSettingsCache
-from bot.services.history import build_model_messages
+from bot.services.model_request import DEFAULT_LIMITS, EngineLimits, ModelRequestBuilder
 from bot.services.ports import (
     AnswerFollowUp,
     AnswerPresenter,
@@ -39,24 +37,12 @@ from bot.services.ports import (
 )
 from bot.services.recorder import AnswerRecorder
 from bot.services.tool_catalog import ToolCatalog
-from bot.storage.attachments import AttachmentRepository
 from bot.storage.messages import MessageRepository
 from bot.storage.models import Conversation, StoredMessage
 from bot.storage.stream_log import StreamLog
 from bot.tasks import spawn
 
 log = logging.getLogger(__name__)
-
-MIN_OUTPUT_TOKENS = 256
-# Messages loaded for a turn at first; the window grows (x4) only while all of it fits.
-HISTORY_WINDOW = 300
-# Member messages (the newest) whose images are sent to the model again on each turn.
-RECENT_IMAGE_MESSAGES = 3
-HISTORY_WINDOW_MAX = 20_000
-TOO_LONG = (
-    "This message is too long for the model's context window. "
-    "Shorten it, or start a new conversation."
-)
 
 
 @dataclass(slots=True)
@@ -69,13 +55,6 @@ class TurnRequest:
     model: str | None = None  # overrides the conversation's and the channel's model
     # Lines for the member shown with the answer, e.g. which attachments were skipped.
     notes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class EngineLimits:
-    max_tool_rounds: int = 8
-    context_tokens: int = 32_000
-    max_output_tokens: int = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,37 +77,6 @@ class _Running:
     answer_id: int | None = None
 
 
-def history_for_turn(
-    stored: Sequence[StoredMessage], user_message_id: int, current_answer_id: int | None
-) -> list[StoredMessage]:
-    """What the model may see when answering `user_message_id`.
-
-    Queued messages make id order differ from conversation order (a message that arrived
-    while an earlier one was being answered has a smaller id than that answer), so each answer
-    is placed right after the message it replies to. Messages after the one being answered are
-    left out, as is any earlier answer to it (a retry replaces it) and the answer in progress.
-    Of several answers to one message (an error, then a retry), only the last one counts.
-    """
-    latest_answer: dict[int, StoredMessage] = {}
-    keyed: list[tuple[tuple[int, int, int], StoredMessage]] = []
-    for message in stored:
-        if message.role == "user":
-            if message.id <= user_message_id:
-                keyed.append(((message.id, 0, message.id), message))
-            continue
-        if message.id == current_answer_id:
-            continue
-        anchor = message.reply_to_message_id
-        if anchor is None:
-            if current_answer_id is None or message.id < current_answer_id:
-                keyed.append(((message.id, 1, message.id), message))
-        elif anchor < user_message_id:
-            latest_answer[anchor] = message
-    keyed.extend(((anchor, 1, m.id), m) for anchor, m in latest_answer.items())
-    keyed.sort(key=lambda item: item[0])
-    return [message for _, message in keyed]
-
-
 class ChatService:
     def __init__(
         self,
@@ -137,7 +85,7 @@ class ChatService:
         effective_settings: EffectiveSettingsCache,
         client: ChatStreamer,
         tools: ToolRegistry | ToolCatalog,
-        limits: EngineLimits = EngineLimits(),
+        limits: EngineLimits = DEFAULT_LIMITS,
         meter: CallMeter | None = None,
         context_windows: ContextWindowSource | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -146,7 +94,6 @@ class ChatService:
     ) -> None:
         self._follow_ups = tuple(follow_ups)
         self._messages = messages
-        self._attachments = AttachmentRepository(messages.db)
         self._drafts = drafts  # saves streaming rounds, so a crash loses no shown words
         self._effective = effective_settings
         self._client = client
@@ -154,7 +101,9 @@ class ChatService:
         self._catalog = tools if isinstance(tools, ToolCatalog) else ToolCatalog(tools)
         self._limits = limits
         self._meter = meter
-        self._context_windows = context_windows
+        self._requests = ModelRequestBuilder(
+            messages, limits=limits, context_windows=context_windows, clock=clock
+        )
         self._clock = clock
         self._queues: dict[int, deque[TurnRequest]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
@@ -261,8 +210,14 @@ class ChatService:
                 presenter.note(note)
             # The tools of this answer: the channel's, among those available now.
             tools = self._catalog.registry().only(effective.enabled_tools)
-            request, left_out = await self._build_request(
-                turn, answer, effective.system_prompt, model, tools
+            request, left_out = await self._requests.build(
+                turn.conversation.id,
+                turn.user_message.id,
+                answer.id,
+                system_prompt=effective.system_prompt,
+                place=turn.place,
+                model=model,
+                tools=tools,
             )
             if left_out:
                 presenter.note("Older messages were left out to fit the model's context.")
@@ -301,80 +256,6 @@ class ChatService:
                 await follow_up.answered(context, recorder.visible_text)
             except Exception:
                 log.exception("follow-up %s failed", type(follow_up).__name__)
-
-    async def _build_request(
-        self,
-        turn: TurnRequest,
-        answer: StoredMessage,
-        system_prompt: str,
-        model: str,
-        tools: ToolRegistry,
-    ) -> tuple[ChatRequest, bool]:
-        """The request for this turn, and whether older turns had to be left out."""
-        conversation = turn.conversation
-        prompt = self._system_prompt(system_prompt, turn.place)
-        tool_tokens = sum(tool_spec_tokens(spec) for spec in tools.specs())
-        window = self._limits.context_tokens
-        if self._context_windows is not None:
-            window = await self._context_windows.tokens(model)
-        # A small local window (4k) can't give a quarter of itself to the answer and another
-        # 4k to the prompt: the answer gets at most a quarter of the window.
-        max_output = min(self._limits.max_output_tokens, max(MIN_OUTPUT_TOKENS, window // 4))
-        budget = window - max_output - tool_tokens
-        # Load the newest messages first and widen the window only while everything still
-        # fits: a rolling inline conversation can hold tens of thousands of messages, and
-        # loading them all for every turn would stall the event loop for everyone.
-        limit: int | None = HISTORY_WINDOW
-        images: dict[int, tuple[ImagePart, ...]] | None = None
-        while True:
-            stored = await self._messages.history(conversation.id, limit)
-            ordered = history_for_turn(stored, turn.user_message.id, answer.id)
-            if images is None:
-                images = await self._recent_images(ordered)
-            built = build_model_messages(
-                ordered, system_prompt=prompt, token_budget=budget, images=images
-            )
-            if limit is None or len(stored) < limit:
-                complete = True
-                break
-            complete = False
-            if built.omitted_turns:
-                break
-            limit = None if limit >= HISTORY_WINDOW_MAX else limit * 4
-        if built.estimated_tokens > budget:
-            raise LLMContextTooLongError(
-                TOO_LONG, detail=f"{built.estimated_tokens} tokens > budget {budget}"
-            )
-        request = ChatRequest(model, built.messages, max_tokens=max_output)
-        left_out = built.omitted_turns > 0 or not complete
-        return request, left_out
-
-    async def _recent_images(
-        self, ordered: Sequence[StoredMessage]
-    ) -> dict[int, tuple[ImagePart, ...]]:
-        """The images of the last few member messages: only they are sent again (older
-        images cost their tokens on every turn while a conversation moves on)."""
-        recent = [m.id for m in ordered if m.role == "user"][-RECENT_IMAGE_MESSAGES:]
-        stored = await self._attachments.images_of(recent)
-        return {
-            message_id: tuple(
-                ImagePart(
-                    image.mime or "image/png",
-                    base64.b64encode(image.data or b"").decode("ascii"),
-                    image.tokens,
-                    image.filename,
-                )
-                for image in found
-            )
-            for message_id, found in stored.items()
-        }
-
-    def _system_prompt(self, base: str, place: str | None) -> str:
-        now = self._clock()
-        facts = [f"Current date and time: {now:%A %Y-%m-%d %H:%M} UTC."]
-        if place:
-            facts.append(place)
-        return base + "\n\n" + " ".join(facts)
 
     async def _stream(
         self,

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from bot.errors import LLMBadResponseError
-from bot.llm.protocols.anthropic import AnthropicDecoder, AnthropicProtocol
+from bot.llm.protocols.anthropic import AnthropicProtocol
+from bot.llm.protocols.anthropic_stream import AnthropicDecoder
 from bot.llm.protocols.base import CallOptions, ProviderStreamError
 from bot.llm.types import (
     Artefacts,

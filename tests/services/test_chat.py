@@ -15,13 +15,9 @@ import pytest
 from bot.llm.client import LLMClient
 from bot.llm.tools import ToolRegistry
 from bot.llm.types import LoopDone, LoopEvent, TextDelta
-from bot.services.chat import (
-    ChatService,
-    EngineLimits,
-    TurnRequest,
-    history_for_turn,
-)
+from bot.services.chat import ChatService, TurnRequest
 from bot.services.effective_settings import EffectiveSettings, EffectiveSettingsCache
+from bot.services.model_request import EngineLimits, history_for_turn
 from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.conversations import ConversationRepository
 from bot.storage.database import Database

@@ -24,8 +24,8 @@ from bot.llm.types import (
     ToolCall,
     ToolFinished,
 )
-from bot.services.chat import history_for_turn
 from bot.services.history import END_MARKERS, build_model_messages
+from bot.services.model_request import history_for_turn
 from bot.services.recorder import AnswerRecorder
 from bot.storage.conversations import ConversationRepository
 from bot.storage.database import Database
