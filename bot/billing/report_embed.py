@@ -74,7 +74,8 @@ def tokens(count: int) -> str:
     return f"{count / 1_000_000_000:.2f}B"
 
 
-def _calls(count: int) -> str:
+def calls_text(count: int) -> str:
+    """`1 call`, `1,234 calls`."""
     return f"{count:,} call" if count == 1 else f"{count:,} calls"
 
 
@@ -91,9 +92,9 @@ def _token_line(usage: UsageTotals) -> str:
 
 
 def _field_value(usage: UsageTotals) -> str:
-    lines = [f"**{_cost(usage)}** · {_calls(usage.calls)}", _token_line(usage)]
+    lines = [f"**{_cost(usage)}** · {calls_text(usage.calls)}", _token_line(usage)]
     if usage.partly_unpriced:
-        lines.append(f"{_calls(usage.unpriced_calls)} without a price (not in the cost)")
+        lines.append(f"{calls_text(usage.unpriced_calls)} without a price (not in the cost)")
     return clip("\n".join(lines), FIELD_VALUE_LIMIT)
 
 
@@ -107,11 +108,11 @@ def build_embed(report: UsageReport, labels: Sequence[str], guild_name: str | No
     if total.calls == 0:
         lines.append("No usage in this period.")
     else:
-        lines.append(f"Total: **{_cost(total)}** · {_calls(total.calls)}")
+        lines.append(f"Total: **{_cost(total)}** · {calls_text(total.calls)}")
         lines.append(_token_line(total))
         if total.unpriced_calls:
             lines.append(
-                f"{_calls(total.unpriced_calls)} had no known price: their tokens are"
+                f"{calls_text(total.unpriced_calls)} had no known price: their tokens are"
                 " counted, their cost is not."
             )
     rows = list(zip(report.rows, labels, strict=True))
@@ -130,7 +131,7 @@ def build_embed(report: UsageReport, labels: Sequence[str], guild_name: str | No
         )
         for rank, (row, label) in enumerate(shown, start=1)
     ][:FIELD_COUNT_LIMIT]
-    footer = f"{_calls(total.calls)} · {tokens(total.total_tokens)} tokens · {span}"
+    footer = f"{calls_text(total.calls)} · {tokens(total.total_tokens)} tokens · {span}"
     if total.calls:
         footer = f"Total {_cost(total)} · {footer}"
     spec = EmbedSpec(title, tuple(lines), tuple(fields), clip(footer, FOOTER_LIMIT))

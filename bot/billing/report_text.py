@@ -15,6 +15,7 @@ from typing import Literal
 
 from bot.billing.periods import ADJECTIVES, Period, describe_reset, period_of
 from bot.billing.pricing import Price, format_price
+from bot.billing.report_embed import calls_text
 from bot.billing.reports import UsageReport
 from bot.money import usd_precise
 from bot.storage.budgets import BudgetStatus
@@ -48,15 +49,11 @@ class PriceListing:
 # --- /usage ------------------------------------------------------------------------------------
 
 
-def _calls(count: int) -> str:
-    return f"{count:,} {'call' if count == 1 else 'calls'}"
-
-
 def tokens_line(totals: UsageTotals) -> str:
     return (
         f"**Tokens** {totals.prompt_tokens:,} in ({totals.cached_tokens:,} cached) · "
         f"{totals.completion_tokens:,} out ({totals.reasoning_tokens:,} reasoning) · "
-        f"{_calls(totals.calls)}"
+        f"{calls_text(totals.calls)}"
     )
 
 
