@@ -92,7 +92,7 @@ async def answer(streamer: InstantStreamer, request: ChatRequest) -> int:
             if event.reason != "complete":
                 raise RuntimeError(f"the answer ended as {event.reason}")
             return event.rounds
-    raise RuntimeError("the loop ended without Done")
+    raise RuntimeError("the loop ended without LoopDone")
 
 
 async def run(quick: bool) -> list[Result]:
