@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from bot.llm.tokens import DEFAULT_MAX_OUTPUT_TOKENS
 from bot.llm.types import ChatRequest
 from bot.llm.usage import estimate_usage
 
 # Our prompt count is a character heuristic; a real tokenizer can count more (code, URLs,
 # rare scripts). The hold is a ceiling, so it leans high.
 PROMPT_MARGIN_NUM, PROMPT_MARGIN_DEN = 5, 4
-DEFAULT_MAX_OUTPUT_TOKENS = 4096
 
 
 def worst_case_tokens(

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Protocol
 
-from bot.billing.estimate import DEFAULT_MAX_OUTPUT_TOKENS, worst_case_tokens
+from bot.billing.estimate import worst_case_tokens
 from bot.billing.periods import (
     ADJECTIVES,
     EPOCH,
@@ -40,6 +40,7 @@ from bot.billing.pricing import (
 )
 from bot.billing.types import CallCost
 from bot.errors import BudgetExceededError, UnpricedModelError
+from bot.llm.tokens import DEFAULT_MAX_OUTPUT_TOKENS
 from bot.llm.types import RoundStarted, Usage, UsageReported
 from bot.money import usd_precise
 from bot.storage.budgets import BudgetRepository, BudgetStatus, PeriodDays, ReservationRepository

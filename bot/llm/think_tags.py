@@ -99,22 +99,16 @@ class ThinkTagSplitter:
         return [("text", held)] if held else []
 
     def _thinking(self, buffer: str, out: list[tuple[Kind, str]]) -> list[tuple[Kind, str]]:
-        end = buffer.find(CLOSE)
-        if end < 0:
-            keep = _partial_suffix(buffer, CLOSE)
-            if keep:
-                self._held = buffer[-keep:]
-                buffer = buffer[:-keep]
-            if buffer:
-                out.append(("reasoning", buffer))
-            return out
-        if end:
-            out.append(("reasoning", buffer[:end]))
-        self._state = _ANSWER
-        self._strip_answer = True
-        return self._answer(buffer[end + len(CLOSE) :], out)
+        return self._until_close(buffer, "reasoning", out)
 
     def _watching(self, buffer: str, out: list[tuple[Kind, str]]) -> list[tuple[Kind, str]]:
+        return self._until_close(buffer, "text", out)
+
+    def _until_close(
+        self, buffer: str, kind: Kind, out: list[tuple[Kind, str]]
+    ) -> list[tuple[Kind, str]]:
+        """Emit `buffer` as `kind` up to `</think>` (holding back a partial tag), then the
+        answer after it. Text seen while only watching turns out to have been reasoning."""
         end = buffer.find(CLOSE)
         if end < 0:
             keep = _partial_suffix(buffer, CLOSE)
@@ -122,9 +116,10 @@ class ThinkTagSplitter:
                 self._held = buffer[-keep:]
                 buffer = buffer[:-keep]
             if buffer:
-                out.append(("text", buffer))
+                out.append((kind, buffer))
             return out
-        out.append(RECLASSIFY)
+        if kind == "text":
+            out.append(RECLASSIFY)
         if end:
             out.append(("reasoning", buffer[:end]))
         self._state = _ANSWER

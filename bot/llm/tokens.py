@@ -27,6 +27,9 @@ TOOL_CALL_OVERHEAD_TOKENS = 8
 # What every request costs beyond its messages (the reply's priming).
 REQUEST_OVERHEAD_TOKENS = 3
 
+# Output tokens a call may use when neither the request nor the settings say.
+DEFAULT_MAX_OUTPUT_TOKENS = 4096
+
 TokenCounter = Callable[[str], int]
 
 

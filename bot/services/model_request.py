@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.errors import LLMContextTooLongError
-from bot.llm.tokens import tool_spec_tokens
+from bot.llm.loop import DEFAULT_MAX_TOOL_ROUNDS
+from bot.llm.tokens import DEFAULT_MAX_OUTPUT_TOKENS, tool_spec_tokens
 from bot.llm.tools import ToolRegistry
 from bot.llm.types import ChatRequest, ImagePart
 from bot.services.history import build_model_messages
@@ -38,9 +39,9 @@ TOO_LONG = (
 
 @dataclass(frozen=True, slots=True)
 class EngineLimits:
-    max_tool_rounds: int = 8
+    max_tool_rounds: int = DEFAULT_MAX_TOOL_ROUNDS
     context_tokens: int = 32_000
-    max_output_tokens: int = 4096
+    max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS
 
 
 DEFAULT_LIMITS = EngineLimits()
