@@ -218,8 +218,14 @@ class DiscordFrontend:
         presenters = AnswerPresenters(
             self._s, self._client, channel, reply_to, self._summarizers, self._citers
         )
-        place = place_description(channel)
-        turn = TurnRequest(conversation, stored, presenters, place=place, model=model, notes=notes)
+        turn = TurnRequest(
+            conversation,
+            stored,
+            presenters,
+            place_description=place_description(channel),
+            model=model,
+            notes=notes,
+        )
         return self._s.chat.submit(turn)
 
     async def retry(self, answer_id: int, channel: Any) -> None:

@@ -51,7 +51,7 @@ class TurnRequest:
     user_message: StoredMessage
     presenter_factory: PresenterFactory
     # Facts about the place for the system prompt, e.g. "Discord server Foo, channel #bar".
-    place: str | None = None
+    place_description: str | None = None
     model: str | None = None  # overrides the conversation's and the channel's model
     # Lines for the member shown with the answer, e.g. which attachments were skipped.
     notes: tuple[str, ...] = ()
@@ -215,7 +215,7 @@ class ChatService:
                 turn.user_message.id,
                 answer.id,
                 system_prompt=effective.system_prompt,
-                place=turn.place,
+                place_description=turn.place_description,
                 model=model,
                 tools=tools,
             )

@@ -100,12 +100,12 @@ class ModelRequestBuilder:
         answer_id: int,
         *,
         system_prompt: str,
-        place: str | None,
+        place_description: str | None,
         model: str,
         tools: ToolRegistry,
     ) -> tuple[ChatRequest, bool]:
         """The request answering `user_message_id`, and whether older turns were left out."""
-        prompt = self._system_prompt(system_prompt, place)
+        prompt = self._system_prompt(system_prompt, place_description)
         tool_tokens = sum(tool_spec_tokens(spec) for spec in tools.specs())
         window = self._limits.context_tokens
         if self._context_windows is not None:
@@ -162,9 +162,9 @@ class ModelRequestBuilder:
             for message_id, found in stored.items()
         }
 
-    def _system_prompt(self, base: str, place: str | None) -> str:
+    def _system_prompt(self, base: str, place_description: str | None) -> str:
         now = self._clock()
         facts = [f"Current date and time: {now:%A %Y-%m-%d %H:%M} UTC."]
-        if place:
-            facts.append(place)
+        if place_description:
+            facts.append(place_description)
         return base + "\n\n" + " ".join(facts)
