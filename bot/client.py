@@ -133,7 +133,9 @@ class SwitchboardBot(commands.AutoShardedBot):
         count: int | None = self.shard_count
         if count is None:
             self.shard_count = count = recommended
-        if self.identify_gate is None:
+        if self.identify_gate is None and count > 1:
+            # One shard has nothing to pace but its own restarts, which discord.py leaves to
+            # Discord too (a too-fast IDENTIFY is refused and tried again 5 s later).
             folder = lock_folder(self.services.settings)
             self.identify_gate = FileIdentifyGate(folder, limits["max_concurrency"])
         ids = self.shard_ids if self.shard_ids is not None else list(range(count))
@@ -147,7 +149,9 @@ class SwitchboardBot(commands.AutoShardedBot):
 
     async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
         # Replaces discord.py's fixed 5 s sleep before every IDENTIFY but the first.
-        if self.identify_gate is not None:
+        if self.identify_gate is None:
+            await super().before_identify_hook(shard_id, initial=initial)
+        else:
             await self.identify_gate.wait_turn(shard_id or 0)
 
     async def setup_hook(self) -> None:
