@@ -155,9 +155,13 @@ class SwitchboardBot(commands.AutoShardedBot):
             await self.identify_gate.wait_turn(shard_id or 0)
 
     async def setup_hook(self) -> None:
+        # discord.py's session (REST and interaction webhooks alike) is private to its
+        # HTTPClient; tests/sharding/test_rest_proxy_answer.py fails if this stops working.
         session = getattr(self.http, "_HTTPClient__session", None)
         if session is not None:
             rest_proxy.install(session)
+        else:
+            log.warning("a REST proxy's own 429s will not be waited out: no discord.py session")
         await self._plan_shards()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
