@@ -18,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from bot.errors import LLMBadResponseError
 from bot.llm.citations import CitedSources, message_citations, url_citations
 from bot.llm.protocols.base import ProviderStreamError
+from bot.llm.protocols.responses_calls import FunctionCalls, bad, text_field
 from bot.llm.protocols.responses_usage import parse_responses_usage
 from bot.llm.types import (
     Completion,
@@ -28,8 +28,6 @@ from bot.llm.types import (
     ReasoningDelta,
     StreamEvent,
     TextDelta,
-    ToolCall,
-    ToolCallProgress,
     Usage,
 )
 
@@ -42,36 +40,11 @@ _INCOMPLETE: dict[str, FinishReason] = {
 }
 
 
-def _bad(detail: str) -> LLMBadResponseError:
-    return LLMBadResponseError(detail=f"responses stream: {detail}")
-
-
-class _Call:
-    __slots__ = ("args", "call_id", "done", "index", "item_id", "name")
-
-    def __init__(self, index: int, item_id: Any, call_id: str, name: str, arguments: str) -> None:
-        self.index = index
-        self.item_id = item_id
-        self.call_id = call_id
-        self.name = name
-        self.args: list[str] = [arguments] if arguments else []
-        self.done = False
-
-
-def _text(value: Any, what: str) -> str:
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return ""
-    raise _bad(f"{what} is not a string")
-
-
 class ResponsesDecoder:
     """State of one streamed response: feed parsed events in order, then `finish()`."""
 
     __slots__ = (
         "_calls",
-        "_calls_by_output",
         "_chunks",
         "_cited",
         "_ended",
@@ -100,8 +73,7 @@ class ResponsesDecoder:
         self._reasoning_ids: set[Any] = set()  # ids of reasoning items added
         self._reasoning_done: set[Any] = set()  # ids whose final item was taken
         self._reasoning_items: list[dict[str, Any]] = []
-        self._calls: dict[Any, _Call] = {}  # by item id (call_id when the item has none)
-        self._calls_by_output: dict[Any, _Call] = {}  # by output_index
+        self._calls = FunctionCalls()
         # The reasoning part (item id, index) the last reasoning text belonged to.
         self._part: tuple[Any, int] | None = None
         self._cited = CitedSources()
@@ -144,8 +116,7 @@ class ResponsesDecoder:
         return _NO_EVENTS  # events we have no use for (content parts, hosted tools)
 
     def finish(self) -> Completion:
-        calls = sorted(self._calls.values(), key=lambda c: c.index)
-        tool_calls = tuple(ToolCall(c.call_id, c.name, "".join(c.args)) for c in calls)
+        tool_calls = self._calls.tool_calls()
         artefacts = (
             {"reasoning_items": list(self._reasoning_items)} if self._reasoning_items else {}
         )
@@ -164,10 +135,10 @@ class ResponsesDecoder:
 
     def _text_delta(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
         if event.get("item_id") not in self._messages:
-            raise _bad(f"text for item {event.get('item_id')!r}, which was never added")
+            raise bad(f"text for item {event.get('item_id')!r}, which was never added")
         delta = event.get("delta")
         if delta.__class__ is not str:
-            raise _bad("a text delta is not a string")
+            raise bad("a text delta is not a string")
         if not delta:
             return _NO_EVENTS
         self._text.append(delta)
@@ -175,8 +146,8 @@ class ResponsesDecoder:
 
     def _refusal_delta(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
         if event.get("item_id") not in self._messages:
-            raise _bad(f"refusal for item {event.get('item_id')!r}, which was never added")
-        delta = _text(event.get("delta"), "a refusal delta")
+            raise bad(f"refusal for item {event.get('item_id')!r}, which was never added")
+        delta = text_field(event.get("delta"), "a refusal delta")
         self._refusal = True
         if not delta:
             return _NO_EVENTS
@@ -196,10 +167,10 @@ class ResponsesDecoder:
     ) -> Sequence[StreamEvent]:
         item_id = event.get("item_id")
         if item_id not in self._reasoning_ids:
-            raise _bad(f"reasoning {what} for item {item_id!r}, which was never added")
+            raise bad(f"reasoning {what} for item {item_id!r}, which was never added")
         delta = event.get("delta")
         if delta.__class__ is not str:
-            raise _bad(f"a reasoning {what} delta is not a string")
+            raise bad(f"a reasoning {what} delta is not a string")
         if not delta:
             return _NO_EVENTS
         part = self._part
@@ -211,65 +182,37 @@ class ResponsesDecoder:
         return (ReasoningDelta(delta),)
 
     def _arguments_delta(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
-        call = self._call_for(event)
-        delta = event.get("delta")
-        if delta.__class__ is not str:
-            raise _bad("a function call arguments delta is not a string")
-        call.args.append(delta)
+        self._calls.arguments_delta(event)
         return _NO_EVENTS
 
     def _arguments_done(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
-        call = self._call_for(event)
-        arguments = event.get("arguments")
-        if arguments.__class__ is str:
-            call.args = [arguments]
+        self._calls.arguments_done(event)
         return _NO_EVENTS
-
-    def _call_for(self, event: dict[str, Any]) -> _Call:
-        item_id = event.get("item_id")
-        call = self._calls.get(item_id)
-        if call is None:
-            # A call item without an id is routed by its position in the output.
-            call = self._calls_by_output.get(event.get("output_index"))
-            if call is None or call.item_id is not None:
-                raise _bad(f"arguments for function call {item_id!r}, which was never added")
-        return call
 
     # --- items ---------------------------------------------------------------------------
 
     def _item_added(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
         item = event.get("item")
         if item.__class__ is not dict:
-            raise _bad("an added output item is not an object")
+            raise bad("an added output item is not an object")
         kind = item.get("type")
         if kind == "message":
             self._messages.add(item.get("id"))
         elif kind == "reasoning":
             self._reasoning_ids.add(item.get("id"))
         elif kind == "function_call":
-            return self._add_call(item, event.get("output_index"))
+            return self._calls.add(item, event.get("output_index"))
         return _NO_EVENTS
-
-    def _add_call(self, item: dict[str, Any], output_index: Any) -> Sequence[StreamEvent]:
-        call_id = _text(item.get("call_id"), "a function call's call_id")
-        name = _text(item.get("name"), "a function call's name")
-        arguments = _text(item.get("arguments"), "a function call's arguments")
-        item_id = item.get("id")
-        call = _Call(len(self._calls), item_id, call_id, name, arguments)
-        self._calls[item_id or call_id] = call
-        if output_index is not None:
-            self._calls_by_output[output_index] = call
-        return (ToolCallProgress(call.index, name),)
 
     def _item_done(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
         item = event.get("item")
         if item.__class__ is not dict:
-            raise _bad("a finished output item is not an object")
+            raise bad("a finished output item is not an object")
         kind = item.get("type")
         if kind == "reasoning":
             return self._reasoning_item(item)
         if kind == "function_call":
-            return self._call_item(item, event.get("output_index"))
+            return self._calls.finished(item, event.get("output_index"))
         if kind == "message":
             if item.get("id") not in self._messages:
                 return self._message_item(item)
@@ -302,20 +245,6 @@ class ResponsesDecoder:
         self._reasoning.append(text)
         return (ReasoningDelta(text),)
 
-    def _call_item(self, item: dict[str, Any], output_index: Any) -> Sequence[StreamEvent]:
-        call = self._calls.get(item.get("id") or item.get("call_id"))
-        events: Sequence[StreamEvent] = _NO_EVENTS
-        if call is None:
-            events = self._add_call(item, output_index)
-            call = self._calls[item.get("id") or item.get("call_id")]
-        call.call_id = _text(item.get("call_id"), "a function call's call_id") or call.call_id
-        call.name = _text(item.get("name"), "a function call's name") or call.name
-        arguments = item.get("arguments")
-        if arguments.__class__ is str:
-            call.args = [arguments]
-        call.done = True
-        return events
-
     def _message_item(self, item: dict[str, Any]) -> Sequence[StreamEvent]:
         """A message never streamed as deltas (it came whole): its text as one delta."""
         self._messages.add(item.get("id"))
@@ -328,9 +257,9 @@ class ResponsesDecoder:
                 continue
             kind = part.get("type")
             if kind == "output_text":
-                text = _text(part.get("text"), "a message's text")
+                text = text_field(part.get("text"), "a message's text")
             elif kind == "refusal":
-                text = _text(part.get("refusal"), "a message's refusal")
+                text = text_field(part.get("refusal"), "a message's refusal")
                 self._refusal = True
             else:
                 continue
@@ -363,7 +292,7 @@ class ResponsesDecoder:
     def _terminal_event(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
         response = event.get("response")
         if response.__class__ is not dict:
-            raise _bad(f"{event.get('type')} carries no response object")
+            raise bad(f"{event.get('type')} carries no response object")
         return self._terminal(response)
 
     def _terminal(self, response: dict[str, Any]) -> Sequence[StreamEvent]:
@@ -396,17 +325,15 @@ class ResponsesDecoder:
         events: list[StreamEvent] = []
         for index, item in enumerate(output):
             if item.__class__ is not dict:
-                raise _bad("an output item of the response is not an object")
+                raise bad("an output item of the response is not an object")
             kind = item.get("type")
             item_id = item.get("id")
             if kind == "message" and item_id not in self._messages:
                 events.extend(self._message_item(item))
             elif kind == "reasoning" and item_id not in self._reasoning_done:
                 events.extend(self._reasoning_item(item))
-            elif kind == "function_call":
-                call = self._calls.get(item_id or item.get("call_id"))
-                if call is None or not call.done:
-                    events.extend(self._call_item(item, index))
+            elif kind == "function_call" and not self._calls.is_done(item):
+                events.extend(self._calls.finished(item, index))
         return events
 
     def _failed(self, event: dict[str, Any]) -> Sequence[StreamEvent]:
