@@ -91,6 +91,11 @@ def _load(run: LevelRun) -> str:
     )
 
 
+def _hits(run: LevelRun) -> str:
+    routes = ", ".join(f"{k}: {v}" for k, v in sorted(run.rate_limit_hits.items()))
+    return f"{run.total_429s} 429s" + (f" ({routes})" if routes else "")
+
+
 def results(sharded: LevelRun, same_share: LevelRun, default_rate: LevelRun) -> list[Result]:
     p95 = staleness_p95(sharded)
     ref = staleness_p95(same_share)
@@ -112,8 +117,7 @@ def results(sharded: LevelRun, same_share: LevelRun, default_rate: LevelRun) -> 
             f"1 process N={same_share.n} at {SHARE:g}/s staleness p95",
             ref,
             "s",
-            note=f"{same_share.total_429s} 429s; the same share as each shard process; "
-            + _load(same_share),
+            note=f"{_hits(same_share)}; the same share as each shard process; " + _load(same_share),
         ),
         Result(
             GROUP,
@@ -127,7 +131,7 @@ def results(sharded: LevelRun, same_share: LevelRun, default_rate: LevelRun) -> 
             f"1 process N={default_rate.n} at {DEFAULT_RATE:g}/s staleness p95",
             ref_default,
             "s",
-            note=f"{default_rate.total_429s} 429s; {_load(default_rate)}",
+            note=f"{_hits(default_rate)}; {_load(default_rate)}",
         ),
         Result(
             GROUP,
