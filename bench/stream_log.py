@@ -75,7 +75,7 @@ async def _batched(db: Database, ids: list[int], interval_s: float, intervals: i
     messages = MessageRepository(db)
     commits: list[float] = []
     # The trace runs on the connection's thread, for every statement of every task.
-    await db._conn.set_trace_callback(
+    await db.set_trace_callback(
         lambda sql: commits.append(time.monotonic()) if sql.strip() == "COMMIT" else None
     )
     async with StreamLog.running(db, interval_s=interval_s) as stream_log:
@@ -84,7 +84,7 @@ async def _batched(db: Database, ids: list[int], interval_s: float, intervals: i
         flushes = await _stream(recorders, round(intervals * interval_s / TICK_S), stream_log)
         seen = [t for t in commits if t >= started]
     # None turns the trace off (sqlite3's API); aiosqlite's annotation forgets it.
-    await db._conn.set_trace_callback(None)  # type: ignore[arg-type]
+    await db.set_trace_callback(None)
     full = [f.seconds for f in flushes if f.answers == len(ids)]
     gaps = [b - a for a, b in zip([started, *seen], seen, strict=False)]
     span = seen[-1] - seen[0] if len(seen) > 1 else math.nan

@@ -44,6 +44,7 @@ from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.conversations import ConversationRepository
 from bot.storage.database import Database
 from bot.storage.messages import MessageRepository
+from bot.storage.postgres_backend import database_secrets
 from bot.storage.prices import PriceRepository
 from bot.storage.retention import delete_older_than
 from bot.storage.stream_log import StreamLog
@@ -73,7 +74,7 @@ async def open_services(
         directory = load_directory(settings)
     mcp_servers = load_mcp_servers(settings)
     async with (
-        Database.open(settings.database_path) as db,
+        Database.open(settings.database_target) as db,
         # Closed after the chat service (its answers end first), before the database.
         StreamLog.running(db, interval_s=settings.stream_save_seconds) as drafts,
         aiohttp.ClientSession(
@@ -311,6 +312,7 @@ def run(settings: Settings) -> None:
     secrets = [settings.discord_token.get_secret_value(), settings.llm_api_key.get_secret_value()]
     secrets.extend(provider.api_key for provider in directory if provider.api_key)
     secrets.append(settings.search_api_key.get_secret_value())
+    secrets.extend(database_secrets(settings.database_url.get_secret_value()))
     for server in load_mcp_servers(settings):
         secrets.extend(server.secrets())
     setup_logging(settings.log_level, settings.log_format, secrets)

@@ -1,9 +1,10 @@
-"""Operator commands: `python -m bot check | invite | backup PATH`.
+"""Operator commands: `python -m bot check | invite | backup PATH | migrate-to URL`.
 
 `check` tells, one plain line each, what is fine and what is not (settings, database, the LLM
 endpoint, the Discord token and its intents) without starting the bot; exit 0 when nothing is
 wrong. `invite` prints the URL that adds the bot to a server with exactly the permissions it
 needs. `backup` writes a consistent copy of the database, safe while the bot runs.
+`migrate-to` copies the SQLite file into an empty PostgreSQL database and checks the copy.
 
 The command line is an argparse parser (`build_parser`): `--help` at the top level and after
 each command prints usage and exits 0; an unknown command or a missing argument prints a
@@ -30,7 +31,9 @@ from bot.llm.client import LLMClient
 from bot.llm.protocols import protocol_for
 from bot.llm.providers import DEFAULT_PROVIDER, ModelDirectory
 from bot.settings import Settings, describe_errors, load_settings
-from bot.storage.database import Database
+from bot.storage.database import Database, is_postgresql_url
+from bot.storage.postgres_backend import redacted
+from bot.storage.transfer import TransferError, TransferReport, copy_database
 from bot.tools.mcp.manager import check_servers
 
 # View Channels, Send Messages, Embed Links, Attach Files, Read Message History,
@@ -65,17 +68,26 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "backup": (
         "write a consistent copy of the database to PATH (safe while the bot runs)",
-        "Write a consistent copy of the database (DATABASE_PATH) to PATH with SQLite's "
-        "online backup; safe while the bot runs. PATH must differ from DATABASE_PATH.",
+        "Write a consistent copy of the database to PATH, safe while the bot runs: "
+        "SQLite's online backup of DATABASE_PATH (PATH must differ from it), or with "
+        "DATABASE_URL a pg_dump archive (custom format, restore with pg_restore).",
+    ),
+    "migrate-to": (
+        "copy the SQLite database into an empty PostgreSQL database at URL",
+        "Copy everything in the SQLite file (DATABASE_PATH) into the empty PostgreSQL "
+        "database at URL (postgresql://user:password@host/db), ledger included, and check "
+        "the copy's row counts and money totals before keeping it. Stop the bot first; "
+        "afterwards set DATABASE_URL=URL.",
     ),
 }
 
 
 def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
-    """The command line: no command starts the bot; `check`, `invite`, `backup PATH`."""
+    """The command line: no command starts the bot; `check`, `invite`, `backup PATH`,
+    `migrate-to URL`."""
     parser = argparse.ArgumentParser(
         prog=prog,
-        usage="%(prog)s [-h] [check | invite | backup PATH]",
+        usage="%(prog)s [-h] [check | invite | backup PATH | migrate-to URL]",
         description=DESCRIPTION,
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -94,6 +106,8 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
         )
         if name == "backup":
             command.add_argument("path", metavar="PATH", type=Path, help="where to write the copy")
+        if name == "migrate-to":
+            command.add_argument("url", metavar="URL", help="the PostgreSQL database to fill")
     return parser
 
 
@@ -173,14 +187,11 @@ async def check(settings: Settings, report: Report) -> None:
 
 async def _check_database(settings: Settings, report: Report) -> None:
     try:
-        async with Database.open(settings.database_path) as db, db.reading() as conn:
-            rows = await conn.execute_fetchall("SELECT COUNT(*) FROM conversations")
-            version = await conn.execute_fetchall("PRAGMA user_version")
-        count = next(iter(rows))[0]
-        report.ok(
-            f"database {settings.database_path}: schema v{next(iter(version))[0]}, "
-            f"{count} conversations"
-        )
+        async with Database.open(settings.database_target) as db:
+            version = await db.schema_version()
+            async with db.reading() as conn:
+                count = await conn.scalar("SELECT COUNT(*) FROM conversations")
+        report.ok(f"database {settings.database_name}: schema v{version}, {count} conversations")
     except ConfigurationError as exc:
         for problem in exc.problems:
             report.bad(f"database: {problem}")
@@ -279,12 +290,22 @@ async def invite(settings: Settings, out: TextIO) -> int:
     return 0
 
 
-async def _backup(source: Path, destination: Path) -> None:
+async def _backup(source: Path | str, destination: Path) -> None:
     async with Database.open(source) as db:
         await db.backup(destination)
 
 
 def backup(settings: Settings, destination: Path, out: TextIO) -> int:
+    if settings.database_url.get_secret_value():
+        try:
+            asyncio.run(_backup(settings.database_target, destination))
+        except ConfigurationError as exc:
+            for problem in exc.problems:
+                print(problem, file=sys.stderr)
+            return 1
+        size = destination.stat().st_size
+        print(f"Backed up {settings.database_name} to {destination} ({size:,} bytes).", file=out)
+        return 0
     if destination.resolve() == settings.database_path.resolve():
         print("The backup path must differ from DATABASE_PATH.", file=sys.stderr)
         return 2
@@ -295,6 +316,33 @@ def backup(settings: Settings, destination: Path, out: TextIO) -> int:
     size = destination.stat().st_size
     print(f"Backed up {settings.database_path} to {destination} ({size:,} bytes).", file=out)
     return 0
+
+
+def migrate_to(settings: Settings, url: str, out: TextIO) -> int:
+    if not is_postgresql_url(url):
+        print("migrate-to needs a postgresql://user:password@host/db URL.", file=sys.stderr)
+        return 2
+    if not settings.database_path.exists():
+        print(f"There is no database at {settings.database_path} to copy.", file=sys.stderr)
+        return 1
+    try:
+        report = asyncio.run(_migrate_to(settings.database_path, url))
+    except ConfigurationError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except TransferError as exc:
+        print(f"Nothing was copied: {exc}.", file=sys.stderr)
+        return 1
+    for line in report.lines():
+        print(line, file=out)
+    print(f"Copied {settings.database_path} into {redacted(url)}; set DATABASE_URL.", file=out)
+    return 0
+
+
+async def _migrate_to(source: Path, url: str) -> TransferReport:
+    async with Database.open(source) as old, Database.open(url) as new:
+        return await copy_database(old, new)
 
 
 def run_command(argv: Sequence[str] | argparse.Namespace) -> int:
@@ -330,5 +378,7 @@ def run_command(argv: Sequence[str] | argparse.Namespace) -> int:
         return 0
     if args.command == "invite":
         return asyncio.run(invite(settings, sys.stdout))
+    if args.command == "migrate-to":
+        return migrate_to(settings, str(args.url), sys.stdout)
     path: Path = args.path
     return backup(settings, path, sys.stdout)

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr = SecretStr("")
     llm_model: str = Field(min_length=1)
     database_path: Path = Path("data/switchboard.db")
+    # postgresql://user:password@host:port/db: PostgreSQL instead of the SQLite file (several
+    # processes, one database); empty: the SQLite file at DATABASE_PATH.
+    database_url: SecretStr = SecretStr("")
     discord_api_base: str = DEFAULT_DISCORD_API_BASE
     discord_gateway_url: str | None = None
     dev_guild_id: int | None = None
@@ -176,6 +179,31 @@ class Settings(BaseSettings):
             raise ValueError(f"is required when SEARCH_PROVIDER is {provider}")
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value().strip()
+        if url and not url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+            raise ValueError("must be a postgresql://user:password@host/db URL or empty")
+        if url.startswith("postgres://"):  # Heroku's and others' spelling
+            url = "postgresql://" + url.removeprefix("postgres://")
+        return SecretStr(url)
+
+    @property
+    def database_target(self) -> Path | str:
+        """Where the database lives: the PostgreSQL URL when set, else the SQLite file."""
+        return self.database_url.get_secret_value() or self.database_path
+
+    @property
+    def database_name(self) -> str:
+        """The database for messages: the SQLite file, or the URL without its password."""
+        url = self.database_url.get_secret_value()
+        if not url:
+            return str(self.database_path)
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+
     @field_validator("fetch_url_allowlist")
     @classmethod
     def _allowlist(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -197,6 +225,7 @@ _HINTS = {
     "dev_guild_id": "set DEV_GUILD_ID to a server id (a number) or leave it empty",
     "search_provider": "set SEARCH_PROVIDER to searxng, brave or tavily, or leave it empty",
     "search_url": "set SEARCH_URL to your SearXNG instance, e.g. http://localhost:8888",
+    "database_url": "set DATABASE_URL to postgresql://user:password@host/db or leave it empty",
     "search_api_key": "set SEARCH_API_KEY to your Brave Search or Tavily API key",
     "shard_count": "set SHARD_COUNT to the number of shards in all (e.g. 2), or leave it empty",
     "shard_ids": "set SHARD_IDS to this process's shards, comma-separated, e.g. 0 or 0,1",

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+# Both database engines: SQLite files and a throwaway PostgreSQL server.
+pytest_plugins = ["tests.db_engines"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_env(
@@ -16,6 +19,7 @@ def _isolated_env(
         "LLM_API_KEY",
         "LLM_MODEL",
         "DATABASE_PATH",
+        "DATABASE_URL",
         "DISCORD_API_BASE",
         "DISCORD_GATEWAY_URL",
         "DEV_GUILD_ID",

@@ -28,8 +28,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
 
 def test_packaging_wheel_ships_migrations_and_cogs(wheel: zipfile.ZipFile) -> None:
     names = set(wheel.namelist())
-    migrations = sorted(p.name for p in (ROOT / "bot/storage/migrations").glob("*.sql"))
-    assert migrations
+    folder = ROOT / "bot/storage/migrations"
+    migrations = sorted(str(p.relative_to(folder)) for p in folder.glob("*/*.sql"))
+    assert {m.split("/")[0] for m in migrations} == {"sqlite", "postgresql"}
     for name in migrations:
         assert f"bot/storage/migrations/{name}" in names
     for extension in ("cogs/chat.py", "cogs/errors.py", "bot/__main__.py"):

@@ -7,10 +7,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict
 
-import aiosqlite
-
 from bot.storage.database import Database
 from bot.storage.models import StoredAttachment
+from bot.storage.sql import Conn
 
 _ADD_ATTACHMENT = """
     INSERT INTO message_attachments (message_id, position, kind, filename, mime, text, data,
@@ -21,7 +20,7 @@ _ADD_ATTACHMENT = """
 
 
 async def add_attachments(
-    conn: aiosqlite.Connection, message_id: int, attachments: Sequence[StoredAttachment]
+    conn: Conn, message_id: int, attachments: Sequence[StoredAttachment]
 ) -> None:
     """Store a message's attachments inside the caller's transaction (with the message)."""
     await conn.executemany(
@@ -40,7 +39,7 @@ class AttachmentRepository:
     """
 
     async def images_of(
-        self, message_ids: Sequence[int], *, conn: aiosqlite.Connection | None = None
+        self, message_ids: Sequence[int], *, conn: Conn | None = None
     ) -> dict[int, list[StoredAttachment]]:
         """The stored images of these messages (by message id, in attachment order)."""
         if not message_ids:

@@ -2,23 +2,23 @@
 settling a reservation into the usage ledger.
 
 A reservation is the worst-case cost of one call in flight; a budget counts settled spending
-in its current period (from `budget_spend`) plus open reservations. `reserve` and `settle`
-each run as one `BEGIN IMMEDIATE` transaction in a single trip to the connection's thread
+in its current period (from `budget_spend`) plus open reservations. On PostgreSQL a
+reservation locks the budget rows it checks, so reservations from any number of processes
+never overspend. `reserve` and `settle`
+each run as one transaction in a single trip to the connection's thread
 (`Database.run_in_transaction`): they run before and after every LLM call, and each trip
 costs more than the SQL itself.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, TypeVar
 
-import aiosqlite
-
 from bot.storage.database import Database
+from bot.storage.sql import Conn, Row, SyncConn
 from bot.storage.timeutil import from_ms, now_ms
 from bot.storage.usage import ENTRY_BY_KEY, LedgerEntry, append_entry, entry_from_row
 
@@ -58,20 +58,20 @@ _COLUMNS = "id, guild_id, user_id, period, amount_micros, updated_by, updated_at
 _B_COLUMNS = ", ".join(f"b.{c.strip()}" for c in _COLUMNS.split(","))
 
 
-def _budget(row: sqlite3.Row) -> Budget:
+def _budget(row: Row) -> Budget:
     return Budget(
-        id=row["id"],
-        guild_id=row["guild_id"],
-        user_id=row["user_id"],
-        period=row["period"],
-        amount_micros=row["amount_micros"],
-        updated_by=row["updated_by"],
-        updated_at=from_ms(row["updated_at"]),
+        id=row.id,
+        guild_id=row.guild_id,
+        user_id=row.user_id,
+        period=row.period,
+        amount_micros=row.amount_micros,
+        updated_by=row.updated_by,
+        updated_at=from_ms(row.updated_at),
     )
 
 
-def _status(row: sqlite3.Row) -> BudgetStatus:
-    return BudgetStatus(_budget(row), int(row["spent"]), int(row["held"]))
+def _status(row: Row) -> BudgetStatus:
+    return BudgetStatus(_budget(row), int(row.spent), int(row.held))
 
 
 _FIRST = "CASE b.period WHEN 'day' THEN :day0 WHEN 'week' THEN :week0 ELSE :month0 END"
@@ -110,7 +110,7 @@ class BudgetRepository:
         user_id: int | None,
         days: PeriodDays,
         *,
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> list[BudgetStatus]:
         """The server's budget and this member's (those that exist), server first, each with
         its spending in its current period and its open reservations — one statement."""
@@ -119,20 +119,24 @@ class BudgetRepository:
         return [_status(r) for r in rows]
 
     async def in_guild(
-        self, guild_id: int, days: PeriodDays, *, conn: aiosqlite.Connection | None = None
+        self, guild_id: int, days: PeriodDays, *, conn: Conn | None = None
     ) -> list[BudgetStatus]:
         """Every budget of the server (server first, then members), with their status."""
         async with self._db.reading(conn) as c:
             rows = await c.execute_fetchall(_IN_GUILD, _params(guild_id, None, days))
         return [_status(r) for r in rows]
 
-    _GET = f"SELECT {_COLUMNS} FROM budgets WHERE guild_id = ? AND user_id IS ?"
+    # COALESCE(user_id, 0): what the budgets_scope index holds (and `IS ?` is SQLite only).
+    _GET = f"SELECT {_COLUMNS} FROM budgets WHERE guild_id = ? AND COALESCE(user_id, 0) = ?"
 
     async def get(
-        self, guild_id: int, user_id: int | None, *, conn: aiosqlite.Connection | None = None
+        self, guild_id: int, user_id: int | None, *, conn: Conn | None = None
     ) -> Budget | None:
-        async with self._db.reading(conn) as c, c.execute(self._GET, (guild_id, user_id)) as cur:
-            row = await cur.fetchone()
+        async with (
+            self._db.reading(conn) as c,
+            c.execute(self._GET, (guild_id, user_id or 0)) as cur,
+        ):
+            row = cur.fetchone()
         return None if row is None else _budget(row)
 
     _SET = f"""
@@ -152,7 +156,7 @@ class BudgetRepository:
         amount_micros: int,
         updated_by: int | None,
         *,
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> Budget:
         """Create or replace the server's (user_id None) or a member's budget."""
         params = (guild_id, user_id, period, amount_micros, updated_by, now_ms())
@@ -160,18 +164,16 @@ class BudgetRepository:
             self._db.maybe_transaction(conn) as c,
             c.execute(self._SET, params) as cursor,
         ):
-            row = await cursor.fetchone()
+            row = cursor.fetchone()
         assert row is not None
         return _budget(row)
 
-    _CLEAR = "DELETE FROM budgets WHERE guild_id = ? AND user_id IS ?"
+    _CLEAR = "DELETE FROM budgets WHERE guild_id = ? AND COALESCE(user_id, 0) = ?"
 
-    async def clear(
-        self, guild_id: int, user_id: int | None, *, conn: aiosqlite.Connection | None = None
-    ) -> bool:
+    async def clear(self, guild_id: int, user_id: int | None, *, conn: Conn | None = None) -> bool:
         """Remove a budget; False if there was none."""
         async with self._db.maybe_transaction(conn) as c:
-            cursor = await c.execute(self._CLEAR, (guild_id, user_id))
+            cursor = await c.execute(self._CLEAR, (guild_id, user_id or 0))
             return cursor.rowcount > 0
 
 
@@ -207,6 +209,17 @@ _HOLD = """
         amount_micros = excluded.amount_micros, created_at = excluded.created_at
 """
 _RELEASE = "DELETE FROM reservations WHERE call_key = ?"
+# PostgreSQL runs reservations from many connections and processes at once, and READ
+# COMMITTED lets two of them read the same spending and both hold the last of a budget
+# (a plain port overspends several times over under load). Locking the budget rows that
+# apply, in id order (no deadlocks), makes reservations against one budget take turns; the
+# reads after the lock see every hold committed before it. SQLite needs nothing: BEGIN
+# IMMEDIATE already gives the whole file to one writer.
+_LOCK_BUDGETS = """
+    SELECT id FROM budgets
+    WHERE guild_id = :guild AND COALESCE(user_id, 0) IN (0, :user)
+    ORDER BY id FOR UPDATE
+"""
 
 
 class ReservationRepository:
@@ -228,7 +241,9 @@ class ReservationRepository:
         the caller decides what that means."""
         params = _params(guild_id, user_id, days)
 
-        def work(conn: sqlite3.Connection) -> ReserveOutcome:
+        def work(conn: SyncConn) -> ReserveOutcome:
+            if conn.dialect == "postgresql" and amount_micros is not None:
+                conn.execute(_LOCK_BUDGETS, {"guild": guild_id, "user": user_id or 0})
             statuses = tuple(_status(r) for r in conn.execute(_APPLICABLE, params).fetchall())
             if not statuses or amount_micros is None:
                 return ReserveOutcome(statuses, held=False)
@@ -248,12 +263,13 @@ class ReservationRepository:
         to the ledger unless its key is already there. With `days`, also return the budgets
         of the entry's guild and user as they stand afterwards."""
 
-        def work(conn: sqlite3.Connection) -> SettleOutcome:
+        def work(conn: SyncConn) -> SettleOutcome:
             key = entry.idempotency_key
             if held:
                 conn.execute(_RELEASE, (key,))
             if not append_entry(conn, entry):
                 first = conn.execute(ENTRY_BY_KEY, (key,)).fetchone()
+                assert first is not None
                 return SettleOutcome(entry_from_row(first), inserted=False, statuses=())
             statuses: tuple[BudgetStatus, ...] = ()
             if days is not None and entry.guild_id is not None:
@@ -272,14 +288,14 @@ class ReservationRepository:
         amount_micros: int,
         created_at_ms: int,
         *,
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> None:
         """Hold without checking any budget (`reserve` checks)."""
         params = (call_key, guild_id, user_id, amount_micros, created_at_ms)
         async with self._db.maybe_transaction(conn) as c:
             await c.execute(_HOLD, params)
 
-    async def release(self, call_key: str, *, conn: aiosqlite.Connection | None = None) -> bool:
+    async def release(self, call_key: str, *, conn: Conn | None = None) -> bool:
         """Drop the hold of one call; False if it had none (already settled or released)."""
         async with self._db.maybe_transaction(conn) as c:
             cursor = await c.execute(_RELEASE, (call_key,))
@@ -287,7 +303,7 @@ class ReservationRepository:
 
     _RELEASE_ALL = "DELETE FROM reservations"
 
-    async def release_all(self, *, conn: aiosqlite.Connection | None = None) -> int:
+    async def release_all(self, *, conn: Conn | None = None) -> int:
         """Drop every hold (at start-up no call is in flight); returns how many."""
         async with self._db.maybe_transaction(conn) as c:
             cursor = await c.execute(self._RELEASE_ALL)
@@ -298,16 +314,16 @@ class ReservationRepository:
         " ORDER BY id"
     )
 
-    async def all(self, *, conn: aiosqlite.Connection | None = None) -> list[Reservation]:
+    async def all(self, *, conn: Conn | None = None) -> list[Reservation]:
         async with self._db.reading(conn) as c:
             rows = await c.execute_fetchall(self._ALL)
         return [
             Reservation(
-                r["call_key"],
-                r["guild_id"],
-                r["user_id"],
-                r["amount_micros"],
-                from_ms(r["created_at"]),
+                r.call_key,
+                r.guild_id,
+                r.user_id,
+                r.amount_micros,
+                from_ms(r.created_at),
             )
             for r in rows
         ]

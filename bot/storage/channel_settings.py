@@ -7,14 +7,12 @@ channel's; the caller applies the bot's defaults to whatever is still None.
 from __future__ import annotations
 
 import enum
-import sqlite3
 from collections.abc import Iterable
 from typing import TypeVar
 
-import aiosqlite
-
 from bot.storage.database import Database
 from bot.storage.models import ChannelSettings
+from bot.storage.sql import Conn, Row
 from bot.storage.timeutil import now_ms
 from bot.vocabulary import ChannelMode, ReasoningMode
 
@@ -35,15 +33,15 @@ _SETTINGS = (
 _TOOLS = "SELECT channel_id, tool, enabled FROM channel_tools"
 
 
-def _settings(row: sqlite3.Row, tools: Iterable[tuple[str, bool]]) -> ChannelSettings:
-    mentions = row["mentions"]
+def _settings(row: Row, tools: Iterable[tuple[str, bool]]) -> ChannelSettings:
+    mentions = row.mentions
     return ChannelSettings(
-        channel_id=row["channel_id"],
-        guild_id=row["guild_id"],
-        model=row["model"],
-        system_prompt=row["system_prompt"],
-        reasoning_mode=row["reasoning_mode"],
-        mode=row["mode"],
+        channel_id=row.channel_id,
+        guild_id=row.guild_id,
+        model=row.model,
+        system_prompt=row.system_prompt,
+        reasoning_mode=row.reasoning_mode,
+        mode=row.mode,
         mentions=None if mentions is None else bool(mentions),
         tools=tuple(sorted(tools)),
     )
@@ -59,34 +57,32 @@ class ChannelSettingsRepository:
     _GET = f"{_SETTINGS} WHERE channel_id = ?"
     _GET_TOOLS = f"{_TOOLS} WHERE channel_id = ?"
 
-    async def get(
-        self, channel_id: int, *, conn: aiosqlite.Connection | None = None
-    ) -> ChannelSettings | None:
+    async def get(self, channel_id: int, *, conn: Conn | None = None) -> ChannelSettings | None:
         """The channel's own overrides (nothing inherited), or None if it has none."""
         async with self._db.reading(conn) as c:
             async with c.execute(self._GET, (channel_id,)) as cursor:
-                row = await cursor.fetchone()
+                row = cursor.fetchone()
             if row is None:
                 return None
             tools = await c.execute_fetchall(self._GET_TOOLS, (channel_id,))
-        return _settings(row, ((t["tool"], bool(t["enabled"])) for t in tools))
+        return _settings(row, ((t.tool, bool(t.enabled)) for t in tools))
 
     # One constant statement for any subset of fields: each column takes the new value only
     # when its `set_*` flag is 1, so "not passed" and "set to NULL" stay distinct.
     _UPDATE = """
-        INSERT INTO channel_settings (channel_id, guild_id, model, system_prompt,
+        INSERT INTO channel_settings AS old (channel_id, guild_id, model, system_prompt,
                                       reasoning_mode, mode, mentions, updated_at)
         VALUES (:channel_id, :guild_id, :model, :system_prompt,
                 :reasoning_mode, :mode, :mentions, :updated_at)
         ON CONFLICT (channel_id) DO UPDATE SET
             guild_id = excluded.guild_id,
-            model = CASE WHEN :set_model THEN excluded.model ELSE model END,
-            system_prompt =
-                CASE WHEN :set_system_prompt THEN excluded.system_prompt ELSE system_prompt END,
-            reasoning_mode =
-                CASE WHEN :set_reasoning_mode THEN excluded.reasoning_mode ELSE reasoning_mode END,
-            mode = CASE WHEN :set_mode THEN excluded.mode ELSE mode END,
-            mentions = CASE WHEN :set_mentions THEN excluded.mentions ELSE mentions END,
+            model = CASE WHEN :set_model = 1 THEN excluded.model ELSE old.model END,
+            system_prompt = CASE WHEN :set_system_prompt = 1
+                THEN excluded.system_prompt ELSE old.system_prompt END,
+            reasoning_mode = CASE WHEN :set_reasoning_mode = 1
+                THEN excluded.reasoning_mode ELSE old.reasoning_mode END,
+            mode = CASE WHEN :set_mode = 1 THEN excluded.mode ELSE old.mode END,
+            mentions = CASE WHEN :set_mentions = 1 THEN excluded.mentions ELSE old.mentions END,
             updated_at = excluded.updated_at
     """
 
@@ -100,7 +96,7 @@ class ChannelSettingsRepository:
         reasoning_mode: ReasoningMode | Unset | None = UNSET,
         mode: ChannelMode | Unset | None = UNSET,
         mentions: bool | Unset | None = UNSET,
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> ChannelSettings:
         """Change the given fields (None clears one back to "inherit"); returns the result."""
         fields: dict[str, object] = {
@@ -118,7 +114,8 @@ class ChannelSettingsRepository:
         for name, value in fields.items():
             given = value is not UNSET
             params[f"set_{name}"] = int(given)
-            params[name] = value if given else None
+            # Booleans as 0/1: PostgreSQL won't put a boolean into the integer column.
+            params[name] = (int(value) if isinstance(value, bool) else value) if given else None
         self.version += 1
         async with self._db.maybe_transaction(conn) as c:
             await c.execute(self._UPDATE, params)
@@ -128,7 +125,7 @@ class ChannelSettingsRepository:
         return updated
 
     _TOUCH = """
-        INSERT INTO channel_settings (channel_id, guild_id, updated_at) VALUES (?, ?, ?)
+        INSERT INTO channel_settings AS old (channel_id, guild_id, updated_at) VALUES (?, ?, ?)
         ON CONFLICT (channel_id) DO UPDATE SET
             guild_id = excluded.guild_id, updated_at = excluded.updated_at
     """
@@ -145,7 +142,7 @@ class ChannelSettingsRepository:
         tool: str,
         enabled: bool | None,
         *,
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> None:
         """Turn a tool on or off in this channel; None removes the toggle (inherit again)."""
         self.version += 1
@@ -165,16 +162,16 @@ class ChannelSettingsRepository:
         channel_id: int,
         parent_channel_id: int | None,
         *,
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> ChannelSettings:
         """The channel's values over its parent's (a thread inherits its channel's settings,
         tool by tool too). Fields neither sets stay None for the caller's defaults."""
         ids = {"own": channel_id, "parent": parent_channel_id}
         async with self._db.reading(conn) as c:
-            rows = {r["channel_id"]: r for r in await c.execute_fetchall(self._GET_PAIR, ids)}
+            rows = {r.channel_id: r for r in await c.execute_fetchall(self._GET_PAIR, ids)}
             tool_rows = await c.execute_fetchall(self._GET_PAIR_TOOLS, ids)
-        own_tools = {t["tool"]: bool(t["enabled"]) for t in tool_rows if t[0] == channel_id}
-        tools = {t["tool"]: bool(t["enabled"]) for t in tool_rows if t[0] != channel_id}
+        own_tools = {t.tool: bool(t.enabled) for t in tool_rows if t[0] == channel_id}
+        tools = {t.tool: bool(t.enabled) for t in tool_rows if t[0] != channel_id}
         tools.update(own_tools)
         empty = ChannelSettings(channel_id=channel_id, guild_id=None)
         own = _settings(rows[channel_id], ()) if channel_id in rows else empty

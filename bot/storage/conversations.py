@@ -7,13 +7,11 @@ closes it so the next message starts a fresh one.
 from __future__ import annotations
 
 import logging
-import sqlite3
-
-import aiosqlite
 
 from bot.errors import SwitchboardError
 from bot.storage.database import Database
 from bot.storage.models import Conversation, ConversationKind
+from bot.storage.sql import Conn, Outcome, Row
 from bot.storage.timeutil import from_ms, from_ms_or_none, now_ms
 
 log = logging.getLogger(__name__)
@@ -33,18 +31,18 @@ _COLUMNS = (
 )
 
 
-def _conversation(row: sqlite3.Row) -> Conversation:
+def _conversation(row: Row) -> Conversation:
     return Conversation(
-        id=row["id"],
-        kind=row["kind"],
-        guild_id=row["guild_id"],
-        channel_id=row["channel_id"],
-        parent_channel_id=row["parent_channel_id"],
-        title=row["title"],
-        model=row["model"],
-        created_by=row["created_by"],
-        created_at=from_ms(row["created_at"]),
-        closed_at=from_ms_or_none(row["closed_at"]),
+        id=row.id,
+        kind=row.kind,
+        guild_id=row.guild_id,
+        channel_id=row.channel_id,
+        parent_channel_id=row.parent_channel_id,
+        title=row.title,
+        model=row.model,
+        created_by=row.created_by,
+        created_at=from_ms(row.created_at),
+        closed_at=from_ms_or_none(row.closed_at),
     )
 
 
@@ -56,6 +54,8 @@ class ConversationRepository:
         INSERT INTO conversations
             (kind, guild_id, channel_id, parent_channel_id, title, model, created_by, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (channel_id) WHERE closed_at IS NULL DO NOTHING
+        RETURNING id
     """
 
     async def create(
@@ -68,7 +68,7 @@ class ConversationRepository:
         model: str | None,
         created_by: int | None,
         *,
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> Conversation:
         """A new open conversation in `channel_id`.
 
@@ -78,15 +78,13 @@ class ConversationRepository:
         created_at = now_ms()
         params = (kind, guild_id, channel_id, parent_channel_id, title, model, created_by)
         async with self._db.maybe_transaction(conn) as c:
-            try:
-                cursor = await c.execute(self._CREATE, (*params, created_at))
-            except sqlite3.IntegrityError as exc:
-                unique = "UNIQUE" in str(exc)
-                if unique and await self._open_row(c, channel_id) is not None:
-                    raise ConversationAlreadyOpenError(channel_id) from exc
-                raise
-            conversation_id = cursor.lastrowid
-        assert conversation_id is not None
+            # The one open conversation per channel is a unique index; a conflict is
+            # answered without an error, which would abort the whole transaction on
+            # PostgreSQL.
+            created = (await c.execute(self._CREATE, (*params, created_at))).fetchone()
+            if created is None:
+                raise ConversationAlreadyOpenError(channel_id)
+            conversation_id = int(created[0])
         log.info("conversation %d created in channel %d", conversation_id, channel_id)
         return Conversation(
             id=conversation_id,
@@ -111,28 +109,35 @@ class ConversationRepository:
         model: str | None,
         created_by: int | None,
         *,
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> tuple[Conversation, bool]:
         """The channel's open conversation, or a new one; `True` when it was just created.
 
-        Check and insert run in one transaction, so two racing callers get the same one.
+        Check and insert run in one transaction, so two racing callers get the same one
+        (on PostgreSQL the loser of the race reads the winner's after its insert yields).
         """
         async with self._db.maybe_transaction(conn) as c:
             row = await self._open_row(c, channel_id)
             if row is not None:
                 return _conversation(row), False
-            created = await self.create(
-                kind, guild_id, channel_id, parent_channel_id, title, model, created_by, conn=c
-            )
+            try:
+                created = await self.create(
+                    kind, guild_id, channel_id, parent_channel_id, title, model, created_by, conn=c
+                )
+            except ConversationAlreadyOpenError:
+                # PostgreSQL: a racing transaction created it after our read and committed
+                # while our insert waited on the unique index; a new read now sees it.
+                row = await self._open_row(c, channel_id)
+                if row is None:
+                    raise
+                return _conversation(row), False
             return created, True
 
     _GET = f"SELECT {_COLUMNS} FROM conversations WHERE id = ?"
 
-    async def get(
-        self, conversation_id: int, *, conn: aiosqlite.Connection | None = None
-    ) -> Conversation | None:
+    async def get(self, conversation_id: int, *, conn: Conn | None = None) -> Conversation | None:
         async with self._db.reading(conn) as c, c.execute(self._GET, (conversation_id,)) as cur:
-            row = await cur.fetchone()
+            row = cur.fetchone()
         return None if row is None else _conversation(row)
 
     _OPEN_FOR_CHANNEL = (
@@ -140,30 +145,28 @@ class ConversationRepository:
     )
 
     async def open_for_channel(
-        self, channel_id: int, *, conn: aiosqlite.Connection | None = None
+        self, channel_id: int, *, conn: Conn | None = None
     ) -> Conversation | None:
         """The open conversation of a thread, inline channel or DM channel, if any."""
         async with self._db.reading(conn) as c:
             row = await self._open_row(c, channel_id)
         return None if row is None else _conversation(row)
 
-    async def _open_row(self, conn: aiosqlite.Connection, channel_id: int) -> sqlite3.Row | None:
+    async def _open_row(self, conn: Conn, channel_id: int) -> Row | None:
         async with conn.execute(self._OPEN_FOR_CHANNEL, (channel_id,)) as cursor:
-            row: sqlite3.Row | None = await cursor.fetchone()
+            row: Row | None = cursor.fetchone()
         return row
 
     _COUNT_OPEN = "SELECT COUNT(*) FROM conversations WHERE closed_at IS NULL"
 
-    async def count_open(self, *, conn: aiosqlite.Connection | None = None) -> int:
+    async def count_open(self, *, conn: Conn | None = None) -> int:
         async with self._db.reading(conn) as c, c.execute(self._COUNT_OPEN) as cursor:
-            row = await cursor.fetchone()
+            row = cursor.fetchone()
         return int(row[0]) if row is not None else 0
 
     _CLOSE = "UPDATE conversations SET closed_at = ? WHERE id = ? AND closed_at IS NULL"
 
-    async def close(
-        self, conversation_id: int, *, conn: aiosqlite.Connection | None = None
-    ) -> bool:
+    async def close(self, conversation_id: int, *, conn: Conn | None = None) -> bool:
         """Close the conversation (for `/new`); False if it was already closed or unknown."""
         async with self._db.maybe_transaction(conn) as c:
             cursor = await c.execute(self._CLOSE, (now_ms(), conversation_id))
@@ -175,7 +178,7 @@ class ConversationRepository:
     _SET_TITLE = "UPDATE conversations SET title = ? WHERE id = ?"
 
     async def set_title(
-        self, conversation_id: int, title: str | None, *, conn: aiosqlite.Connection | None = None
+        self, conversation_id: int, title: str | None, *, conn: Conn | None = None
     ) -> None:
         async with self._db.maybe_transaction(conn) as c:
             cursor = await c.execute(self._SET_TITLE, (title, conversation_id))
@@ -184,7 +187,7 @@ class ConversationRepository:
     _SET_MODEL = "UPDATE conversations SET model = ? WHERE id = ?"
 
     async def set_model(
-        self, conversation_id: int, model: str | None, *, conn: aiosqlite.Connection | None = None
+        self, conversation_id: int, model: str | None, *, conn: Conn | None = None
     ) -> None:
         """Pin a model for this conversation; None falls back to the channel's model."""
         async with self._db.maybe_transaction(conn) as c:
@@ -192,6 +195,6 @@ class ConversationRepository:
         _require_one(cursor, conversation_id)
 
 
-def _require_one(cursor: aiosqlite.Cursor, conversation_id: int) -> None:
+def _require_one(cursor: Outcome, conversation_id: int) -> None:
     if cursor.rowcount != 1:
         raise LookupError(f"no conversation {conversation_id}")

@@ -3,13 +3,13 @@ functions that map rows to records (positionally: history maps tens of thousands
 
 from __future__ import annotations
 
-import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.answer_text import join_rounds
 from bot.storage.models import RoundArtefacts, Step, StepKind, StoredMessage, ToolResultStatus
+from bot.storage.sql import Row
 from bot.storage.timeutil import from_ms, from_ms_or_none
 
 
@@ -43,7 +43,7 @@ ARTEFACT_COLUMNS = "a.message_id, a.round, a.source, a.data"
 
 
 def message_of(
-    row: sqlite3.Row, steps: Sequence[Step] = (), artefacts: Sequence[RoundArtefacts] = ()
+    row: Row, steps: Sequence[Step] = (), artefacts: Sequence[RoundArtefacts] = ()
 ) -> StoredMessage:
     id_, conversation_id, role, content, author_id, author_name, discord_id, status, model = row[:9]
     return StoredMessage(
@@ -53,7 +53,7 @@ def message_of(
     )  # fmt: skip
 
 
-def group_artefacts(rows: Iterable[sqlite3.Row]) -> dict[int, list[RoundArtefacts]]:
+def group_artefacts(rows: Iterable[Row]) -> dict[int, list[RoundArtefacts]]:
     grouped: dict[int, list[RoundArtefacts]] = defaultdict(list)
     for row in rows:
         grouped[row[0]].append(RoundArtefacts(row[1], row[2], row[3]))
@@ -65,7 +65,7 @@ def visible_text(steps: Iterable[Step]) -> str:
     return join_rounds(s.content for s in steps if s.kind == "text")
 
 
-def group_steps(rows: Iterable[sqlite3.Row]) -> dict[int, list[Step]]:
+def group_steps(rows: Iterable[Row]) -> dict[int, list[Step]]:
     """Steps by message id; `rows` are `STEP_COLUMNS` ordered by (message, seq)."""
     grouped: dict[int, list[Step]] = defaultdict(list)
     for row in rows:

@@ -8,11 +8,8 @@ so a 10,000-message conversation costs two queries, not 10,001.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import asdict, replace
-
-import aiosqlite
 
 from bot.errors import DuplicateMessageError
 from bot.storage.attachments import add_attachments
@@ -36,6 +33,7 @@ from bot.storage.models import (
     StoredAttachment,
     StoredMessage,
 )
+from bot.storage.sql import Conn, IntegrityError
 from bot.storage.timeutil import from_ms, now_ms, to_ms, utc_now
 from bot.vocabulary import AnswerStatus
 
@@ -43,6 +41,7 @@ __all__ = ["FINAL_STATUSES", "MessageRepository", "NewStep"]
 
 log = logging.getLogger(__name__)
 
+_NO_LIMIT = 2**63 - 1
 FINAL_STATUSES: frozenset[AnswerStatus] = frozenset({"complete", "stopped", "interrupted", "error"})
 
 
@@ -59,6 +58,7 @@ class MessageRepository:
                               discord_message_id, status, model, reply_to_message_id, created_at)
         VALUES (:conversation_id, :role, :content, :author_id, :author_name,
                 :discord_message_id, :status, :model, :reply_to_message_id, :created_at)
+        RETURNING id
     """
 
     async def add_user_message(
@@ -70,7 +70,7 @@ class MessageRepository:
         discord_message_id: int | None,
         *,
         attachments: Sequence[StoredAttachment] = (),
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> StoredMessage:
         """Store a member's message with what was read of its attachments, in one
         transaction; `DuplicateMessageError` when the Discord message is already stored."""
@@ -92,7 +92,7 @@ class MessageRepository:
         author_id: int | None,
         author_name: str | None,
         discord_message_id: int | None,
-        conn: aiosqlite.Connection | None,
+        conn: Conn | None,
     ) -> StoredMessage:
         message = StoredMessage(
             id=0,
@@ -108,7 +108,7 @@ class MessageRepository:
         )
         try:
             return await self._insert(message, None, conn)
-        except sqlite3.IntegrityError as exc:
+        except IntegrityError as exc:
             if discord_message_id is None:
                 raise
             # A Discord message is stored once (unique index): a replayed gateway event.
@@ -117,7 +117,7 @@ class MessageRepository:
     _SET_USER_CONTENT = "UPDATE messages SET content = ? WHERE id = ? AND role = 'user'"
 
     async def update_user_content(
-        self, message_id: int, content: str, *, conn: aiosqlite.Connection | None = None
+        self, message_id: int, content: str, *, conn: Conn | None = None
     ) -> None:
         """A member edited their message: the model sees the new text from now on."""
         async with self._db.maybe_transaction(conn) as c:
@@ -129,7 +129,7 @@ class MessageRepository:
         model: str | None,
         reply_to_message_id: int | None,
         *,
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> StoredMessage:
         """An empty answer in status `streaming`; finish it with `finish_answer`."""
         message = StoredMessage(
@@ -151,7 +151,7 @@ class MessageRepository:
         self,
         message: StoredMessage,
         reply_to_message_id: int | None,
-        conn: aiosqlite.Connection | None,
+        conn: Conn | None,
     ) -> StoredMessage:
         params = {
             "conversation_id": message.conversation_id,
@@ -166,9 +166,9 @@ class MessageRepository:
             "created_at": to_ms(message.created_at),
         }
         async with self._db.maybe_transaction(conn) as c:
-            cursor = await c.execute(self._INSERT, params)
-        assert cursor.lastrowid is not None
-        return replace(message, id=cursor.lastrowid)
+            row = (await c.execute(self._INSERT, params)).fetchone()
+        assert row is not None
+        return replace(message, id=int(row[0]))
 
     _NEXT_SEQ = "SELECT COALESCE(MAX(seq) + 1, 0) FROM steps WHERE message_id = ?"
     _INSERT_STEP = """
@@ -189,7 +189,7 @@ class MessageRepository:
         steps: Sequence[NewStep],
         *,
         artefacts: RoundArtefacts | None = None,
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> list[Step]:
         """Append steps after the answer's existing ones; `seq` counts 0, 1, 2, … in order.
 
@@ -206,7 +206,7 @@ class MessageRepository:
             if not steps:
                 return []
             async with c.execute(self._NEXT_SEQ, (message_id,)) as cursor:
-                row = await cursor.fetchone()
+                row = cursor.fetchone()
             first = int(row[0]) if row is not None else 0
             stored = [Step(seq=first + i, **asdict(step)) for i, step in enumerate(steps)]
             await c.executemany(
@@ -226,7 +226,7 @@ class MessageRepository:
         content: str,
         error_text: str | None = None,
         *,
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> None:
         """Record the answer's final text and how it ended (any status but `streaming`)."""
         if status not in FINAL_STATUSES:
@@ -244,16 +244,14 @@ class MessageRepository:
         f"SELECT {ARTEFACT_COLUMNS} FROM round_artefacts a WHERE a.message_id = ? ORDER BY a.round"
     )
 
-    async def get(
-        self, message_id: int, *, conn: aiosqlite.Connection | None = None
-    ) -> StoredMessage | None:
+    async def get(self, message_id: int, *, conn: Conn | None = None) -> StoredMessage | None:
         """One message with its steps."""
         async with self._db.reading(conn) as c:
             return await self._get(c, message_id)
 
-    async def _get(self, conn: aiosqlite.Connection, message_id: int) -> StoredMessage | None:
+    async def _get(self, conn: Conn, message_id: int) -> StoredMessage | None:
         async with conn.execute(self._GET, (message_id,)) as cursor:
-            row = await cursor.fetchone()
+            row = cursor.fetchone()
         if row is None:
             return None
         steps = group_steps(await conn.execute_fetchall(self._STEPS_OF, (message_id,)))
@@ -280,7 +278,7 @@ class MessageRepository:
         conversation_id: int,
         limit: int | None = None,
         *,
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> list[StoredMessage]:
         """The conversation's messages (the last `limit` if given), oldest first, with steps.
 
@@ -288,10 +286,11 @@ class MessageRepository:
         the provider artefacts of their rounds.
         """
         async with self._db.reading(conn) as c:
-            # LIMIT -1 is SQLite for "no limit"; newest-first so LIMIT keeps the latest.
+            # Newest-first so LIMIT keeps the latest; the largest BIGINT is "no limit" on
+            # both engines.
             rows = list(
                 await c.execute_fetchall(
-                    self._HISTORY, (conversation_id, -1 if limit is None else limit)
+                    self._HISTORY, (conversation_id, _NO_LIMIT if limit is None else limit)
                 )
             )
             if not rows:
@@ -320,7 +319,7 @@ class MessageRepository:
         channel_id: int,
         discord_message_id: int,
         *,
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> None:
         """Record that Discord message `discord_message_id` shows part `position` of the
         answer; recording a position again replaces it (a resent message)."""
@@ -334,7 +333,7 @@ class MessageRepository:
     """
 
     async def discord_messages(
-        self, message_id: int, *, conn: aiosqlite.Connection | None = None
+        self, message_id: int, *, conn: Conn | None = None
     ) -> list[DiscordMessageRef]:
         async with self._db.reading(conn) as c:
             rows = await c.execute_fetchall(self._DISCORD_MESSAGES, (message_id,))
@@ -348,12 +347,12 @@ class MessageRepository:
     """
 
     async def find_by_discord_message(
-        self, discord_message_id: int, *, conn: aiosqlite.Connection | None = None
+        self, discord_message_id: int, *, conn: Conn | None = None
     ) -> StoredMessage | None:
         """The member's message or the answer a Discord message shows (with its steps)."""
         async with self._db.reading(conn) as c:
             async with c.execute(self._FIND_BY_DISCORD_MESSAGE, {"d": discord_message_id}) as cur:
-                row = await cur.fetchone()
+                row = cur.fetchone()
             return None if row is None else await self._get(c, row[0])
 
     _STREAMING = f"""
@@ -370,7 +369,7 @@ class MessageRepository:
     _SET_CONTENT = "UPDATE messages SET content = ? WHERE id = ?"
 
     async def mark_streaming_as_interrupted(
-        self, *, conn: aiosqlite.Connection | None = None
+        self, *, conn: Conn | None = None
     ) -> list[StoredMessage]:
         """On start: answers a crash left `streaming` become `interrupted`; returns them (with
         their steps) so their Discord messages can be edited to say so.
@@ -397,7 +396,7 @@ class MessageRepository:
                 message_of(row, steps.get(row[0], ())),
                 status="interrupted",
                 finished_at=from_ms(finished),
-                content=contents.get(row[0], row[3]),
+                content=contents.get(row[0], str(row[3])),
             )
             for row in rows
         ]
@@ -411,7 +410,7 @@ class MessageRepository:
         limit: int = 5,
         before_message_id: int | None = None,
         *,
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> list[SearchHit]:
         """Messages of this conversation matching the words of `query`, best first (see
         `bot.storage.fts.search_messages`)."""

@@ -6,13 +6,11 @@ dollars people type and merges these over the maintained catalog.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.storage.database import Database
+from bot.storage.sql import Conn, Row
 from bot.storage.timeutil import from_ms, now_ms
 
 
@@ -29,14 +27,14 @@ class PriceOverride:
 _COLUMNS = "model, input_price, output_price, cached_price, updated_by, updated_at"
 
 
-def _override(row: sqlite3.Row) -> PriceOverride:
+def _override(row: Row) -> PriceOverride:
     return PriceOverride(
-        model=row["model"],
-        input_price=row["input_price"],
-        output_price=row["output_price"],
-        cached_price=row["cached_price"],
-        updated_by=row["updated_by"],
-        updated_at=from_ms(row["updated_at"]),
+        model=row.model,
+        input_price=row.input_price,
+        output_price=row.output_price,
+        cached_price=row.cached_price,
+        updated_by=row.updated_by,
+        updated_at=from_ms(row.updated_at),
     )
 
 
@@ -46,18 +44,16 @@ class PriceRepository:
 
     _ALL = f"SELECT {_COLUMNS} FROM model_prices ORDER BY model"
 
-    async def all(self, *, conn: aiosqlite.Connection | None = None) -> list[PriceOverride]:
+    async def all(self, *, conn: Conn | None = None) -> list[PriceOverride]:
         async with self._db.reading(conn) as c:
             rows = await c.execute_fetchall(self._ALL)
         return [_override(r) for r in rows]
 
     _GET = f"SELECT {_COLUMNS} FROM model_prices WHERE model = ?"
 
-    async def get(
-        self, model: str, *, conn: aiosqlite.Connection | None = None
-    ) -> PriceOverride | None:
+    async def get(self, model: str, *, conn: Conn | None = None) -> PriceOverride | None:
         async with self._db.reading(conn) as c, c.execute(self._GET, (model,)) as cursor:
-            row = await cursor.fetchone()
+            row = cursor.fetchone()
         return None if row is None else _override(row)
 
     _SET = f"""
@@ -77,7 +73,7 @@ class PriceRepository:
         cached_price: int | None,
         updated_by: int | None,
         *,
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> PriceOverride:
         """Insert or replace the override of `model`; returns what was stored."""
         params = (model, input_price, output_price, cached_price, updated_by, now_ms())
@@ -85,13 +81,13 @@ class PriceRepository:
             self._db.maybe_transaction(conn) as c,
             c.execute(self._SET, params) as cursor,
         ):
-            row = await cursor.fetchone()
+            row = cursor.fetchone()
         assert row is not None
         return _override(row)
 
     _DELETE = "DELETE FROM model_prices WHERE model = ?"
 
-    async def delete(self, model: str, *, conn: aiosqlite.Connection | None = None) -> bool:
+    async def delete(self, model: str, *, conn: Conn | None = None) -> bool:
         async with self._db.maybe_transaction(conn) as c:
             cursor = await c.execute(self._DELETE, (model,))
             return cursor.rowcount > 0

@@ -7,9 +7,10 @@ a no-op. Report queries live in `bot.storage.usage_reports`.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from typing import Literal
+
+from bot.storage.sql import Row, SyncConn
 
 Purpose = Literal["answer", "title", "other"]
 CallStatus = Literal["completed", "stopped", "error"]
@@ -59,8 +60,8 @@ _FIELDS = LedgerEntry.__slots__
 _COLUMNS = ", ".join(_FIELDS)
 
 
-def entry_from_row(row: sqlite3.Row) -> LedgerEntry:
-    return LedgerEntry(**{name: row[name] for name in _FIELDS})
+def entry_from_row(row: Row) -> LedgerEntry:
+    return LedgerEntry(*row[: len(_FIELDS)])
 
 
 def entry_params(entry: LedgerEntry) -> tuple[object, ...]:
@@ -74,7 +75,7 @@ _INSERT_ENTRY = (
 ENTRY_BY_KEY = f"SELECT {_COLUMNS} FROM usage_ledger WHERE idempotency_key = ?"
 
 
-def append_entry(conn: sqlite3.Connection, entry: LedgerEntry) -> bool:
+def append_entry(conn: SyncConn, entry: LedgerEntry) -> bool:
     """The one write to the ledger, inside the caller's transaction (the settlement of a
     call's budget hold runs it in the same transaction as the release); False when the
     entry's key was already recorded."""

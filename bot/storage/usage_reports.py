@@ -11,14 +11,12 @@ The rollup stores "none" as 0 for user and channel; rows here turn that back int
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Literal, get_args
 
-import aiosqlite
-
 from bot.storage.database import Database
+from bot.storage.sql import Conn, Row
 
 GroupBy = Literal["user", "model", "day", "channel"]
 GROUP_BYS: tuple[GroupBy, ...] = get_args(GroupBy)
@@ -136,15 +134,15 @@ class DailyCost:
     unpriced_calls: int
 
 
-def _totals(row: sqlite3.Row) -> UsageTotals:
+def _totals(row: Row) -> UsageTotals:
     return UsageTotals(
-        calls=row["calls"] or 0,
-        prompt_tokens=row["prompt_tokens"] or 0,
-        cached_tokens=row["cached_tokens"] or 0,
-        completion_tokens=row["completion_tokens"] or 0,
-        reasoning_tokens=row["reasoning_tokens"] or 0,
-        cost_micros=row["cost_micros"] or 0,
-        unpriced_calls=row["unpriced_calls"] or 0,
+        calls=row.calls or 0,
+        prompt_tokens=row.prompt_tokens or 0,
+        cached_tokens=row.cached_tokens or 0,
+        completion_tokens=row.completion_tokens or 0,
+        reasoning_tokens=row.reasoning_tokens or 0,
+        cost_micros=row.cost_micros or 0,
+        unpriced_calls=row.unpriced_calls or 0,
     )
 
 
@@ -156,9 +154,9 @@ def _key_value(group_by: GroupBy, raw: object) -> int | str | None:
     return raw
 
 
-def _row(group_by: GroupBy, row: sqlite3.Row) -> UsageRow:
+def _row(group_by: GroupBy, row: Row) -> UsageRow:
     usage = _totals(row)
-    raw = row["k"]
+    raw = row.k
     if group_by == "user":
         return UsageRow(group_by, usage, user_id=raw or None)
     if group_by == "channel":
@@ -189,7 +187,7 @@ class UsageReportRepository:
         first_day: int,
         last_day: int,
         *,
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> list[UsageRow]:
         """One row per group over the days `first_day..last_day` (inclusive) in the guild;
         by cost then calls, descending (ties by key), or by day for `day`."""
@@ -211,7 +209,7 @@ class UsageReportRepository:
         first_day: int,
         last_day: int,
         *,
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> list[DailyCost]:
         """Cost per day and group (for charts), by day then key."""
         _check_range(guild_id, first_day, last_day)
@@ -225,24 +223,22 @@ class UsageReportRepository:
             rows = await c.execute_fetchall(sql, (guild_id, first_day, last_day))
         return [
             DailyCost(
-                day=day_to_date(r["day"]),
-                key=_key_value(group_by, r["k"]),
-                cost_micros=r["cost_micros"],
-                calls=r["calls"],
-                unpriced_calls=r["unpriced_calls"],
+                day=day_to_date(r.day),
+                key=_key_value(group_by, r.k),
+                cost_micros=r.cost_micros,
+                calls=r.calls,
+                unpriced_calls=r.unpriced_calls,
             )
             for r in rows
         ]
 
     _FIRST_DAY = "SELECT MIN(day) FROM usage_daily WHERE guild_id = ?"
 
-    async def first_day(
-        self, guild_id: int, *, conn: aiosqlite.Connection | None = None
-    ) -> int | None:
+    async def first_day(self, guild_id: int, *, conn: Conn | None = None) -> int | None:
         """The guild's earliest day with usage, or None if it has none."""
         _check_range(guild_id, 0, 0)
         async with self._db.reading(conn) as c, c.execute(self._FIRST_DAY, (guild_id,)) as cur:
-            row = await cur.fetchone()
+            row = cur.fetchone()
         return None if row is None or row[0] is None else int(row[0])
 
     _MEMBER_DAYS = (
@@ -264,7 +260,7 @@ class UsageReportRepository:
         user_id: int,
         since_ms: int,
         *,
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> UsageTotals:
         """A member's usage in the guild from `since_ms` (unix ms, inclusive) until now.
 
@@ -275,14 +271,14 @@ class UsageReportRepository:
         first_full_day = -(-since_ms // _MS_PER_DAY)  # ceiling: the first day wholly inside
         async with self._db.reading(conn) as c:
             async with c.execute(self._MEMBER_DAYS, (guild_id, user_id, first_full_day)) as cur:
-                row = await cur.fetchone()
+                row = cur.fetchone()
             assert row is not None
             totals = _totals(row)
             partial_end = first_full_day * _MS_PER_DAY
             if since_ms < partial_end:
                 params = (guild_id, since_ms, partial_end, user_id)
                 async with c.execute(self._MEMBER_PARTIAL, params) as cur:
-                    partial = await cur.fetchone()
+                    partial = cur.fetchone()
                 assert partial is not None
                 totals += _totals(partial)
         return totals

@@ -1,4 +1,5 @@
-"""Fixtures for billing tests: a real migrated SQLite file, a settable clock, a meter."""
+"""Fixtures for billing tests (on both engines): a real migrated database, a settable clock,
+a meter."""
 
 from __future__ import annotations
 
@@ -46,8 +47,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with Database.open(tmp_path / "billing.db") as database:
+async def db(database_target: Path | str) -> AsyncIterator[Database]:
+    async with Database.open(database_target) as database:
         yield database
 
 

@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
 from bot.storage.database import Database
+from bot.storage.sql import Conn
 from bot.storage.usage import ENTRY_BY_KEY, LedgerEntry, append_entry, entry_from_row
 
 
@@ -20,18 +19,16 @@ class LedgerReader:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def by_key(
-        self, key: str, *, conn: aiosqlite.Connection | None = None
-    ) -> LedgerEntry | None:
+    async def by_key(self, key: str, *, conn: Conn | None = None) -> LedgerEntry | None:
         async with self._db.reading(conn) as c, c.execute(ENTRY_BY_KEY, (key,)) as cursor:
-            row = await cursor.fetchone()
+            row = cursor.fetchone()
         return None if row is None else entry_from_row(row)
 
     _COUNT = "SELECT count(*) FROM usage_ledger"
 
-    async def count(self, *, conn: aiosqlite.Connection | None = None) -> int:
+    async def count(self, *, conn: Conn | None = None) -> int:
         async with self._db.reading(conn) as c, c.execute(self._COUNT) as cursor:
-            row = await cursor.fetchone()
+            row = cursor.fetchone()
         assert row is not None
         return int(row[0])
 
@@ -49,12 +46,12 @@ class LedgerReader:
         first_day: int,
         end_day: int,
         *,
-        conn: aiosqlite.Connection | None = None,
+        conn: Conn | None = None,
     ) -> int:
         """Priced spending in micro-dollars over days [first_day, end_day): the whole server
         when `user_id` is None, else that member's in the server."""
         params = (guild_id, user_id or 0, first_day, end_day)
         async with self._db.reading(conn) as c, c.execute(self._SPENT, params) as cursor:
-            row = await cursor.fetchone()
+            row = cursor.fetchone()
         assert row is not None
         return int(row[0])

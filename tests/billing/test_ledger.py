@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import replace
 
 import pytest
 
 from bot.storage.database import Database
+from bot.storage.sql import IntegrityError
 from bot.storage.usage import LedgerEntry
 from tests.billing.ledger_rows import LedgerReader, append_row
 
@@ -58,7 +58,7 @@ async def test_ledger_rejects_update_and_delete(
 ) -> None:
     await append_row(db, ENTRY)
 
-    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+    with pytest.raises(IntegrityError, match="append-only"):
         async with db.transaction() as conn:
             await conn.execute(sql)
 

@@ -23,7 +23,7 @@ async def _ledger_member(db: Database, guild_id: int, user_id: int, since_ms: in
         WHERE COALESCE(guild_id, 0) = ? AND user_id = ? AND created_at >= ?
     """
     async with db.reading() as conn, conn.execute(sql, (guild_id, user_id, since_ms)) as cur:
-        row = await cur.fetchone()
+        row = cur.fetchone()
     assert row is not None
     return UsageTotals(*row)
 

@@ -1,8 +1,9 @@
 """AnswerRecorder with a StreamLog: the streaming round is saved before it finishes, its final
 write replaces the draft, and after a crash history replays it like a stopped round.
 
-Loop events go into the real recorder (they are its protocol), over a real SQLite file; a
-"crash" is the database closed while an answer streams, with nothing finished.
+Loop events go into the real recorder (they are its protocol), over a real database on each
+engine (a SQLite file, a throwaway PostgreSQL); a "crash" is the database closed while an
+answer streams, with nothing finished.
 """
 
 from __future__ import annotations
@@ -39,13 +40,8 @@ REQUEST = ChatRequest("fake-model", ())
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "answers.db"
-
-
-@pytest.fixture
-async def db(db_path: Path) -> AsyncIterator[Database]:
-    async with Database.open(db_path) as database:
+async def db(database_target: Path | str) -> AsyncIterator[Database]:
+    async with Database.open(database_target) as database:
         yield database
 
 
@@ -182,9 +178,9 @@ async def test_recorder_text_that_was_reasoning_moves_to_the_reasoning_draft(db:
     assert texts == {"text": "Done.", "reasoning": "planning the"}
 
 
-async def crash_mid_answer(db_path: Path, events: list[LoopEvent]) -> None:
+async def crash_mid_answer(target: Path | str, events: list[LoopEvent]) -> None:
     """A member asks; the answer streams `events`, is flushed, and the process dies."""
-    async with Database.open(db_path) as db:
+    async with Database.open(target) as db:
         messages = MessageRepository(db)
         stream_log = StreamLog(db)
         conversation = await new_conversation(db)
@@ -196,9 +192,9 @@ async def crash_mid_answer(db_path: Path, events: list[LoopEvent]) -> None:
         # Dies here: nothing finishes the answer.
 
 
-async def next_turn(db_path: Path, follow_up: str) -> list[StoredMessage]:
+async def next_turn(target: Path | str, follow_up: str) -> list[StoredMessage]:
     """After the restart: recovery, then the member writes again; the history for that turn."""
-    async with Database.open(db_path) as db:
+    async with Database.open(target) as db:
         messages = MessageRepository(db)
         interrupted = await messages.mark_streaming_as_interrupted()
         assert len(interrupted) == 1
@@ -211,11 +207,12 @@ async def next_turn(db_path: Path, follow_up: str) -> list[StoredMessage]:
 
 
 async def test_recorder_after_a_crash_history_replays_the_draft_like_a_stopped_round(
-    tmp_path: Path,
+    tmp_path: Path, database_target: Path | str
 ) -> None:
-    await crash_mid_answer(tmp_path / "crashed.db", tool_round())
-    crashed = await next_turn(tmp_path / "crashed.db", "and times two?")
+    await crash_mid_answer(database_target, tool_round())
+    crashed = await next_turn(database_target, "and times two?")
 
+    # The reference run, stopped by the member, on a SQLite file of its own.
     async with Database.open(tmp_path / "stopped.db") as db:
         messages = MessageRepository(db)
         conversation = await new_conversation(db)
@@ -245,12 +242,12 @@ async def test_recorder_after_a_crash_history_replays_the_draft_like_a_stopped_r
 
 
 async def test_recorder_after_a_crash_in_reasoning_keeps_one_user_message(
-    tmp_path: Path,
+    database_target: Path | str,
 ) -> None:
     await crash_mid_answer(
-        tmp_path / "bot.db", [RoundStarted(1, REQUEST), ReasoningDelta("Let me think about")]
+        database_target, [RoundStarted(1, REQUEST), ReasoningDelta("Let me think about")]
     )
-    history = await next_turn(tmp_path / "bot.db", "hello?")
+    history = await next_turn(database_target, "hello?")
     assert [m.role for m in history] == ["user", "assistant", "user"]
     assert [s.kind for s in history[1].steps] == ["reasoning"]  # the draft was saved
 

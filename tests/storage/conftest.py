@@ -1,4 +1,5 @@
-"""Fixtures for storage tests: a real, freshly migrated SQLite file per test."""
+"""Fixtures for storage tests: a real, freshly migrated database per test, on each engine
+(a SQLite file; a PostgreSQL database on the throwaway server)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,20 @@ from tests.storage.helpers import new_thread
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
+    """The SQLite file itself: tests asking for it run on SQLite only."""
     return tmp_path / "data" / "switchboard.db"
 
 
 @pytest.fixture
-async def db(db_path: Path) -> AsyncIterator[Database]:
-    async with Database.open(db_path) as database:
+def db_target(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path | str:
+    if engine == "sqlite":
+        return tmp_path / "data" / "switchboard.db"  # the same file as db_path
+    return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+async def db(db_target: Path | str) -> AsyncIterator[Database]:
+    async with Database.open(db_target) as database:
         yield database
 
 

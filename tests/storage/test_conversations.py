@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 
 import pytest
 
 from bot.storage.conversations import ConversationAlreadyOpenError, ConversationRepository
 from bot.storage.database import Database
 from bot.storage.models import Conversation
+from bot.storage.sql import IntegrityError
 from tests.storage.helpers import new_thread
 
 
@@ -80,9 +80,9 @@ async def test_conversations_set_title_and_model(
 
 
 async def test_conversations_dm_has_no_guild(conversations: ConversationRepository) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         await conversations.create("dm", 1, 90, None, None, None, 5)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         await conversations.create("thread", None, 91, 9, None, None, 5)
 
 

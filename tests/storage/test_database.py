@@ -6,7 +6,6 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from bot.storage.database import (
@@ -16,6 +15,7 @@ from bot.storage.database import (
     MigrationError,
     load_migrations,
 )
+from bot.storage.sql import Conn, IntegrityError
 
 LATEST = len(load_migrations())
 
@@ -33,7 +33,7 @@ def _tables(path: Path) -> set[str]:
 
 async def _pragma(db: Database, name: str) -> object:
     async with db.reading() as conn, conn.execute(f"PRAGMA {name}") as cursor:
-        row = await cursor.fetchone()
+        row = cursor.fetchone()
     assert row is not None
     return row[0]
 
@@ -116,6 +116,7 @@ async def test_database_refuses_file_newer_than_code(db_path: Path) -> None:
     assert _tables(db_path) == set()
 
 
+@pytest.mark.sqlite_only
 async def test_database_sets_wal_foreign_keys_and_busy_timeout(db: Database) -> None:
     assert await _pragma(db, "journal_mode") == "wal"
     assert await _pragma(db, "foreign_keys") == 1
@@ -124,7 +125,7 @@ async def test_database_sets_wal_foreign_keys_and_busy_timeout(db: Database) -> 
 
 
 async def test_database_enforces_foreign_keys(db: Database) -> None:
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(IntegrityError):
         async with db.transaction() as conn:
             await conn.execute(
                 "INSERT INTO messages (conversation_id, role, status, created_at)"
@@ -167,6 +168,7 @@ async def test_database_transaction_rolls_back_on_cancellation(db: Database) -> 
         assert list(await conn.execute_fetchall("SELECT * FROM channel_settings")) == []
 
 
+@pytest.mark.sqlite_only
 async def test_database_concurrent_transactions_do_not_interleave(db: Database) -> None:
     async with db.transaction() as conn:
         await conn.execute(
@@ -285,7 +287,7 @@ async def test_database_stale_conn_cannot_join_another_tasks_transaction(
 
 
 async def test_database_child_tasks_join_with_conn(db: Database) -> None:
-    async def insert(conn: aiosqlite.Connection, channel_id: int) -> None:
+    async def insert(conn: Conn, channel_id: int) -> None:
         async with db.maybe_transaction(conn) as joined:
             await joined.execute(
                 "INSERT INTO channel_settings (channel_id, updated_at) VALUES (?, 0)",
@@ -305,11 +307,13 @@ async def test_database_child_tasks_join_with_conn(db: Database) -> None:
     assert sorted(r[0] for r in rows) == [1, 2]
 
 
+@pytest.mark.sqlite_only
 async def test_database_backup_refuses_to_overwrite_itself(db: Database) -> None:
     with pytest.raises(ValueError, match="live database"):
         await db.backup(db.path)
 
 
+@pytest.mark.sqlite_only
 async def test_database_backup_is_readable_while_a_writer_is_active(
     db: Database, tmp_path: Path
 ) -> None:
@@ -352,6 +356,7 @@ async def test_database_backup_is_readable_while_a_writer_is_active(
     assert not dest.with_name("copy.db.partial").exists()
 
 
+@pytest.mark.sqlite_only
 async def test_database_cancelled_while_waiting_for_begin_leaves_no_transaction_open(
     db: Database,
 ) -> None:

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage import database as database_module
+from bot.storage import sqlite_backend as database_module
 from bot.storage.database import Database
+from bot.storage.sql import SyncConn
 
 
 @contextmanager
@@ -63,7 +64,7 @@ async def test_locked_file_transaction_waits_and_commits(tmp_path: Path) -> None
 async def test_locked_file_run_in_transaction_waits_and_commits(tmp_path: Path) -> None:
     path = tmp_path / "locked.db"
 
-    def insert(conn: sqlite3.Connection) -> int:
+    def insert(conn: SyncConn) -> int:
         conn.execute(
             "INSERT INTO model_prices (model, input_price, output_price, updated_at)"
             " VALUES ('n', 1, 2, 0)"

@@ -93,6 +93,7 @@ async def test_messages_history_groups_steps_under_their_messages(
     assert await messages.history(thread.id + 999) == []
 
 
+@pytest.mark.sqlite_only  # counts statements with SQLite's trace
 async def test_messages_history_uses_three_queries_for_a_long_conversation(
     db: Database, messages: MessageRepository, thread: Conversation
 ) -> None:
@@ -106,11 +107,9 @@ async def test_messages_history_uses_three_queries_for_a_long_conversation(
             await messages.finish_answer(answer.id, "complete", f"a{n}", conn=conn)
 
     statements: list[str] = []
-    async with db.reading() as conn:
-        await conn.set_trace_callback(statements.append)
+    await db.set_trace_callback(statements.append)
     history = await messages.history(thread.id)
-    async with db.reading() as conn:
-        await conn.set_trace_callback(None)
+    await db.set_trace_callback(None)
 
     assert len(history) == 10_000
     assert [s.tool_call_id for s in history[-1].steps] == ["c4999", "c4999"]

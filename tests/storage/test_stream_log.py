@@ -49,9 +49,7 @@ def content(db_path: Path, answer_id: int) -> str:
 async def count_commits(db: Database) -> list[str]:
     """Every COMMIT the connection runs from now on (SQLite's statement trace)."""
     seen: list[str] = []
-    await db._conn.set_trace_callback(
-        lambda sql: seen.append(sql) if sql.strip() == "COMMIT" else None
-    )
+    await db.set_trace_callback(lambda sql: seen.append(sql) if sql.strip() == "COMMIT" else None)
     return seen
 
 

@@ -1,0 +1,174 @@
+"""PostgreSQL under `Database`: SQLAlchemy's async engine over psycopg 3, a pool of
+connections (each transaction or read takes its own, so tasks and processes run side by
+side; PostgreSQL's locks, not ours, order their writes), the `schema_version` migrations
+and backups with `pg_dump`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bot.errors import ConfigurationError
+from bot.storage.schema import Migration, MigrationError, refuse_newer
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+# Concurrent answers each hold a connection only for a statement or a short transaction.
+POOL_SIZE = 10
+POOL_OVERFLOW = 30
+# Two processes starting at once must not both apply a migration: the first holds this
+# transaction-scoped lock while it migrates, the second waits and then finds nothing to do.
+_MIGRATION_LOCK = 0x5B_0A_12_01
+
+
+class DatabaseUnreachableError(ConfigurationError):
+    """PostgreSQL could not be reached (or refused us) at start."""
+
+
+def sqlalchemy_url(url: str) -> sa.URL:
+    """`postgresql://…` (what people write) → SQLAlchemy's URL with the psycopg driver."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        raise ConfigurationError([f"DATABASE_URL must start with postgresql://, not {url!r}"])
+    return parsed.set(drivername="postgresql+psycopg")
+
+
+def database_secrets(url: str) -> list[str]:
+    """What of DATABASE_URL must never reach a log: its password, and the URL itself."""
+    if not url:
+        return []
+    password = make_url(url).password
+    return [url, str(password)] if password else [url]
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+class PostgresBackend:
+    dialect = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.where = redacted(url)
+        self._engine: AsyncEngine | None = None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        assert self._engine is not None, "the database is not open"
+        return self._engine
+
+    async def open(self, plan: Sequence[Migration]) -> None:
+        self._engine = create_async_engine(
+            sqlalchemy_url(self.url),
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_OVERFLOW,
+            # A connection the server dropped (restart, failover) is noticed and replaced
+            # before a statement is sent on it.
+            pool_pre_ping=True,
+        )
+        try:
+            async with self._engine.connect() as conn:
+                await conn.run_sync(_migrate, self.where, plan)
+        except BaseException as exc:
+            await self._engine.dispose()
+            if not isinstance(exc, OSError | sa.exc.OperationalError | sa.exc.InterfaceError):
+                raise
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise DatabaseUnreachableError(
+                [f"can't reach PostgreSQL at {self.where}: {reason}"]
+            ) from exc
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+
+    async def run_transaction(self, work: Callable[[Connection], T]) -> T:
+        async with self.engine.begin() as conn:
+            return await conn.run_sync(work)
+
+    def connect(self) -> AsyncConnection:
+        return self.engine.connect()
+
+    async def backup(self, dest: Path) -> None:
+        """`pg_dump` in its custom format (restore with `pg_restore`), replaced atomically."""
+        pg_dump = shutil.which("pg_dump")
+        if pg_dump is None:
+            raise ConfigurationError(
+                [
+                    "pg_dump was not found: install the PostgreSQL client tools "
+                    "(e.g. apt-get install postgresql-client) to back up a PostgreSQL database"
+                ]
+            )
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        partial = dest.with_name(dest.name + ".partial")
+        parsed = make_url(self.url)
+        env = dict(os.environ)
+        if parsed.password:
+            env["PGPASSWORD"] = str(parsed.password)  # not on the command line: ps shows that
+        plain = parsed.set(drivername="postgresql", password=None)
+        process = await asyncio.create_subprocess_exec(
+            pg_dump, "--format=custom", f"--file={partial}",
+            plain.render_as_string(hide_password=False),
+            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, stderr = await process.communicate()
+        if process.returncode != 0:
+            partial.unlink(missing_ok=True)
+            reason = stderr.decode("utf-8", "replace").strip() or f"exit {process.returncode}"
+            raise ConfigurationError([f"pg_dump failed: {reason}"])
+        os.replace(partial, dest)
+
+
+_VERSION_TABLE = """
+    CREATE TABLE IF NOT EXISTS schema_version (
+        only_row BOOLEAN PRIMARY KEY DEFAULT TRUE CHECK (only_row),
+        version  INTEGER NOT NULL
+    )
+"""
+
+
+def _migrate(conn: Connection, where: str, plan: Sequence[Migration]) -> None:
+    """Each pending migration with its version number in a transaction of its own:
+    PostgreSQL's DDL is transactional, so a failed or interrupted migration leaves nothing
+    behind and the database stays at the last version that applied cleanly."""
+    raw = conn.exec_driver_sql
+    while True:
+        with conn.begin():
+            raw(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
+            raw(_VERSION_TABLE)
+            row = raw("SELECT version FROM schema_version").first()
+            current = 0 if row is None else int(row[0])
+            refuse_newer(where, current, len(plan))
+            pending = [m for m in plan if m.version > current]
+            if not pending:
+                return
+            migration = pending[0]
+            log.info("database %s: applying migration %s", where, migration.name)
+            try:
+                raw(migration.sql)
+                raw(
+                    "INSERT INTO schema_version (version) VALUES (%(v)s)"
+                    " ON CONFLICT (only_row) DO UPDATE SET version = excluded.version",
+                    {"v": migration.version},
+                )
+            except sa.exc.DBAPIError as exc:
+                raise MigrationError([f"migration {migration.name} failed: {exc.orig}"]) from exc
+
+
+async def version_of(conn: AsyncConnection) -> int:
+    row = (await conn.exec_driver_sql("SELECT version FROM schema_version")).first()
+    return 0 if row is None else int(row[0])
