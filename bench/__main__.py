@@ -45,6 +45,10 @@ GROUPS: dict[str, tuple[str, str]] = {
         "bench.discord_shards",
         "discord-shards: two shard processes at N=200 vs. one process at N=100",
     ),
+    "postgresql": (
+        "bench.postgres",
+        "postgresql: reserve + settle from 4 processes, overspend, /usage-report on 1M rows",
+    ),
 }
 
 

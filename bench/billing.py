@@ -12,7 +12,6 @@ Each part is its own function so other billing benchmarks (reports) can join the
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,7 @@ from bot.storage.budgets import BudgetRepository
 from bot.storage.database import Database
 from bot.storage.models import Conversation, StoredMessage
 from bot.storage.prices import PriceRepository
+from bot.storage.sql import SyncConn
 from bot.storage.usage import LedgerEntry, append_entry
 
 GROUP = "billing"
@@ -54,7 +54,7 @@ async def _seed_ledger(db: Database, now: datetime, rows: int) -> None:
     start_ms = int((now - timedelta(days=30)).timestamp() * 1000)
     step = 30 * _DAY_MS // max(rows, 1)
 
-    def seed(conn: sqlite3.Connection) -> None:
+    def seed(conn: SyncConn) -> None:
         for n in range(rows):
             entry = LedgerEntry(
                 f"seed:{n}", start_ms + n * step, GUILD, 100 + n % 7, 1000 + n % 40, n % 50,

@@ -135,14 +135,15 @@ class DailyCost:
 
 
 def _totals(row: Row) -> UsageTotals:
+    # int(): PostgreSQL sums BIGINT columns as NUMERIC (Decimal in Python).
     return UsageTotals(
-        calls=row.calls or 0,
-        prompt_tokens=row.prompt_tokens or 0,
-        cached_tokens=row.cached_tokens or 0,
-        completion_tokens=row.completion_tokens or 0,
-        reasoning_tokens=row.reasoning_tokens or 0,
-        cost_micros=row.cost_micros or 0,
-        unpriced_calls=row.unpriced_calls or 0,
+        calls=int(row.calls or 0),
+        prompt_tokens=int(row.prompt_tokens or 0),
+        cached_tokens=int(row.cached_tokens or 0),
+        completion_tokens=int(row.completion_tokens or 0),
+        reasoning_tokens=int(row.reasoning_tokens or 0),
+        cost_micros=int(row.cost_micros or 0),
+        unpriced_calls=int(row.unpriced_calls or 0),
     )
 
 
@@ -225,9 +226,9 @@ class UsageReportRepository:
             DailyCost(
                 day=day_to_date(r.day),
                 key=_key_value(group_by, r.k),
-                cost_micros=r.cost_micros,
-                calls=r.calls,
-                unpriced_calls=r.unpriced_calls,
+                cost_micros=int(r.cost_micros),
+                calls=int(r.calls),
+                unpriced_calls=int(r.unpriced_calls),
             )
             for r in rows
         ]
@@ -249,7 +250,7 @@ class UsageReportRepository:
         "SELECT COUNT(*) AS calls, SUM(prompt_tokens) AS prompt_tokens,"
         " SUM(cached_tokens) AS cached_tokens, SUM(completion_tokens) AS completion_tokens,"
         " SUM(reasoning_tokens) AS reasoning_tokens, SUM(cost_micros) AS cost_micros,"
-        " SUM(cost_micros IS NULL) AS unpriced_calls FROM usage_ledger"
+        " SUM(CASE WHEN cost_micros IS NULL THEN 1 ELSE 0 END) AS unpriced_calls FROM usage_ledger"
         " WHERE COALESCE(guild_id, 0) = ? AND created_at >= ? AND created_at < ?"
         " AND COALESCE(user_id, 0) = ?"
     )

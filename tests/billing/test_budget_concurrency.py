@@ -59,14 +59,19 @@ async def test_reservations_from_four_processes_never_overspend(postgres_url: st
     assert total == CAPACITY * AMOUNT
 
 
-async def _reserve_slowly(db: Database, call_key: str, user_id: int, *, lock: bool) -> bool:
-    """Today's reserve as separate statements, with a pause between the check and the hold
-    (a busy server): `lock` False is the plain port to READ COMMITTED."""
+async def _reserve_slowly(
+    db: Database, call_key: str, user_id: int, *, lock: bool, together: asyncio.Barrier | None
+) -> bool:
+    """The reserve as separate statements, with a pause between the check and the hold (a
+    busy server): `lock` False is the plain port to READ COMMITTED. `together`: every task
+    has read before any writes (the worst interleaving, made certain)."""
     params = budgets_module._params(GUILD, user_id, period_days(NOW))
     async with db.transaction() as conn:
         if lock:
             await conn.execute(budgets_module._LOCK_BUDGETS, {"guild": GUILD, "user": user_id})
         rows = await conn.execute_fetchall(budgets_module._APPLICABLE, params)
+        if together is not None:
+            await together.wait()
         await asyncio.sleep(0.05)
         for row in rows:
             if int(row.spent) + int(row.held) + AMOUNT > int(row.amount_micros):
@@ -79,14 +84,21 @@ async def test_without_the_row_lock_read_committed_overspends(postgres_url: str)
     async with Database.open(postgres_url) as db:
         await BudgetRepository(db).set(GUILD, None, "day", 5 * AMOUNT, updated_by=1)
 
+        everyone = asyncio.Barrier(20)
         naive = await asyncio.gather(
-            *(_reserve_slowly(db, f"naive-{n}", 100 + n, lock=False) for n in range(20))
+            *(
+                _reserve_slowly(db, f"naive-{n}", 100 + n, lock=False, together=everyone)
+                for n in range(20)
+            )
         )
         _, overspent = await held_total(db)
         await budgets_module.ReservationRepository(db).release_all()
 
         locked = await asyncio.gather(
-            *(_reserve_slowly(db, f"locked-{n}", 100 + n, lock=True) for n in range(20))
+            *(
+                _reserve_slowly(db, f"locked-{n}", 100 + n, lock=True, together=None)
+                for n in range(20)
+            )
         )
         _, kept = await held_total(db)
 

@@ -1,4 +1,4 @@
-"""Fixtures for report tests: a real, freshly migrated SQLite file per test."""
+"""Fixtures for report tests: a real, freshly migrated database per test, on each engine."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from bot.storage.usage_reports import UsageReportRepository
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    async with Database.open(tmp_path / "data" / "switchboard.db") as database:
+async def db(database_target: Path | str) -> AsyncIterator[Database]:
+    async with Database.open(database_target) as database:
         yield database
 
 

@@ -18,7 +18,8 @@ async def _ledger_member(db: Database, guild_id: int, user_id: int, since_ms: in
     sql = """
         SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(cached_tokens), 0),
                COALESCE(SUM(completion_tokens), 0), COALESCE(SUM(reasoning_tokens), 0),
-               COALESCE(SUM(cost_micros), 0), COALESCE(SUM(cost_micros IS NULL), 0)
+               COALESCE(SUM(cost_micros), 0),
+               COALESCE(SUM(CASE WHEN cost_micros IS NULL THEN 1 ELSE 0 END), 0)
         FROM usage_ledger
         WHERE COALESCE(guild_id, 0) = ? AND user_id = ? AND created_at >= ?
     """

@@ -42,7 +42,7 @@ async def _ledger_sums(
     sql = f"""
         SELECT {column} AS k, COUNT(*), SUM(prompt_tokens), SUM(cached_tokens),
                SUM(completion_tokens), SUM(reasoning_tokens), COALESCE(SUM(cost_micros), 0),
-               SUM(cost_micros IS NULL)
+               SUM(CASE WHEN cost_micros IS NULL THEN 1 ELSE 0 END)
         FROM usage_ledger
         WHERE COALESCE(guild_id, 0) = ? AND created_at >= ? AND created_at < ?
         GROUP BY k

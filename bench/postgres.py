@@ -1,0 +1,152 @@
+"""The `postgresql` group: the bot's database work on PostgreSQL, from several processes.
+
+A throwaway PostgreSQL server (the tests' own, `tests/pg_server.py`) in a temporary folder:
+
+- reserve + settle (`Meter.before_call` + `Meter.after_call`, the path around every model
+  call) from 4 processes x 25 concurrent tasks over one database, in calls per second for
+  all of them together; beside it, SQLite's figure for one process x 25 tasks, measured the
+  same way in the same run (SQLite admits one writer at a time, so more processes add
+  nothing there);
+- overspend: the same 4 x 25 against a server budget that can hold only part of the calls'
+  worst case; after the race the ledger's spending must not exceed the budget (target 0);
+- `/usage-report` on a 1,000,000-row ledger (the billing-reports group's ledger and
+  queries, on PostgreSQL).
+
+Needs PostgreSQL's server binaries (`initdb`, `pg_ctl`, `postgres`); without them the group
+reports that it could not run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import sys
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench import reports
+from bench.billing import GUILD, MODEL, _seed_ledger
+from bench.results import Result, Target
+from bot.billing.pricing import PriceBook
+from bot.storage.budgets import BudgetRepository
+from bot.storage.database import Database
+from bot.storage.prices import PriceRepository
+from tests.pg_server import ThrowawayPostgres, find_binaries
+
+GROUP = "postgresql"
+CALLS_TARGET = 1_000.0  # calls per second, all processes together
+ROOT = Path(__file__).resolve().parent.parent
+
+
+async def _prepare(target: str | Path, server_budget: int, seed_rows: int) -> None:
+    async with Database.open(target) as db:
+        await PriceBook(PriceRepository(db)).set_override(MODEL, "1", "2", "0.5")
+        budgets = BudgetRepository(db)
+        await budgets.set(GUILD, None, "month", server_budget, updated_by=None)
+        for user in range(1000, 1040):
+            await budgets.set(GUILD, user, "day", 10**11, updated_by=None)
+        await _seed_ledger(db, datetime.now(UTC), seed_rows)
+
+
+async def _race(target: str | Path, processes: int, tasks: int, calls: int) -> dict[str, float]:
+    """Start the processes, let them all connect, start them at once; calls/s overall."""
+    command = [sys.executable, "-m", "bench.pg_calls", str(target)]
+    pipe = asyncio.subprocess.PIPE
+    workers = [
+        await asyncio.create_subprocess_exec(
+            *command, str(p), str(tasks), str(calls), cwd=ROOT, stdin=pipe, stdout=pipe
+        )
+        for p in range(processes)
+    ]
+    for worker in workers:
+        assert worker.stdout is not None
+        line = await worker.stdout.readline()
+        if line != b"ready\n":
+            raise RuntimeError(f"a benchmark process failed to start: {line!r}")
+    outputs = await asyncio.gather(*(w.communicate(b"go\n") for w in workers))
+    done = [json.loads(out.decode().strip().splitlines()[-1]) for out, _ in outputs]
+    window = max(d["end"] for d in done) - min(d["start"] for d in done)
+    held = sum(d["held"] for d in done)
+    refused = sum(d["refused"] for d in done)
+    return {"rate": (held + refused) / window, "held": held, "refused": refused}
+
+
+async def _spent_and_budget(url: str) -> tuple[int, int]:
+    async with Database.open(url) as db, db.reading() as conn:
+        spent = await conn.scalar(
+            "SELECT COALESCE(SUM(cost_micros), 0) FROM usage_ledger WHERE guild_id = ?", (GUILD,)
+        )
+        budget = await conn.scalar(
+            "SELECT amount_micros FROM budgets WHERE guild_id = ? AND user_id IS NULL", (GUILD,)
+        )
+    return int(spent), int(budget)
+
+
+async def run(quick: bool) -> list[Result]:
+    binaries = find_binaries()
+    if binaries is None:
+        return [Result(GROUP, "PostgreSQL not installed (no initdb): group skipped", math.nan, "")]
+    calls = 2 if quick else 10
+    seed = 500 if quick else 20_000
+    server = ThrowawayPostgres(binaries)
+    results: list[Result] = []
+    try:
+        await asyncio.to_thread(server.start)
+        url = server.url(await asyncio.to_thread(server.create_database))
+        await _prepare(url, 10**12, seed)
+        pg = await _race(url, 4, 25, calls)
+        with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as folder:
+            path = Path(folder) / "billing.db"
+            await _prepare(path, 10**12, seed)
+            lite = await _race(path, 1, 25, calls * 4)
+        note = f"{pg['held']:,} calls, ledger seeded with {seed:,} rows"
+        results.append(
+            Result(
+                GROUP,
+                "reserve + settle, PostgreSQL, 4 processes x 25 concurrent",
+                pg["rate"],
+                "calls/s",
+                Target(CALLS_TARGET, higher_is_better=True),
+                note=note,
+            )
+        )
+        results.append(
+            Result(
+                GROUP,
+                "reserve + settle, SQLite, 1 process x 25 concurrent (reference)",
+                lite["rate"],
+                "calls/s",
+                note=f"{lite['held']:,} calls, same run",
+            )
+        )
+
+        # Overspend: a fresh database whose server budget covers a third of the worst cases.
+        tight = server.url(await asyncio.to_thread(server.create_database))
+        worst_per_call = 1024 * 2 + 20  # output at 2 µ$/token, plus the prompt: ~2,070 µ$
+        await _prepare(tight, 4 * 25 * calls * worst_per_call // 3, 0)
+        race = await _race(tight, 4, 25, calls)
+        spent, budget = await _spent_and_budget(tight)
+        results.append(
+            Result(
+                GROUP,
+                "overspend, 4 x 25 against a budget for part of the calls",
+                max(spent - budget, 0),
+                "µ$",
+                Target(1.0),
+                note=f"{race['held']} held, {race['refused']} refused; spent {spent:,} of "
+                f"{budget:,} µ$",
+            )
+        )
+        results += await _reports_on(server, quick)
+    finally:
+        await asyncio.to_thread(server.stop)
+    return results
+
+
+async def _reports_on(server: ThrowawayPostgres, quick: bool) -> list[Result]:
+    n = 3_000 if quick else 1_000_000
+    url = server.url(await asyncio.to_thread(server.create_database))
+    async with Database.open(url) as db:
+        return await reports.measure(db, n, 2 if quick else 5, group=GROUP, engine="PostgreSQL")
