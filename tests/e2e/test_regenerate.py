@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from tests.billing.ledger_rows import LedgerReader
 from tests.e2e.conftest import Running, button_with, click_as, ephemeral_reply
+from tests.fakes.discord import control
 from tests.fakes.discord_server import FakeMessage
 from tests.fakes.llm_scripts import text_reply
 
@@ -46,11 +47,18 @@ async def test_regenerate_refuses_an_answer_that_is_not_the_latest(app: Running)
     thread_id, first = await start(app, "name a colour", "Blue.")
     regenerate = button_with(first, REGENERATE)
     assert regenerate is not None and app.fake.user is not None
+    # A member whose client still shows the first answer's button (the bot removes it when
+    # the next answer starts, but a click can cross that edit): the click is made from the
+    # message as it was, and reaches the bot once the next answer is the latest.
+    stale = control.component_click(
+        app.fake.world, first, regenerate, user=app.fake.user, values=None
+    )
     app.llm.enqueue(text_reply("Red is warm."))
     await app.fake.send_user_message(thread_id, content="and a warm one?")
     await app.final_answer(thread_id, index=1)
+    await app.fake.wait_for(lambda: button_with(first, REGENERATE) is None or None)
 
-    clicked = await click_as(app.fake, first.id, regenerate, app.fake.user)
+    clicked = app.fake._inject(stale)
     notice = await ephemeral_reply(app.fake, clicked)
     assert "Only the latest answer can be regenerated." in notice.content
     assert len(app.llm.chat_requests) == 2
