@@ -15,13 +15,14 @@ from bench.billing import MODEL, _turn
 from bot.billing.meter import Meter
 from bot.billing.pricing import PriceBook
 from bot.errors import BudgetExceededError
-from bot.llm.types import ChatMessage, ChatRequest, Usage, UsageReported
+from bot.llm.types import ChatMessage, ChatRequest, RoundStarted, Usage, UsageReported
 from bot.storage.database import Database
 from bot.storage.prices import PriceRepository
 
 REQUEST = ChatRequest(
     MODEL, [ChatMessage("user", "What is the weather in Zürich today?")], max_tokens=1024
 )
+STARTED = RoundStarted(1, REQUEST)
 EVENT = UsageReported(
     1, MODEL, Usage(prompt_tokens=1500, completion_tokens=300, cached_tokens=1000), "completed"
 )
@@ -37,7 +38,7 @@ async def main(target: str, process: int, tasks: int, calls: int) -> dict[str, f
             for n in range(calls):
                 answer = (process * 1000 + task) * 100_000 + n
                 try:
-                    hold = await meter.before_call(_turn(answer, 1000 + answer % 40), REQUEST)
+                    hold = await meter.before_call(_turn(answer, 1000 + answer % 40), STARTED)
                 except BudgetExceededError:
                     refused += 1
                     continue

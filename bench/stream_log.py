@@ -83,7 +83,6 @@ async def _batched(db: Database, ids: list[int], interval_s: float, intervals: i
         started = time.monotonic()
         flushes = await _stream(recorders, round(intervals * interval_s / TICK_S), stream_log)
         seen = [t for t in commits if t >= started]
-    # None turns the trace off (sqlite3's API); aiosqlite's annotation forgets it.
     await db.set_trace_callback(None)
     full = [f.seconds for f in flushes if f.answers == len(ids)]
     gaps = [b - a for a, b in zip([started, *seen], seen, strict=False)]

@@ -210,16 +210,33 @@ _HOLD = """
 """
 _RELEASE = "DELETE FROM reservations WHERE call_key = ?"
 # PostgreSQL runs reservations from many connections and processes at once, and READ
-# COMMITTED lets two of them read the same spending and both hold the last of a budget
-# (a plain port overspends several times over under load). Locking the budget rows that
-# apply, in id order (no deadlocks), makes reservations against one budget take turns; the
-# reads after the lock see every hold committed before it. SQLite needs nothing: BEGIN
-# IMMEDIATE already gives the whole file to one writer.
-_LOCK_BUDGETS = """
-    SELECT id FROM budgets
-    WHERE guild_id = :guild AND COALESCE(user_id, 0) IN (0, :user)
-    ORDER BY id FOR UPDATE
+# COMMITTED lets two of them read the same spending and both hold the last of a budget (a
+# plain port overspends several times over under load). switchboard_reserve (migration
+# 0006) locks the budget rows that apply, in id order, then reads and holds as below, all
+# inside the server in one statement that is its own transaction: reservations against one
+# budget take turns, and each holds the lock for well under a millisecond instead of
+# several round trips. SQLite needs no lock: BEGIN IMMEDIATE admits one writer at a time.
+_RESERVE_PG = """
+    SELECT o_id AS id, o_guild_id AS guild_id, o_user_id AS user_id, o_period AS period,
+           o_amount_micros AS amount_micros, o_updated_by AS updated_by,
+           o_updated_at AS updated_at, o_spent AS spent, o_held AS held
+    FROM switchboard_reserve(
+        CAST(:key AS TEXT), CAST(:guild AS BIGINT), CAST(:user_id AS BIGINT),
+        CAST(:amount AS BIGINT), CAST(:created AS BIGINT),
+        CAST(:day0 AS BIGINT), CAST(:day1 AS BIGINT), CAST(:week0 AS BIGINT),
+        CAST(:week1 AS BIGINT), CAST(:month0 AS BIGINT), CAST(:month1 AS BIGINT))
 """
+
+
+def _decide(statuses: tuple[BudgetStatus, ...], amount_micros: int | None) -> ReserveOutcome:
+    """Hold when some budget applies, the call is priced and every budget can take it."""
+    if not statuses or amount_micros is None:
+        return ReserveOutcome(statuses, held=False)
+    for status in statuses:
+        total = status.spent_micros + status.held_micros + amount_micros
+        if total > status.budget.amount_micros:
+            return ReserveOutcome(statuses, held=False, refused_by=status)
+    return ReserveOutcome(statuses, held=True)
 
 
 class ReservationRepository:
@@ -242,19 +259,19 @@ class ReservationRepository:
         params = _params(guild_id, user_id, days)
 
         def work(conn: SyncConn) -> ReserveOutcome:
-            if conn.dialect == "postgresql" and amount_micros is not None:
-                conn.execute(_LOCK_BUDGETS, {"guild": guild_id, "user": user_id or 0})
+            if conn.dialect == "postgresql":
+                call = {**params, "key": call_key, "user_id": user_id}
+                call.update(amount=amount_micros, created=created_at_ms)
+                rows = conn.execute(_RESERVE_PG, call).fetchall()
+                # The function held exactly when _decide says so (the same rule).
+                return _decide(tuple(_status(r) for r in rows), amount_micros)
             statuses = tuple(_status(r) for r in conn.execute(_APPLICABLE, params).fetchall())
-            if not statuses or amount_micros is None:
-                return ReserveOutcome(statuses, held=False)
-            for status in statuses:
-                total = status.spent_micros + status.held_micros + amount_micros
-                if total > status.budget.amount_micros:
-                    return ReserveOutcome(statuses, held=False, refused_by=status)
-            conn.execute(_HOLD, (call_key, guild_id, user_id, amount_micros, created_at_ms))
-            return ReserveOutcome(statuses, held=True)
+            outcome = _decide(statuses, amount_micros)
+            if outcome.held:
+                conn.execute(_HOLD, (call_key, guild_id, user_id, amount_micros, created_at_ms))
+            return outcome
 
-        return await self._db.run_in_transaction(work)
+        return await self._db.run_in_transaction(work, single_statement=True)
 
     async def settle(
         self, entry: LedgerEntry, *, held: bool, days: PeriodDays | None = None

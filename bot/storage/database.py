@@ -182,13 +182,18 @@ class Database:
             # Out of our own lock while we wait: reads of this process go on meanwhile.
             await waiting.pause(locked)
 
-    async def run_in_transaction(self, work: Callable[[SyncConn], T]) -> T:
+    async def run_in_transaction(
+        self, work: Callable[[SyncConn], T], *, single_statement: bool = False
+    ) -> T:
         """Run synchronous `work` inside one transaction, in one trip.
 
         `transaction()` sends BEGIN, each statement and COMMIT as separate trips (to the
         SQLite connection's thread, or to the PostgreSQL server), which dominates short hot
         transactions such as the budget reserve/settle around every LLM call. The work is
         synchronous, so a cancelled caller can't leave the transaction half-done.
+
+        `single_statement`: `work` runs one statement, which on PostgreSQL is then its own
+        transaction (no BEGIN and COMMIT round trips; its locks end with the statement).
         """
 
         def run(conn: Connection) -> T:
@@ -197,6 +202,8 @@ class Database:
         backend = self._backend
         if isinstance(backend, PostgresBackend):
             async with self._held():
+                if single_statement:
+                    return await backend.run_autocommit(run)
                 return await backend.run_transaction(run)
         waiting = LockWait(backend.path)
         while True:

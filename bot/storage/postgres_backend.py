@@ -96,6 +96,12 @@ class PostgresBackend:
         if self._engine is not None:
             await self._engine.dispose()
 
+    async def run_autocommit(self, work: Callable[[Connection], T]) -> T:
+        """`work` with each statement its own transaction (one round trip for one)."""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            return await conn.run_sync(work)
+
     async def run_transaction(self, work: Callable[[Connection], T]) -> T:
         async with self.engine.begin() as conn:
             return await conn.run_sync(work)

@@ -59,6 +59,14 @@ async def test_reservations_from_four_processes_never_overspend(postgres_url: st
     assert total == CAPACITY * AMOUNT
 
 
+# What switchboard_reserve (PostgreSQL migration 0006) does first.
+_LOCK_BUDGETS = """
+    SELECT id FROM budgets
+    WHERE guild_id = :guild AND COALESCE(user_id, 0) IN (0, :user)
+    ORDER BY id FOR UPDATE
+"""
+
+
 async def _reserve_slowly(
     db: Database, call_key: str, user_id: int, *, lock: bool, together: asyncio.Barrier | None
 ) -> bool:
@@ -68,7 +76,7 @@ async def _reserve_slowly(
     params = budgets_module._params(GUILD, user_id, period_days(NOW))
     async with db.transaction() as conn:
         if lock:
-            await conn.execute(budgets_module._LOCK_BUDGETS, {"guild": GUILD, "user": user_id})
+            await conn.execute(_LOCK_BUDGETS, {"guild": GUILD, "user": user_id})
         rows = await conn.execute_fetchall(budgets_module._APPLICABLE, params)
         if together is not None:
             await together.wait()
