@@ -16,8 +16,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from types import TracebackType
-from typing import Self
 
 from aiohttp import web
 
@@ -45,11 +43,12 @@ from tests.fakes.discord.reading import StateReader
 from tests.fakes.discord.rest import BotRoutes
 from tests.fakes.discord.shards import ShardPlan
 from tests.fakes.discord.state import World
+from tests.fakes.loopback import LoopbackServer
 
 log = logging.getLogger(__name__)
 
 
-class FakeDiscord(FaultControl, StateReader, WorldBuilder):
+class FakeDiscord(LoopbackServer, FaultControl, StateReader, WorldBuilder):
     """A fake Discord on 127.0.0.1 that the unmodified discord.py client talks to."""
 
     def __init__(
@@ -104,7 +103,7 @@ class FakeDiscord(FaultControl, StateReader, WorldBuilder):
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    def _make_runner(self) -> web.AppRunner:
         app = web.Application()
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get(cdn.ROUTE, self.cdn.handle)
@@ -113,35 +112,16 @@ class FakeDiscord(FaultControl, StateReader, WorldBuilder):
         routes += BotRoutes(self.world, self.config, self.shards).routes()
         routes += ChannelRoutes(self.world, self.config, self.limiter).routes()
         router.install(app, routes)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        return web.AppRunner(app, handle_signals=False, access_log=None)
+
+    def _after_start(self) -> None:
         self.config.public_base = f"http://127.0.0.1:{self.port}"
         self.gateway.resume_url = self.gateway_url
         log.debug("fake discord listening on %s", self.config.public_base)
 
-    async def close(self) -> None:
+    async def _before_close(self) -> None:
         self.faults.clear()  # held responses go now, or the server's shutdown would wait them
         await self.gateway.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     @property
     def api_base(self) -> str:
