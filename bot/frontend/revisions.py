@@ -46,13 +46,15 @@ async def to_regenerate(services: Services, answer_id: int) -> tuple[Conversatio
     conversation = await services.conversations.get(answer.conversation_id)
     if conversation is None or conversation.closed_at is not None:
         raise InvalidInputError("That conversation has ended; start a new one with /chat.")
-    if services.chat.running_answer(conversation.id) is not None:
-        raise InvalidInputError("Wait until the current answer has finished.")
+    # An older answer can never be regenerated, so say that before "wait" (a newer answer
+    # may still be finishing its bookkeeping when a stale button is clicked).
     question, latest = await latest_exchange(services, conversation.id)
     if latest is None or latest.id != answer_id or question is None:
         raise InvalidInputError("Only the latest answer can be regenerated.")
     if question.id != answer.reply_to_message_id:
         raise InvalidInputError("Only the latest answer can be regenerated.")
+    if services.chat.running_answer(conversation.id) is not None:
+        raise InvalidInputError("Wait until the current answer has finished.")
     return conversation, question
 
 
