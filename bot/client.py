@@ -39,6 +39,7 @@ from bot.settings import DEFAULT_DISCORD_API_BASE, Settings, run_shards
 from bot.sharding.claims import FileShardClaims, ShardClaims
 from bot.sharding.commands_sync import sync_if_changed
 from bot.sharding.identify import FileIdentifyGate, IdentifyGate
+from bot.sharding.pg_identify import PgIdentifyGate
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +137,15 @@ class SwitchboardBot(commands.AutoShardedBot):
         if self.identify_gate is None and count > 1:
             # One shard has nothing to pace but its own restarts, which discord.py leaves to
             # Discord too (a too-fast IDENTIFY is refused and tried again 5 s later).
-            folder = lock_folder(self.services.settings)
-            self.identify_gate = FileIdentifyGate(folder, limits["max_concurrency"])
+            settings = self.services.settings
+            url = settings.database_url.get_secret_value()
+            concurrency = limits["max_concurrency"]
+            # PostgreSQL reaches every process, on any host; the file locks one host.
+            self.identify_gate = (
+                PgIdentifyGate(url, concurrency)
+                if url
+                else FileIdentifyGate(lock_folder(settings), concurrency)
+            )
         ids = self.shard_ids if self.shard_ids is not None else list(range(count))
         self.claims.claim(ids)
         log.info(
@@ -220,6 +228,8 @@ class SwitchboardBot(commands.AutoShardedBot):
             # would fail on the event queue it makes there.
             await self._async_setup_hook()
         await super().close()
+        if self.identify_gate is not None:
+            await self.identify_gate.close()
         if self._owns_claims:
             self.claims.release()
         pending = [task for task in self._event_tasks if not task.done()]

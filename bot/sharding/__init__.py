@@ -7,9 +7,10 @@
 - `commands_sync`: slash commands are synced only when they changed, by the process that
   runs shard 0.
 
-Both locks are OS file locks in one folder (next to the SQLite database): held while the
+The locks are OS file locks in one folder (next to the SQLite database): held while the
 process lives, dropped by the OS when it dies (even on SIGKILL), so a crashed process never
 blocks the one that replaces it. They reach every process on one host (containers too, with
-the folder on a shared volume); processes on several hosts need a lock in the shared database
-instead, which plugs in behind the same two small interfaces (`ShardClaims`, `IdentifyGate`).
+the folder on a shared volume). With DATABASE_URL the identify turns go through PostgreSQL
+(`pg_identify`: an advisory lock), which reaches processes on any host; the shard claims
+are still file locks (a PostgreSQL claim would plug in behind `ShardClaims`).
 """

@@ -31,6 +31,8 @@ class IdentifyGate(Protocol):
     async def wait_turn(self, shard_id: int) -> None:
         """Return when `shard_id` may IDENTIFY now (its bucket's turn is then used up)."""
 
+    async def close(self) -> None: ...
+
 
 class FileIdentifyGate:
     """The gate as file locks in `folder`, shared by every process of the bot on this host."""
@@ -63,6 +65,9 @@ class FileIdentifyGate:
             lock.write_note(f"{time.time():.3f}")
         finally:
             lock.release()
+
+    async def close(self) -> None:
+        return None  # nothing is held between turns
 
 
 def _parse_time(note: str) -> float:

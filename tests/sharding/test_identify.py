@@ -1,6 +1,7 @@
 """The identify gate: a bucket's shards IDENTIFY no faster than once per window, across gates
-(processes) sharing the lock folder; shards of different buckets go together. Then with the
-real AutoShardedBot against a fake Discord that refuses identifies that come too fast."""
+(processes) sharing the lock folder, or PostgreSQL (advisory locks); shards of different
+buckets go together. Then with the real AutoShardedBot against a fake Discord that refuses
+identifies that come too fast."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from discord.ext import commands
 
 from bot.sharding.identify import FileIdentifyGate
+from bot.sharding.pg_identify import PgIdentifyGate
 from tests.discord_fake.conftest import RecordingBot, running
 from tests.fakes.discord_server import FakeDiscord
 
@@ -69,3 +71,27 @@ async def test_identify_gate_keeps_two_bots_under_max_concurrency(tmp_path: Path
     assert fake.shards.rejected_identifies == []
     accepted = [r.at for r in fake.shards.identifies]
     assert accepted[1] - accepted[0] >= WINDOW
+
+
+async def test_identify_gate_on_postgresql_spaces_one_bucket_across_processes(
+    postgres_url: str,
+) -> None:
+    """The advisory-lock gate (DATABASE_URL): two gates, each with its own connections, as
+    two processes on two hosts would have; a bucket's turns come a window apart, another
+    bucket's at once."""
+    gates = [PgIdentifyGate(postgres_url, 2, window_s=WINDOW) for _ in range(2)]
+    turns: dict[int, list[float]] = {0: [], 1: []}
+
+    async def identify(gate: PgIdentifyGate, shard: int) -> None:
+        await gate.wait_turn(shard)
+        turns[shard % 2].append(time.monotonic())  # the margin (0.1 s) covers loop lag
+
+    try:
+        start = time.monotonic()
+        await asyncio.gather(*(identify(gates[i % 2], i) for i in (0, 2, 4, 1)))
+        assert turns[1][0] - start < WINDOW  # bucket 1 did not wait for bucket 0
+        spaced = sorted(turns[0])
+        assert all(b - a >= WINDOW for a, b in itertools.pairwise(spaced)), spaced
+    finally:
+        for gate in gates:
+            await gate.close()

@@ -1,5 +1,6 @@
-"""Two bot processes (`python -m bot`) as shards 0 and 1 of 2, on one database, against the
-fake Discord (which routes each guild's events to its shard and DMs to shard 0).
+"""Two bot processes (`python -m bot`) as shards 0 and 1 of 2, on one database (a SQLite file,
+and a PostgreSQL database through DATABASE_URL), against the fake Discord (which routes each
+guild's events to its shard and DMs to shard 0).
 
 Each process answers only its own guild's members (told apart by the model each one is
 configured with), DMs go to shard 0's process, only that process syncs slash commands (and a
@@ -76,7 +77,8 @@ async def spawn_bot(env: dict[str, str], cwd: Path, *, wait_connected: bool = Tr
 async def sharded_world() -> AsyncIterator[tuple[FakeDiscord, FakeLLMServer]]:
     """A fake Discord with two shards (one guild on each) and a model that says its name."""
     async with (
-        FakeDiscord(default_world=False, shards=2, max_concurrency=2, identify_window=5.0) as fake,
+        # max_concurrency 1: the second process waits its turn (file lock or PostgreSQL).
+        FakeDiscord(default_world=False, shards=2, max_concurrency=1, identify_window=5.0) as fake,
         FakeLLMServer() as llm,
     ):
         for shard, member in ((0, "alice"), (1, "bob")):
@@ -94,10 +96,20 @@ async def sharded_world() -> AsyncIterator[tuple[FakeDiscord, FakeLLMServer]]:
 
 
 def env_for_shard(
-    fake: FakeDiscord, llm: FakeLLMServer, database: Path, shard: int
+    fake: FakeDiscord, llm: FakeLLMServer, database: Path, shard: int, url: str
 ) -> dict[str, str]:
+    """`url`: DATABASE_URL ("" for the SQLite file at `database`, which also holds the
+    claims' folder either way)."""
     model = ("model-zero", "model-one")[shard]
-    return bot_env(fake, llm, database, SHARD_COUNT="2", SHARD_IDS=str(shard), LLM_MODEL=model)
+    return bot_env(
+        fake,
+        llm,
+        database,
+        SHARD_COUNT="2",
+        SHARD_IDS=str(shard),
+        LLM_MODEL=model,
+        DATABASE_URL=url,
+    )
 
 
 async def answer_in(fake: FakeDiscord, channel_id: int) -> FakeMessage:
@@ -112,11 +124,13 @@ async def answer_in(fake: FakeDiscord, channel_id: int) -> FakeMessage:
     return await fake.wait_for(found, timeout=15)
 
 
-async def test_two_shard_processes_each_answer_their_own_guilds(tmp_path: Path) -> None:
-    database = tmp_path / "switchboard.db"
+async def test_two_shard_processes_each_answer_their_own_guilds(
+    tmp_path: Path, database_url: str
+) -> None:
+    database, url = tmp_path / "switchboard.db", database_url
     async with sharded_world() as (fake, llm):
         zero, one = await asyncio.gather(
-            *(spawn_bot(env_for_shard(fake, llm, database, s), tmp_path) for s in (0, 1))
+            *(spawn_bot(env_for_shard(fake, llm, database, s, url), tmp_path) for s in (0, 1))
         )
         try:
             assert sorted(fake.gateway.connected_shards()) == [(0, 2), (1, 2)]
@@ -158,7 +172,7 @@ async def test_two_shard_processes_each_answer_their_own_guilds(tmp_path: Path) 
             # A third process on a live shard: refused with one line, before Discord.
             identifies = len(fake.shards.identifies)
             third = await spawn_bot(
-                env_for_shard(fake, llm, database, 1), tmp_path, wait_connected=False
+                env_for_shard(fake, llm, database, 1, url), tmp_path, wait_connected=False
             )
             assert await third.exited() == 2
             refused = [line for line in third.log if "already run by" in line]
@@ -169,8 +183,9 @@ async def test_two_shard_processes_each_answer_their_own_guilds(tmp_path: Path) 
 
             # Shard 0's process again, commands unchanged: asked, not synced again.
             assert await zero.stop() == 0
-            zero = await spawn_bot(env_for_shard(fake, llm, database, 0), tmp_path)
+            zero = await spawn_bot(env_for_shard(fake, llm, database, 0, url), tmp_path)
             assert len(fake.calls_to("PUT", "/commands")) == 1
             assert any("slash commands unchanged" in line for line in zero.log)
+            assert database.exists() is not bool(url)  # the data went where it should
         finally:
             await asyncio.gather(zero.stop(), one.stop())
