@@ -8,7 +8,6 @@ import asyncio
 import logging
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import discord
@@ -45,11 +44,6 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def database_size(path: Path) -> int:
-    """The database with its write-ahead log: what the file system holds for it."""
-    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
-
-
 class Owner(commands.Cog):
     price = app_commands.Group(
         name="price", description="Model prices in dollars per million tokens (owners only)."
@@ -79,7 +73,7 @@ class Owner(commands.Cog):
             f"{services.chat.answers_in_flight} answering now · "
             f"{services.chat.turns_queued} queued"
         )
-        size = await asyncio.to_thread(database_size, services.settings.database_path)
+        size = await services.db.size_bytes()
         lines.append(f"**Database** {size / 1_000_000:.1f} MB")
         lines.extend(await self._llm_lines())
         for server in services.catalog.mcp_status():

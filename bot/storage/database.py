@@ -266,6 +266,15 @@ class Database:
         async with self.reading() as conn:
             return int(await conn.scalar("PRAGMA user_version"))
 
+    async def size_bytes(self) -> int:
+        """What the database takes on disk: the SQLite file with its write-ahead log, or
+        PostgreSQL's size of the database."""
+        backend = self._backend
+        if isinstance(backend, PostgresBackend):
+            async with self.reading() as conn:
+                return int(await conn.scalar("SELECT pg_database_size(current_database())"))
+        return await asyncio.to_thread(_file_size, backend.path)
+
     async def set_trace_callback(self, callback: Callable[[str], object] | None) -> None:
         """SQLite only: every statement the connection runs from now on (tests, benches)."""
         backend = self._backend
@@ -310,3 +319,7 @@ class Database:
             # A stale conn= would otherwise slip its statements into whichever task's
             # transaction happens to be open.
             raise RuntimeError("conn= was given outside the transaction that yielded it")
+
+
+def _file_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())

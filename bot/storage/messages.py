@@ -23,7 +23,6 @@ from bot.storage.message_rows import (
     group_artefacts,
     group_steps,
     message_of,
-    visible_text,
 )
 from bot.storage.models import (
     DiscordMessageRef,
@@ -33,8 +32,9 @@ from bot.storage.models import (
     StoredAttachment,
     StoredMessage,
 )
+from bot.storage.recovery import interrupt_streaming
 from bot.storage.sql import Conn, IntegrityError
-from bot.storage.timeutil import from_ms, now_ms, to_ms, utc_now
+from bot.storage.timeutil import now_ms, to_ms, utc_now
 from bot.vocabulary import AnswerStatus
 
 __all__ = ["FINAL_STATUSES", "MessageRepository", "NewStep"]
@@ -355,53 +355,14 @@ class MessageRepository:
                 row = cur.fetchone()
             return None if row is None else await self._get(c, row[0])
 
-    _STREAMING = f"""
-        SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.status = 'streaming' ORDER BY m.id
-    """
-    _INTERRUPT = """
-        UPDATE messages SET status = 'interrupted', finished_at = ?
-        WHERE status = 'streaming'
-    """
-    _STEPS_OF_STREAMING = f"""
-        SELECT {STEP_COLUMNS} FROM messages m JOIN steps s ON s.message_id = m.id
-        WHERE m.status = 'streaming' ORDER BY m.id, s.seq
-    """
-    _SET_CONTENT = "UPDATE messages SET content = ? WHERE id = ?"
-
     async def mark_streaming_as_interrupted(
         self, *, conn: Conn | None = None
     ) -> list[StoredMessage]:
         """On start: answers a crash left `streaming` become `interrupted`; returns them (with
-        their steps) so their Discord messages can be edited to say so.
-
-        Their content becomes the text their steps hold (rounds a blank line apart, as a
-        finished answer's), which includes what `StreamLog` saved of the round cut off."""
+        their steps) so their Discord messages can be edited to say so (see
+        `bot.storage.recovery`)."""
         async with self._db.maybe_transaction(conn) as c:
-            rows = await c.execute_fetchall(self._STREAMING)
-            if not rows:
-                return []
-            steps = group_steps(await c.execute_fetchall(self._STEPS_OF_STREAMING))
-            finished = now_ms()
-            await c.execute(self._INTERRUPT, (finished,))
-            contents = {
-                row[0]: text
-                for row in rows
-                if not row[3] and (text := visible_text(steps.get(row[0], ())))
-            }
-            if contents:
-                await c.executemany(self._SET_CONTENT, [(t, i) for i, t in contents.items()])
-        # The rows were read before the update; report them as they are now.
-        interrupted = [
-            replace(
-                message_of(row, steps.get(row[0], ())),
-                status="interrupted",
-                finished_at=from_ms(finished),
-                content=contents.get(row[0], str(row[3])),
-            )
-            for row in rows
-        ]
-        log.warning("marked %d answers left streaming as interrupted", len(interrupted))
-        return interrupted
+            return await interrupt_streaming(c)
 
     async def search(
         self,
