@@ -17,7 +17,7 @@ from __future__ import annotations
 import random
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,7 +43,7 @@ GUILD = 1_000_000_001
 NOISE_GUILDS = (1_000_000_002, 1_000_000_003, None)
 MODELS = ("gpt-4.1", "gpt-4.1-mini", "o4-mini", "claude-sonnet", "local-llama")  # last: unpriced
 
-_INSERT = """
+INSERT_LEDGER = """
     INSERT INTO usage_ledger (idempotency_key, created_at, guild_id, channel_id, user_id, model,
         prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens, input_price,
         cached_price, output_price, price_source, cost_micros, status, usage_source)
@@ -95,7 +95,7 @@ def ledger_rows(n: int, seed: int = 1) -> Iterator[LedgerRow]:
 
 async def build_ledger(db: Database, n: int) -> None:
     async with db.transaction() as conn:
-        await conn.executemany(_INSERT, ledger_rows(n))
+        await conn.executemany(INSERT_LEDGER, ledger_rows(n))
     # Fresh statistics, as a database that has been running has (autovacuum on PostgreSQL).
     async with db.reading() as conn:
         await conn.execute("ANALYZE")
@@ -133,21 +133,30 @@ async def run(quick: bool) -> list[Result]:
             return await measure(db, n, runs, group=GROUP, engine="")
 
 
-async def measure(db: Database, n: int, runs: int, *, group: str, engine: str) -> list[Result]:
+async def measure(
+    db: Database,
+    n: int,
+    runs: int,
+    *,
+    group: str,
+    engine: str,
+    build: Callable[[Database, int], Awaitable[None]] = build_ledger,
+    how: str = "executemany + rollup trigger",
+) -> list[Result]:
     """Build an `n`-row ledger in `db` and time every report on it (the PostgreSQL group
     runs this too, with `engine` naming it in each row)."""
     size = f"{n:,}-row ledger"
     on = f" ({engine})" if engine else ""
     results: list[Result] = []
     started = time.perf_counter()
-    await build_ledger(db, n)
+    await build(db, n)
     built_s = time.perf_counter() - started
     async with db.reading() as conn:
         rollup = int(await conn.scalar("SELECT COUNT(*) FROM usage_daily"))
     results.append(
         Result(
             group,
-            f"build the {size} (executemany + rollup trigger){on}",
+            f"build the {size} ({how}){on}",
             built_s,
             "s",
             note=f"{rollup:,} usage_daily rows",
