@@ -3,7 +3,7 @@ and what is remembered of targets that finished.
 
 No timing decisions and no I/O: `bot.discord_ui.pacer` decides when updates move; this module
 keeps the states consistent (a target waits in its lane exactly while it has a pending update,
-and is remembered as `Done` once its final state landed or it failed).
+and is remembered as `FinishedTarget` once its final state landed or it failed).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Hashable
 from dataclasses import replace
 
 from bot.discord_ui.lanes import Lane, LaneClock
-from bot.discord_ui.pacer_targets import Done, LaneState, PacerStats, Target, Update
+from bot.discord_ui.pacer_targets import FinishedTarget, LaneState, PacerStats, Target, Update
 
 # Finished targets remembered so late `wait_landed` calls and submits to deleted messages
 # get the right answer; bounded so a long-running bot does not grow without limit.
@@ -26,7 +26,7 @@ class PacerBook:
         self.targets: dict[Hashable, Target] = {}
         self.lanes: dict[str, LaneState] = {}
         self.ready: dict[str, LaneState] = {}  # lanes with at least one waiting target
-        self.done: OrderedDict[Hashable, Done] = OrderedDict()
+        self.done: OrderedDict[Hashable, FinishedTarget] = OrderedDict()
         self.global_live = 0  # tracked targets in lanes that count toward the global limit
 
     @property
@@ -124,7 +124,7 @@ class PacerBook:
         self.targets.pop(target.key, None)
         target.lane.live -= 1
         self.global_live -= target.lane.clock.lane.uses_global
-        self.done[target.key] = Done(target.landed, failed, error)
+        self.done[target.key] = FinishedTarget(target.landed, failed, error)
         self.done.move_to_end(target.key)
         while len(self.done) > DONE_MEMORY:
             self.done.popitem(last=False)

@@ -102,7 +102,7 @@ class Target:
 
 
 @dataclass(frozen=True)
-class Done:
+class FinishedTarget:
     """What is remembered about a target after its final state landed or it failed."""
 
     landed: int | None

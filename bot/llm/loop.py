@@ -31,7 +31,7 @@ from typing import Protocol
 
 from bot.errors import LLMError
 from bot.llm.interrupt import Interrupted, Interrupter
-from bot.llm.tool_runs import MAX_TOOL_RESULT_CHARS, ToolOutcome, run_tools
+from bot.llm.tool_runs import ToolOutcome, run_tools
 from bot.llm.tools import ToolContext, ToolRegistry, images_of
 from bot.llm.types import (
     Artefacts,
@@ -55,9 +55,7 @@ from bot.llm.types import (
 )
 from bot.llm.usage import estimate_usage
 
-# MAX_TOOL_RESULT_CHARS is defined with the tool runs (bot.llm.tool_runs); named here too
-# for the MCP client, which cuts its results to the same length.
-__all__ = ["MAX_TOOL_RESULT_CHARS", "ChatStreamer", "run_tool_loop"]
+__all__ = ["ChatStreamer", "run_tool_loop"]
 
 
 DEFAULT_MAX_TOOL_ROUNDS = 8

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from bot.llm.loop import MAX_TOOL_RESULT_CHARS
+from bot.llm.tool_runs import MAX_TOOL_RESULT_CHARS
 from bot.llm.tools import Tool, ToolContext, ToolError, ToolRegistry
 from bot.tools.mcp.catalog import McpToolInfo, RemoteTool
 from bot.tools.mcp.config import McpServerConfig

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from bot.llm.loop import MAX_TOOL_RESULT_CHARS
+from bot.llm.tool_runs import MAX_TOOL_RESULT_CHARS
 from bot.llm.tools import Tool, ToolContext, ToolError
 from bot.tools.mcp.manager import ApprovalRequest, McpManager
 from bot.tools.mcp.results import ToolOutput
