@@ -16,7 +16,6 @@ import itertools
 import random
 import re
 import sqlite3
-import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
@@ -25,9 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.fakes.bot_env import bot_env
+from tests.fakes.bot_subprocess import BotSubprocess, start_bot_subprocess
 from tests.fakes.discord_server import FakeChannel, FakeDiscord
 from tests.fakes.llm_scripts import Scripted, chunk, sse, text_reply
 from tests.fakes.llm_server import FakeLLMServer
@@ -65,48 +63,8 @@ def text_round() -> Scripted:
     )
 
 
-@dataclass
-class Bot:
-    process: asyncio.subprocess.Process
-    log: list[str]
-    drain: asyncio.Task[None]
-
-    async def kill(self) -> float:
-        """SIGKILL; returns when it landed (time.monotonic(), the fake Discord's clock)."""
-        self.process.kill()
-        killed_at = time.monotonic()
-        await self.process.wait()
-        await self.drain
-        return killed_at
-
-
-async def start_bot(fake: FakeDiscord, llm: FakeLLMServer, database: Path) -> Bot:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        cwd=database.parent,
-        env=bot_env(fake, llm, database),
-        stderr=asyncio.subprocess.PIPE,
-    )
-    log: list[str] = []
-    connected = asyncio.Event()
-
-    async def drain() -> None:  # read stderr to the end, so the pipe never fills
-        assert process.stderr is not None
-        async for line in process.stderr:
-            log.append(line.decode(errors="replace"))
-            if "connected as" in log[-1]:
-                connected.set()
-
-    bot = Bot(process, log, asyncio.ensure_future(drain()))
-    try:
-        async with asyncio.timeout(20):
-            await connected.wait()
-    except TimeoutError:
-        await bot.kill()
-        pytest.fail("the bot did not connect:\n" + "".join(log))
-    return bot
+async def start_bot(fake: FakeDiscord, llm: FakeLLMServer, database: Path) -> BotSubprocess:
+    return await start_bot_subprocess(bot_env(fake, llm, database), database.parent, timeout_s=20)
 
 
 @asynccontextmanager
@@ -228,7 +186,7 @@ def plan(rng: random.Random, first: int) -> list[KillPoint]:
 
 
 async def run_and_kill(
-    fake: FakeDiscord, model: Model, bot: Bot, points: list[KillPoint]
+    fake: FakeDiscord, model: Model, bot: BotSubprocess, points: list[KillPoint]
 ) -> tuple[float, dict[str, int]]:
     """Start each answer so that the kill lands `age` after its /chat; returns the kill time
     and, per answer, how many rounds had started (1: its tool round, 2: its text round)."""

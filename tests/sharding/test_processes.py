@@ -11,66 +11,22 @@ live shard is refused with one line before it touches anything.
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.fakes.bot_env import bot_env
+from tests.fakes.bot_subprocess import BotSubprocess, start_bot_subprocess
 from tests.fakes.discord_server import FakeDiscord, FakeMessage
 from tests.fakes.llm_scripts import Scripted, text_reply
 from tests.fakes.llm_server import FakeLLMServer
 
-START_S = 30.0
 
-
-@dataclass
-class Process:
-    process: asyncio.subprocess.Process
-    log: list[str]
-    drain: asyncio.Task[None]
-
-    async def exited(self) -> int:
-        """Wait for it to end by itself."""
-        code = await asyncio.wait_for(self.process.wait(), START_S)
-        await self.drain
-        return code
-
-    async def stop(self) -> int:
-        if self.process.returncode is None:
-            self.process.terminate()
-        code = await asyncio.wait_for(self.process.wait(), START_S)
-        await self.drain
-        return code
-
-
-async def spawn_bot(env: dict[str, str], cwd: Path, *, wait_connected: bool = True) -> Process:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", cwd=cwd, env=env, stderr=asyncio.subprocess.PIPE
-    )
-    log: list[str] = []
-    connected = asyncio.Event()
-
-    async def drain() -> None:  # read stderr to the end, so the pipe never fills
-        assert process.stderr is not None
-        async for line in process.stderr:
-            log.append(line.decode(errors="replace"))
-            if "connected as" in log[-1]:
-                connected.set()
-
-    bot = Process(process, log, asyncio.ensure_future(drain()))
-    if wait_connected:
-        try:
-            async with asyncio.timeout(START_S):
-                await connected.wait()
-        except TimeoutError:
-            await bot.stop()
-            pytest.fail("the bot did not connect:\n" + "".join(log))
-    return bot
+async def spawn_bot(
+    env: dict[str, str], cwd: Path, *, wait_connected: bool = True
+) -> BotSubprocess:
+    return await start_bot_subprocess(env, cwd, wait_connected=wait_connected)
 
 
 @asynccontextmanager
