@@ -22,7 +22,7 @@ import discord
 from bot import __version__
 from bot.billing.meter import Meter
 from bot.billing.pricing import PriceBook
-from bot.client import SwitchboardBot, lock_folder, point_discord_at
+from bot.client import SwitchboardBot, point_discord_at, shard_claims
 from bot.config_file import load_directory, load_mcp_servers
 from bot.deps import Services
 from bot.discord_ui.lanes import Lane
@@ -39,7 +39,8 @@ from bot.services.model_request import EngineLimits
 from bot.services.titles import ThreadTitles
 from bot.services.tool_catalog import ToolCatalog
 from bot.settings import Settings
-from bot.sharding.claims import FileShardClaims
+from bot.sharding.claims import ShardClaims, ShardTakenError
+from bot.sharding.pg_claims import PgShardClaims
 from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.conversations import ConversationRepository
 from bot.storage.database import Database
@@ -216,12 +217,22 @@ async def serve(
     """Run until `stop` is set (or Discord fails for good), then shut down in order."""
     point_discord_at(settings)
     token = settings.discord_token.get_secret_value()
-    claims = FileShardClaims(lock_folder(settings))
+    claims = shard_claims(settings)
     if settings.shard_count is not None:
         # Known shards are claimed before anything is opened: a second process on the same
         # shards stops here, having touched nothing. Otherwise the bot claims them once
         # Discord said how many there are.
         claims.claim(settings.shard_ids or range(settings.shard_count))
+    lost: list[ShardTakenError] = []
+    watch = None
+    if isinstance(claims, PgShardClaims):
+        # Claims on PostgreSQL end with their connection: claimed again after an outage,
+        # and if another process took a shard meanwhile, this one stops (exit 2).
+        def refused(error: ShardTakenError) -> None:
+            lost.append(error)
+            stop.set()
+
+        watch = spawn(claims.watch(refused), name="shard-claims")
     try:
         await _serve_shards(
             settings,
@@ -236,14 +247,20 @@ async def serve(
             create_lane=create_lane,
         )
     finally:
+        if watch is not None:
+            watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watch
         claims.release()
+    if lost:
+        raise lost[0]
 
 
 async def _serve_shards(
     settings: Settings,
     stop: asyncio.Event,
     token: str,
-    claims: FileShardClaims,
+    claims: ShardClaims,
     *,
     grace_s: float | None,
     directory: ModelDirectory | None,

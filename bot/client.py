@@ -39,6 +39,7 @@ from bot.settings import DEFAULT_DISCORD_API_BASE, Settings, run_shards
 from bot.sharding.claims import FileShardClaims, ShardClaims
 from bot.sharding.commands_sync import sync_if_changed
 from bot.sharding.identify import FileIdentifyGate, IdentifyGate
+from bot.sharding.pg_claims import PgShardClaims
 from bot.sharding.pg_identify import PgIdentifyGate
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,13 @@ def lock_folder(settings: Settings) -> Path:
     return settings.database_path.parent
 
 
+def shard_claims(settings: Settings) -> FileShardClaims | PgShardClaims:
+    """Advisory locks on PostgreSQL (processes on any host) with DATABASE_URL, else file
+    locks beside the SQLite database (processes on this host)."""
+    url = settings.database_url.get_secret_value()
+    return PgShardClaims(url) if url else FileShardClaims(lock_folder(settings))
+
+
 class SwitchboardBot(commands.AutoShardedBot):
     def __init__(
         self,
@@ -119,7 +127,7 @@ class SwitchboardBot(commands.AutoShardedBot):
         # Claims normally belong to bot.app.serve (they outlive a reconnect without the
         # Message Content intent); a bot made without them holds and drops its own.
         self._owns_claims = claims is None
-        self.claims = claims if claims is not None else FileShardClaims(lock_folder(settings))
+        self.claims = claims if claims is not None else shard_claims(settings)
         # Replaced in setup_hook once Discord said its max_concurrency.
         self.identify_gate = identify_gate
 

@@ -78,6 +78,21 @@ def empty_postgres_url(postgres_server: ThrowawayPostgres) -> Iterator[str]:
         postgres_server.drop_database(name)
 
 
+@pytest.fixture
+def private_postgres() -> Iterator[ThrowawayPostgres]:
+    """A PostgreSQL server of this test's own, which it may stop and start (`pause`,
+    `resume`) as an outage would, without cutting the other tests' server."""
+    binaries = find_binaries()
+    if binaries is None:
+        pytest.skip(_NO_POSTGRES)
+    server = ThrowawayPostgres(binaries)
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test using `engine` runs once per engine; tests that read the SQLite file
     itself (they ask for `db_path`) or are marked `sqlite_only` run on SQLite alone."""

@@ -63,6 +63,14 @@ class ThrowawayPostgres:
     def url(self, database: str = "postgres", *, driver: str = "postgresql") -> str:
         return f"{driver}://postgres@127.0.0.1:{self.port}/{database}"
 
+    @property
+    def _options(self) -> str:
+        return (
+            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root}"
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            " -c max_connections=300 -c shared_buffers=64MB"
+        )
+
     def start(self) -> None:
         self.root.chmod(0o755)
         if os.geteuid() == 0:
@@ -73,14 +81,27 @@ class ThrowawayPostgres:
              "-A", "trust", "-E", "UTF8", "--no-sync", "--locale=C"],
             check=True, capture_output=True,
         )  # fmt: skip
-        options = (
-            f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root}"
-            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-            " -c max_connections=300 -c shared_buffers=64MB"
-        )
         subprocess.run(
-            [*run, str(self.binaries / "pg_ctl"), "-D", str(self.data), "-o", options,
+            [*run, str(self.binaries / "pg_ctl"), "-D", str(self.data), "-o", self._options,
              "-l", str(self.root / "server.log"), "-w", "-t", "60", "start"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    def pause(self) -> None:
+        """Stop the server as an outage would (every session cut at once), keeping its data
+        for `resume`."""
+        subprocess.run(
+            [*_as_server_user(), str(self.binaries / "pg_ctl"), "-D", str(self.data),
+             "-m", "immediate", "-w", "stop"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    def resume(self) -> None:
+        """Start a paused server again, on the same port with the same data."""
+        subprocess.run(
+            [*_as_server_user(), str(self.binaries / "pg_ctl"), "-D", str(self.data),
+             "-o", self._options, "-l", str(self.root / "server.log"), "-w", "-t", "60",
+             "start"],
             check=True, capture_output=True,
         )  # fmt: skip
 

@@ -10,7 +10,7 @@
 The locks are OS file locks in one folder (next to the SQLite database): held while the
 process lives, dropped by the OS when it dies (even on SIGKILL), so a crashed process never
 blocks the one that replaces it. They reach every process on one host (containers too, with
-the folder on a shared volume). With DATABASE_URL the identify turns go through PostgreSQL
-(`pg_identify`: an advisory lock), which reaches processes on any host; the shard claims
-are still file locks (a PostgreSQL claim would plug in behind `ShardClaims`).
+the folder on a shared volume). With DATABASE_URL both go through PostgreSQL instead
+(`pg_identify`, `pg_claims`: advisory locks held on connections of the process's own),
+which reaches processes on any host.
 """

@@ -125,10 +125,13 @@ async def test_two_shard_processes_each_answer_their_own_guilds(
                 "model-zero",
             ]
 
-            # A third process on a live shard: refused with one line, before Discord.
+            # A third process on a live shard: refused with one line, before Discord. With
+            # DATABASE_URL its files live elsewhere (another host, as far as file locks go):
+            # the PostgreSQL claim refuses it.
             identifies = len(fake.shards.identifies)
+            elsewhere = tmp_path / "elsewhere" / "switchboard.db" if url else database
             third = await spawn_bot(
-                env_for_shard(fake, llm, database, 1, url), tmp_path, wait_connected=False
+                env_for_shard(fake, llm, elsewhere, 1, url), tmp_path, wait_connected=False
             )
             assert await third.exited() == 2
             refused = [line for line in third.log if "already run by" in line]
