@@ -1,4 +1,5 @@
-"""`python -m bot check | invite | backup`, run as a newcomer or an operator would: as processes."""
+"""`python -m bot check | invite | backup`, run as a newcomer or an operator would: as processes
+(usage errors and per-command help, which argparse answers before anything runs, in-process)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.__main__ import main as bot_main
 from bot.cli import PERMISSIONS
 from bot.storage.conversations import ConversationRepository
 from bot.storage.database import Database
@@ -194,29 +196,51 @@ async def test_cli_help_lists_every_command_and_exits_0(tmp_path: Path) -> None:
     assert err == ""
 
 
-async def test_cli_help_word_is_kept_as_a_spelling_of_help(tmp_path: Path) -> None:
-    code, out, _ = await bot_command("help", "backup", env=clean_env(), cwd=tmp_path)
+def run_in_process(
+    *args: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str, str]:
+    """`python -m bot ARGS` in this process, for what argparse answers before anything runs
+    (the real entry point as a process is covered above): (exit code, stdout, stderr)."""
+    monkeypatch.setattr(sys, "argv", ["__main__.py", *args])  # how `python -m bot` names itself
+    with pytest.raises(SystemExit) as exited:
+        bot_main(list(args))
+    out, err = capsys.readouterr()
+    return int(exited.value.code or 0), out, err
+
+
+Run = tuple[pytest.CaptureFixture[str], pytest.MonkeyPatch]
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
+    for name in ("DISCORD_TOKEN", "LLM_BASE_URL", "LLM_MODEL", "DATABASE_PATH", "DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return capsys, monkeypatch
+
+
+def test_cli_help_word_is_kept_as_a_spelling_of_help(cli: Run) -> None:
+    code, out, _ = run_in_process("help", "backup", capsys=cli[0], monkeypatch=cli[1])
     assert code == 0
     assert out.startswith("usage: python -m bot backup [-h] PATH")
 
 
-async def test_cli_check_help_describes_check_without_running_it(tmp_path: Path) -> None:
-    code, out, err = await bot_command("check", "--help", env=clean_env(), cwd=tmp_path)
+def test_cli_check_help_describes_check_without_running_it(cli: Run) -> None:
+    code, out, err = run_in_process("check", "--help", capsys=cli[0], monkeypatch=cli[1])
     assert code == 0, err
     assert out.startswith("usage: python -m bot check")
     assert "Message Content" in out
     assert "✗" not in out  # nothing was checked: the settings are missing in this env
 
 
-async def test_cli_backup_help_names_the_path_argument(tmp_path: Path) -> None:
-    code, out, err = await bot_command("backup", "--help", env=clean_env(), cwd=tmp_path)
+def test_cli_backup_help_names_the_path_argument(cli: Run) -> None:
+    code, out, err = run_in_process("backup", "--help", capsys=cli[0], monkeypatch=cli[1])
     assert code == 0, err
     assert out.startswith("usage: python -m bot backup [-h] PATH")
     assert "safe while the bot runs" in out
 
 
-async def test_cli_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
-    code, out, err = await bot_command("frobnicate", env=clean_env(), cwd=tmp_path)
+def test_cli_unknown_command_is_a_usage_error(cli: Run) -> None:
+    code, out, err = run_in_process("frobnicate", capsys=cli[0], monkeypatch=cli[1])
     assert code == 2
     assert out == ""
     assert err.startswith("usage: python -m bot")
@@ -224,8 +248,8 @@ async def test_cli_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
     assert "Traceback" not in err
 
 
-async def test_cli_backup_without_path_is_a_usage_error(tmp_path: Path) -> None:
-    code, out, err = await bot_command("backup", env=clean_env(), cwd=tmp_path)
+def test_cli_backup_without_path_is_a_usage_error(cli: Run) -> None:
+    code, out, err = run_in_process("backup", capsys=cli[0], monkeypatch=cli[1])
     assert code == 2
     assert out == ""
     assert err.startswith("usage: python -m bot backup")
