@@ -13,6 +13,9 @@
   milliseconds per server. So every server being usable is bounded by the children's CPU
   over the cores (a reference row); what taking turns changes is that the first servers are
   usable after about one start instead of after all of them, and the rest follow in turn.
+- **delay before the bot answers**: the real bot process with the same servers configured
+  against one with none (bench.mcp_answer): the bot does not wait for its servers, so what
+  they cost the first answer is the CPU their start-up takes from the bot (target < 2 s).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.mcp_answer import answer_delay
 from bench.results import Result, Target, median
 from bot.llm.tools import ToolContext
 from bot.tools.mcp import McpServerConfig
@@ -137,6 +141,7 @@ async def run(quick: bool) -> list[Result]:
     one = (await startup(1)).first if not quick else 0.0
     at_once = await startup(servers - 1, StartGate(width=servers))
     turns = await startup(servers - 1)
+    alone, with_servers = await answer_delay(servers, repeats=1 if quick else 3)
     cores = default_width()
     # The least time in which every fast child can have done its own start-up work here:
     # the CPU they used, spread over every core (a reference, measured in this run).
@@ -195,6 +200,30 @@ async def run(quick: bool) -> list[Result]:
             note=(
                 f"reference: {at_once.children_cpu_ms / 1000:.1f} s of CPU (importing the SDK) "
                 "over every core; no start order can make every server usable sooner"
+            ),
+        ),
+        Result(
+            GROUP,
+            "bot start → first /chat answer visible, no MCP servers",
+            alone,
+            "ms",
+            note="reference: the real bot process against the fakes, median, same run",
+        ),
+        Result(
+            GROUP,
+            f"bot start → first /chat answer visible, {servers} servers (1 slow)",
+            with_servers,
+            "ms",
+        ),
+        Result(
+            GROUP,
+            f"{name}: delay before the bot answers",
+            max(with_servers - alone, 0.0),
+            "ms",
+            Target(STARTUP_TARGET_MS),
+            note=(
+                "the difference of the two rows above (0 if none shows): the bot answers "
+                "while its servers start"
             ),
         ),
         Result(
