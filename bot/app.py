@@ -155,6 +155,7 @@ async def open_services(
             context_windows=ContextWindows(http, directory, settings.llm_context_tokens),
             drafts=drafts,
             follow_ups=() if settings.title_model == "off" else (titles,),
+            outage=db.outage,
         )
         services = Services(
             settings=settings,

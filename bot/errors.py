@@ -15,7 +15,8 @@
     │   │   └── LLMBadResponseError    stream we could not understand / error object mid-stream
     │   ├── BudgetExceededError    a budget refuses the call (billing)
     │   │   └── UnpricedModelError     a budget applies but the model has no known price
-    │   └── InvalidInputError      a command got a value it cannot use
+    │   ├── InvalidInputError      a command got a value it cannot use
+    │   └── DatabaseUnavailableError   the connection to PostgreSQL was lost (mid-run)
     ├── ConfigurationError         settings that prevent start-up
     └── DuplicateMessageError      a Discord message was already stored (a replayed event)
 
@@ -98,6 +99,12 @@ class UserFacingError(SwitchboardError):
 
 class InvalidInputError(UserFacingError):
     default_message = "That value can't be used."
+
+
+class DatabaseUnavailableError(UserFacingError):
+    """PostgreSQL could not be reached mid-run; the bot reconnects by itself."""
+
+    default_message = "The bot lost its connection to its database; try again in a minute."
 
 
 class BudgetExceededError(UserFacingError):

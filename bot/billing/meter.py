@@ -176,9 +176,10 @@ class Meter:
         hold = _hold(reservation)
         if hold.finished:
             return
-        hold.finished = True
         if hold.held:
             await self._reservations.release(hold.key)
+        # Only once released: a release that failed (the database gone) is tried again.
+        hold.finished = True
 
     # --- everything else -------------------------------------------------------------------
 

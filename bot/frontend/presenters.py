@@ -9,6 +9,7 @@ message an answer creates, so the answer can be found and edited again after a r
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 import discord
@@ -16,6 +17,7 @@ import discord
 from bot.deps import Services
 from bot.discord_ui.answer import DiscordAnswer
 from bot.discord_ui.state import Citer, Summarizer
+from bot.errors import DatabaseUnavailableError
 from bot.frontend.revisions import retire_regenerate
 from bot.services.effective_settings import EffectiveSettings
 from bot.storage.models import StoredMessage
@@ -29,9 +31,21 @@ class AnswerMessageLog:
         self._answer_id = answer_id
 
     async def __call__(self, position: int, sent: discord.Message) -> None:
-        await self._services.messages.add_discord_message(
-            self._answer_id, position, sent.channel.id, sent.id
+        write = partial(
+            self._services.messages.add_discord_message,
+            self._answer_id,
+            position,
+            sent.channel.id,
+            sent.id,
         )
+        try:
+            await write()
+        except DatabaseUnavailableError:
+            # Written once PostgreSQL is back, so the message can still be found and edited.
+            outage = self._services.db.outage
+            if outage is None:
+                raise
+            outage.redo(f"a message of answer {self._answer_id}", write)
 
 
 class AnswerPresenters:

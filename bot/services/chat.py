@@ -8,6 +8,11 @@ one per answer), so the same turn logic runs in tests and benchmarks.
 Messages that arrive while a conversation is answering are stored at once (nothing is lost
 on a crash) and their turns wait in that conversation's queue; each gets its own answer, in
 arrival order. A Stop ends only the running answer.
+
+When PostgreSQL is lost mid-run (`outage`), every answer in flight is stopped and ends with
+the database's plain line under the words already shown: the model call is not left running
+when neither its cost nor its text can be recorded. Their records, a call's settlement and
+budget holds to release wait for the server to be back (`bot.storage.outage`).
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 
-from bot.errors import UserFacingError, describe
+from bot.billing.types import CallCost
+from bot.errors import DatabaseUnavailableError, UserFacingError, describe
 from bot.llm.loop import ChatStreamer, run_tool_loop
 from bot.llm.tools import ToolContext, ToolRegistry
 from bot.llm.types import ChatRequest, LoopDone, LoopError, RoundStarted, UsageReported
@@ -39,6 +46,7 @@ from bot.services.recorder import AnswerRecorder
 from bot.services.tool_catalog import ToolCatalog
 from bot.storage.messages import MessageRepository
 from bot.storage.models import Conversation, StoredMessage
+from bot.storage.outage import Outage
 from bot.storage.stream_log import StreamLog
 from bot.tasks import spawn
 
@@ -75,6 +83,7 @@ def _error_text(error: Exception) -> str:
 class _Running:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     answer_id: int | None = None
+    database_lost: bool = False  # stopped because PostgreSQL went away
 
 
 class ChatService:
@@ -91,8 +100,12 @@ class ChatService:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         drafts: StreamLog | None = None,
         follow_ups: Sequence[AnswerFollowUp] = (),
+        outage: Outage | None = None,
     ) -> None:
         self._follow_ups = tuple(follow_ups)
+        self._outage = outage
+        if outage is not None:
+            outage.on_lost(self._database_lost)
         self._messages = messages
         self._drafts = drafts  # saves streaming rounds, so a crash loses no shown words
         self._effective = effective_settings
@@ -134,6 +147,11 @@ class ChatService:
             return False
         running.stop.set()
         return True
+
+    def _database_lost(self) -> None:
+        for running in self._running.values():
+            running.database_lost = True
+            running.stop.set()
 
     def running_answer(self, conversation_id: int) -> int | None:
         running = self._running.get(conversation_id)
@@ -196,9 +214,17 @@ class ChatService:
             conversation.parent_channel_id,
         )
         model = turn.model or conversation.model or effective.model
-        answer = await self._messages.start_answer(conversation.id, model, turn.user_message.id)
+        try:
+            answer = await self._messages.start_answer(conversation.id, model, turn.user_message.id)
+        except DatabaseUnavailableError as exc:
+            # Nothing shown yet and nowhere to record an answer: the member's message is
+            # stored, and answered when they ask again.
+            log.warning("answer not started: %s", exc.detail)
+            return
         running.answer_id = answer.id
-        recorder = AnswerRecorder(self._messages, answer.id, drafts=self._drafts)
+        recorder = AnswerRecorder(
+            self._messages, answer.id, drafts=self._drafts, outage=self._outage
+        )
         context = TurnContext(conversation, turn.user_message, answer.id, model)
         presenter: AnswerPresenter | None = None
         try:
@@ -298,13 +324,16 @@ class ChatService:
                         and self._meter is not None
                         and reservations
                     ):
-                        cost = await self._meter.after_call(reservations.popleft(), event)
+                        cost = await self._settle(reservations.popleft(), event)
                         presenter.add_cost(cost.cost_micros, estimated=cost.estimated)
                         if cost.warning:
                             presenter.note(cost.warning)
                     if isinstance(event, LoopError):
                         self.last_llm_error = LastError(self._clock(), _error_text(event.error))
                     end = isinstance(event, LoopDone | LoopError)
+                    if end and running.database_lost:
+                        # Stopped for the lost database, not by a member: say so.
+                        raise DatabaseUnavailableError()
                     if lost is None:
                         try:
                             presenter.update(event)  # shown first: recording awaits storage
@@ -322,5 +351,27 @@ class ChatService:
         finally:
             # A call that never reported usage (shutdown mid-stream, refusal) frees its hold.
             while reservations and self._meter is not None:
-                await asyncio.shield(self._meter.release(reservations.popleft()))
+                await self._later_if_lost(
+                    "a budget hold", partial(self._meter.release, reservations.popleft())
+                )
         return finished
+
+    async def _settle(self, reservation: object, event: UsageReported) -> CallCost:
+        assert self._meter is not None
+        write = partial(self._meter.after_call, reservation, event)
+        try:
+            return await write()
+        except DatabaseUnavailableError:
+            # The call happened: its ledger row is written once the server is back (settling
+            # is idempotent by the call's key), and the answer ends with the outage's line.
+            if self._outage is not None:
+                self._outage.redo("a call's settlement", write)
+            raise
+
+    async def _later_if_lost(self, what: str, write: Callable[[], Awaitable[object]]) -> None:
+        try:
+            await asyncio.shield(write())
+        except DatabaseUnavailableError:
+            if self._outage is None:
+                raise
+            self._outage.redo(what, write)

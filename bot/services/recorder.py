@@ -11,6 +11,10 @@ the words members already saw.
 
 A Stop reaches us as `LoopDone(reason="stopped")`; a hard cancellation (shutdown) as
 `abandon()`, which saves the partial round and marks the answer interrupted.
+
+If PostgreSQL is gone when the answer ends (`DatabaseUnavailableError`), its last round and
+final status wait in the database's `Outage` and are written, as members saw them, once the
+server is back.
 """
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Awaitable, Callable
 
 from bot.answer_text import join_rounds
+from bot.errors import DatabaseUnavailableError
 from bot.llm.citations import CITED_SOURCES
 from bot.llm.types import (
     LoopDone,
@@ -35,6 +41,7 @@ from bot.llm.types import (
 )
 from bot.storage.messages import MessageRepository, NewStep
 from bot.storage.models import RoundArtefacts
+from bot.storage.outage import Outage
 from bot.storage.stream_log import DraftHandle, RoundDraft, StreamLog
 from bot.vocabulary import AnswerStatus
 
@@ -43,9 +50,15 @@ log = logging.getLogger(__name__)
 
 class AnswerRecorder:
     def __init__(
-        self, messages: MessageRepository, answer_id: int, *, drafts: StreamLog | None = None
+        self,
+        messages: MessageRepository,
+        answer_id: int,
+        *,
+        drafts: StreamLog | None = None,
+        outage: Outage | None = None,
     ) -> None:
         self._messages = messages
+        self._outage = outage
         self._answer_id = answer_id
         self._round = 0
         self._round_text: list[str] = []
@@ -167,12 +180,24 @@ class AnswerRecorder:
         # The final write runs as its own task: a cancellation arriving meanwhile must not
         # leave the answer half-closed, and `abandon()` then waits for it instead of racing it.
         self.finished = status
-        self._finishing = asyncio.ensure_future(
-            self._messages.finish_answer(
-                self._answer_id, status, self.visible_text, error_text=error_text
+        text = self.visible_text
+
+        def write() -> Awaitable[None]:
+            return self._messages.finish_answer(
+                self._answer_id, status, text, error_text=error_text
             )
-        )
+
+        self._finishing = asyncio.ensure_future(self._write_or_wait(write))
         await asyncio.shield(self._finishing)
+
+    async def _write_or_wait(self, write: Callable[[], Awaitable[None]]) -> None:
+        """`write` now, or, the database being gone, as soon as it is back."""
+        try:
+            await write()
+        except DatabaseUnavailableError:
+            if self._outage is None:
+                raise
+            self._outage.redo(f"answer {self._answer_id}", write)
 
     async def abandon(
         self, status: AnswerStatus = "interrupted", error_text: str | None = None
@@ -192,7 +217,12 @@ class AnswerRecorder:
                 steps.append(NewStep(round=self._round, kind="reasoning", content=reasoning))
             if text:
                 steps.append(NewStep(round=self._round, kind="text", content=text))
-            await self._save_round(self._round, steps)
+            round_no = self._round
+
+            def write() -> Awaitable[None]:
+                return self._save_round(round_no, steps)
+
+            await self._write_or_wait(write)
             self._texts.append(text)
             self._round_recorded = True
         await self._finish(status, error_text)

@@ -31,7 +31,13 @@ from typing import Self, TypeVar
 
 from sqlalchemy.engine import Connection
 
-from bot.storage.postgres_backend import DatabaseUnreachableError, PostgresBackend
+from bot.errors import DatabaseUnavailableError
+from bot.storage.outage import Outage
+from bot.storage.postgres_backend import (
+    DatabaseUnreachableError,
+    PostgresBackend,
+    lost_connection,
+)
 from bot.storage.schema import (
     DatabaseTooNewError,
     Migration,
@@ -56,6 +62,7 @@ __all__ = [
     "Conn",
     "Database",
     "DatabaseTooNewError",
+    "DatabaseUnavailableError",
     "DatabaseUnreachableError",
     "Migration",
     "MigrationError",
@@ -98,6 +105,13 @@ class Database:
     @property
     def is_postgresql(self) -> bool:
         return self.dialect == "postgresql"
+
+    @property
+    def outage(self) -> Outage | None:
+        """PostgreSQL's reachability and the writes waiting for it (None on SQLite, a file
+        that can't go away mid-run)."""
+        backend = self._backend
+        return backend.outage if isinstance(backend, PostgresBackend) else None
 
     @property
     def path(self) -> Path:
@@ -157,7 +171,12 @@ class Database:
         """
         backend = self._backend
         if isinstance(backend, PostgresBackend):
-            async with self._held() as hold, backend.connect() as ac, ac.begin():
+            async with (
+                self._held() as hold,
+                _noticing_outage(backend),
+                backend.connect() as ac,
+                ac.begin(),
+            ):
                 yield Conn(ac.run_sync, "postgresql", hold, writable=True)
             return
         waiting = LockWait(backend.path)
@@ -201,7 +220,7 @@ class Database:
 
         backend = self._backend
         if isinstance(backend, PostgresBackend):
-            async with self._held():
+            async with self._held(), _noticing_outage(backend):
                 if single_statement:
                     return await backend.run_autocommit(run)
                 return await backend.run_transaction(run)
@@ -241,7 +260,7 @@ class Database:
             return
         backend = self._backend
         if isinstance(backend, PostgresBackend):
-            async with self._held() as hold, backend.connect() as ac:
+            async with self._held() as hold, _noticing_outage(backend), backend.connect() as ac:
                 yield Conn(ac.run_sync, "postgresql", hold, writable=False)
             return
         async with self._locked() as hold:
@@ -319,6 +338,20 @@ class Database:
             # A stale conn= would otherwise slip its statements into whichever task's
             # transaction happens to be open.
             raise RuntimeError("conn= was given outside the transaction that yielded it")
+
+
+@asynccontextmanager
+async def _noticing_outage(backend: PostgresBackend) -> AsyncIterator[None]:
+    """A statement that failed because the server is gone becomes DatabaseUnavailableError
+    (one plain line for members, no traceback in the log) and starts the reconnecting."""
+    try:
+        yield
+    except Exception as exc:
+        reason = lost_connection(exc)
+        if reason is None:
+            raise
+        backend.outage.lost(reason)
+        raise DatabaseUnavailableError(detail=f"PostgreSQL at {backend.where}: {reason}") from exc
 
 
 def _file_size(path: Path) -> int:

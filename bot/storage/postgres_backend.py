@@ -14,11 +14,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from bot.errors import ConfigurationError
+from bot.storage.outage import Outage
 from bot.storage.schema import Migration, MigrationError, refuse_newer
 
 T = TypeVar("T")
@@ -33,8 +35,35 @@ POOL_OVERFLOW = 30
 _MIGRATION_LOCK = 0x5B_0A_12_01
 
 
+# A server that stopped answering (no RST: a dead host, a black-holed route) would otherwise
+# hold a connection attempt for the system's TCP timeout, minutes.
+CONNECT_TIMEOUT_S = 10
+# SQLSTATEs of a server going away: class 08 (connection exception), and the server shutting
+# down or restarting (admin_shutdown, crash_shutdown, cannot_connect_now).
+_GONE_STATES = ("57P01", "57P02", "57P03")
+
+
 class DatabaseUnreachableError(ConfigurationError):
     """PostgreSQL could not be reached (or refused us) at start."""
+
+
+def lost_connection(exc: BaseException) -> str | None:
+    """Why the server can't be reached, when `exc` says so (one line, no secrets); None for
+    every other error (a constraint, a serialization failure, a bug)."""
+    orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+    invalidated = isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated
+    if isinstance(orig, psycopg.OperationalError):
+        state = orig.sqlstate
+        gone = state is None or state.startswith("08") or state in _GONE_STATES
+    else:
+        gone = isinstance(orig, OSError)
+    if not (gone or invalidated):
+        return None
+    return first_line(orig or exc)
+
+
+def first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def sqlalchemy_url(url: str) -> sa.URL:
@@ -65,6 +94,9 @@ class PostgresBackend:
         self.url = url
         self.where = redacted(url)
         self._engine: AsyncEngine | None = None
+        self.outage = Outage(
+            self.where, self._probe, lambda exc: lost_connection(exc) or first_line(exc)
+        )
 
     @property
     def engine(self) -> AsyncEngine:
@@ -79,6 +111,7 @@ class PostgresBackend:
             # A connection the server dropped (restart, failover) is noticed and replaced
             # before a statement is sent on it.
             pool_pre_ping=True,
+            connect_args=_connect_args(self.url),
         )
         try:
             async with self._engine.connect() as conn:
@@ -87,14 +120,19 @@ class PostgresBackend:
             await self._engine.dispose()
             if not isinstance(exc, OSError | sa.exc.OperationalError | sa.exc.InterfaceError):
                 raise
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            reason = first_line(getattr(exc, "orig", None) or exc)
             raise DatabaseUnreachableError(
                 [f"can't reach PostgreSQL at {self.where}: {reason}"]
             ) from exc
 
     async def close(self) -> None:
         if self._engine is not None:
+            await self.outage.close()
             await self._engine.dispose()
+
+    async def _probe(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
 
     async def run_autocommit(self, work: Callable[[Connection], T]) -> T:
         """`work` with each statement its own transaction (one round trip for one)."""
@@ -137,6 +175,13 @@ class PostgresBackend:
             reason = stderr.decode("utf-8", "replace").strip() or f"exit {process.returncode}"
             raise ConfigurationError([f"pg_dump failed: {reason}"])
         os.replace(partial, dest)
+
+
+def _connect_args(url: str) -> dict[str, object]:
+    """CONNECT_TIMEOUT_S unless the URL sets its own connect_timeout."""
+    if "connect_timeout" in make_url(url).query:
+        return {}
+    return {"connect_timeout": CONNECT_TIMEOUT_S}
 
 
 _VERSION_TABLE = """

@@ -32,7 +32,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from bot.storage.database import Database
+from bot.storage.database import Database, DatabaseUnavailableError
 from bot.storage.messages import MessageRepository, NewStep
 from bot.storage.models import RoundArtefacts
 from bot.tasks import spawn
@@ -252,14 +252,22 @@ class StreamLog:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.flush()
+        try:
+            await self.flush()
+        except DatabaseUnavailableError:
+            # Their steps up to the last flush are saved; the next start's recovery closes
+            # these answers with that text.
+            log.warning("the last drafts of %d answers could not be saved", self.pending)
 
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self.interval_s)
-            if not self._dirty:
-                continue
+            outage = self._db.outage
+            if not self._dirty or (outage is not None and outage.down):
+                continue  # while PostgreSQL is gone, its reconnecting does the knocking
             try:
                 await self.flush()
+            except DatabaseUnavailableError:
+                pass  # said once by the reconnecting; the drafts are written again after it
             except Exception:
                 log.exception("saving the answers in flight failed; trying again")

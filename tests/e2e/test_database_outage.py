@@ -1,0 +1,115 @@
+"""PostgreSQL lost while an answer streams: the real bot on the fake Discord, a slow fake
+model and a throwaway PostgreSQL server the test stops and starts again. The member sees
+the words already shown and one plain line; the bot reconnects by itself (a line per
+attempt, no traceback, no password); once the server is back the answer is stored as the
+member saw it, not `streaming`, and the next answer works without a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from bot.errors import DatabaseUnavailableError
+from bot.storage.models import StoredMessage
+from tests.e2e.conftest import Running, make_settings, running_bot
+from tests.fakes.discord_server import FakeDiscord, FakeMessage
+from tests.fakes.llm_scripts import text_reply
+from tests.fakes.llm_server import FakeLLMServer
+from tests.pg_server import ThrowawayPostgres
+
+LINE = "The bot lost its connection to its database; try again in a minute."
+FIRST = "The first half of this answer reached the member before the database went away. "
+REST = " ".join(f"word{i}" for i in range(200))
+
+
+async def _until(probe: Callable[[], Awaitable[StoredMessage | None]]) -> StoredMessage:
+    """Wait (up to 30 s) for a state only the database can tell: no event wakes us."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            found = await probe()
+        except DatabaseUnavailableError:
+            found = None
+        if found is not None:
+            return found
+        assert time.monotonic() < deadline, "the state never came"
+        await asyncio.sleep(0.05)
+
+
+async def _started(app: Running, channel_id: int) -> FakeMessage:
+    def shown() -> FakeMessage | None:
+        mine = app.bot_messages(channel_id)
+        return mine[0] if mine and "word1 " in mine[0].content else None
+
+    return await app.fake.wait_for(shown, timeout=10)
+
+
+async def test_postgres_lost_mid_answer_ends_it_plainly_and_saves_it_once_back(
+    tmp_path: Path,
+    fakes: tuple[FakeDiscord, FakeLLMServer],
+    private_postgres: ThrowawayPostgres,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    fake, llm = fakes
+    # Trust authentication ignores the password: it is there to be kept out of the logs.
+    url = private_postgres.url(private_postgres.create_database())
+    url = url.replace("postgres@", "postgres:hunter2@")
+    settings = make_settings(tmp_path, fake, llm).model_copy(
+        update={"database_url": SecretStr(url), "stream_save_seconds": 0.1}
+    )
+    # Several seconds of streaming: the database goes away in the middle of it.
+    llm.enqueue(text_reply(FIRST + REST, chunk_size=12, delay=0.05))
+    async with running_bot(settings, fake, llm) as app:
+        outage = app.bot.services.db.outage
+        assert outage is not None
+        outage.retry_first_s, outage.retry_max_s = 0.1, 0.3
+        await fake.invoke_slash_command("chat", {"prompt": "tell me"})
+        thread = await fake.wait_for(lambda: next(iter(fake.threads(app.channel_id)), None))
+        thread_id = thread.id
+        shown = await _started(app, thread_id)
+
+        await asyncio.to_thread(private_postgres.pause)
+        final = await app.final_answer(thread_id)
+        # The words already shown stay, with one plain line under them; the rest of the
+        # model's answer was not waited for.
+        assert final.id == shown.id
+        assert final.content.startswith(FIRST.strip())
+        assert f"⚠️ {LINE}" in final.content
+        assert "word199" not in final.content
+        assert "went wrong" not in final.content and "error id" not in final.content
+        seen = final.content.split("⚠️")[0].strip()
+
+        await asyncio.to_thread(private_postgres.resume)
+
+        async def stored() -> StoredMessage | None:
+            refs = await app.bot.services.messages.find_by_discord_message(final.id)
+            answer = None if refs is None else await app.bot.services.messages.get(refs.id)
+            return answer if answer is not None and answer.status != "streaming" else None
+
+        answer = await _until(stored)
+        assert answer.status == "error"
+        assert answer.error_text == LINE
+        # What the member saw, word for word (the shown text may end mid-word: the stored
+        # one is every delta that reached the bot, at least as long).
+        assert answer.content.startswith(FIRST.strip()) and seen.startswith(answer.content[:40])
+        assert seen in answer.content or answer.content in seen
+        assert "word199" not in answer.content
+
+        # The next answer, without a restart.
+        llm.enqueue(text_reply("Back in business."))
+        await fake.send_user_message(thread_id, fake.user, "still there?")
+        second = await app.final_answer(thread_id, index=1)
+        assert "Back in business." in second.content and "⚠️" not in second.content
+
+    log = caplog.text
+    assert "lost the connection to PostgreSQL at" in log
+    assert "reachable again" in log
+    assert "hunter2" not in log
+    assert "Traceback" not in log
