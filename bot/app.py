@@ -38,16 +38,17 @@ from bot.services.model_catalog import ModelCatalog
 from bot.services.model_request import EngineLimits
 from bot.services.titles import ThreadTitles
 from bot.services.tool_catalog import ToolCatalog
-from bot.settings import Settings
+from bot.settings import Settings, run_shards
 from bot.sharding.claims import ShardClaims, ShardTakenError
 from bot.sharding.pg_claims import PgShardClaims
 from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.conversations import ConversationRepository
 from bot.storage.database import Database
 from bot.storage.messages import MessageRepository
+from bot.storage.owners import Heartbeats, ProcessOwner
 from bot.storage.postgres_backend import database_secrets
 from bot.storage.prices import PriceRepository
-from bot.storage.retention import delete_older_than
+from bot.storage.retention import retention_if_due
 from bot.storage.stream_log import StreamLog
 from bot.tasks import spawn
 from bot.tools import DEFAULT_ENABLED, build_builtin_tools
@@ -58,7 +59,9 @@ from bot.tools.web_search import SearchConfig
 log = logging.getLogger(__name__)
 
 EXIT_CONFIG = 2
-RETENTION_EVERY_S = 6 * 3600.0
+# Every process asks this often whether retention is due; it runs once per
+# RETENTION_EVERY_MS across all processes on the database (bot.storage.retention).
+RETENTION_ASK_EVERY_S = 600.0
 
 
 @asynccontextmanager
@@ -74,8 +77,13 @@ async def open_services(
     if directory is None:
         directory = load_directory(settings)
     mcp_servers = load_mcp_servers(settings)
+    # This run of the process: its answers and budget holds carry the id, and its heartbeat
+    # tells other processes on the database that they are not to be recovered.
+    owner = ProcessOwner.new(_known_shards(settings))
     async with (
         Database.open(settings.database_target) as db,
+        # Registered before anything is written; deregistered after everything else closed.
+        Heartbeats.running(db, owner) as heartbeats,
         # Closed after the chat service (its answers end first), before the database.
         StreamLog.running(db, interval_s=settings.stream_save_seconds) as drafts,
         aiohttp.ClientSession(
@@ -88,7 +96,7 @@ async def open_services(
         # This process's share of Discord's global limit (DISCORD_GLOBAL_RATE).
         EditPacer(global_per_second=settings.discord_global_rate) as pacer,
     ):
-        messages = MessageRepository(db)
+        messages = MessageRepository(db, owner=owner.id)
         channel_settings = ChannelSettingsRepository(db)
         tools = build_builtin_tools(
             http=fetch_http,
@@ -128,11 +136,12 @@ async def open_services(
             default_enabled=DEFAULT_ENABLED,
         )
         prices = PriceBook(PriceRepository(db), directory=directory)
-        meter = Meter(db, prices, default_max_output_tokens=settings.llm_max_output_tokens)
-        # Nothing is in flight at start: holds left by a crash would block budgets forever.
-        released = await meter.release_stale()
-        if released:
-            log.info("released %d budget reservations left by the last run", released)
+        meter = Meter(
+            db,
+            prices,
+            default_max_output_tokens=settings.llm_max_output_tokens,
+            owner=owner.id,
+        )
         conversations = ConversationRepository(db)
         titles = ThreadTitles(
             router,
@@ -174,11 +183,12 @@ async def open_services(
             meter=meter,
             prices=prices,
             models=ModelCatalog(router, settings.llm_model),
+            heartbeats=heartbeats,
             channel_lane=channel_lane,
             create_lane=create_lane,
         )
         retention = (
-            spawn(_retention_loop(db, settings.retention_days), name="retention")
+            spawn(_retention_loop(db, settings.retention_days, owner.id), name="retention")
             if settings.retention_days
             else None
         )
@@ -195,13 +205,22 @@ async def open_services(
                 await mcp.stop()
 
 
-async def _retention_loop(db: Database, days: int) -> None:
+def _known_shards(settings: Settings) -> list[int] | None:
+    """The shards this process is set to run, for people reading the heartbeats; None when
+    Discord's recommendation decides (every shard)."""
+    count, ids = run_shards(settings)
+    if count is None:
+        return None
+    return ids if ids is not None else list(range(count))
+
+
+async def _retention_loop(db: Database, days: int, owner: str) -> None:
     while True:
         try:
-            await delete_older_than(db, days, datetime.now(UTC))
+            await retention_if_due(db, days, datetime.now(UTC), owner=owner)
         except Exception:
             log.exception("retention run failed; trying again later")
-        await asyncio.sleep(RETENTION_EVERY_S)
+        await asyncio.sleep(RETENTION_ASK_EVERY_S)
 
 
 async def serve(

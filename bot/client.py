@@ -33,7 +33,7 @@ from bot.discord_ui import rest_proxy
 from bot.discord_ui.views import DYNAMIC_ITEMS, AnswerActions
 from bot.frontend.approvals import ApprovalPrompts
 from bot.frontend.questions import Questions
-from bot.frontend.recovery import recover_interrupted_answers
+from bot.frontend.recovery import recover_at_start, sweep_orphans
 from bot.frontend.renamer import DiscordThreadRenamer
 from bot.settings import DEFAULT_DISCORD_API_BASE, Settings, run_shards
 from bot.sharding.claims import FileShardClaims, ShardClaims
@@ -41,6 +41,7 @@ from bot.sharding.commands_sync import sync_if_changed
 from bot.sharding.identify import FileIdentifyGate, IdentifyGate
 from bot.sharding.pg_claims import PgShardClaims
 from bot.sharding.pg_identify import PgIdentifyGate
+from bot.tasks import spawn
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,10 @@ class SwitchboardBot(commands.AutoShardedBot):
         self.claims = claims if claims is not None else shard_claims(settings)
         # Replaced in setup_hook once Discord said its max_concurrency.
         self.identify_gate = identify_gate
+        # The shards this process runs, once claimed (setup_hook).
+        self.running_shards: list[int] = []
+        # Recovers what sibling processes that died left behind (started in setup_hook).
+        self._sweeper: asyncio.Task[None] | None = None
 
     @property
     def runs_shard_zero(self) -> bool:
@@ -156,6 +161,7 @@ class SwitchboardBot(commands.AutoShardedBot):
             )
         ids = self.shard_ids if self.shard_ids is not None else list(range(count))
         self.claims.claim(ids)
+        self.running_shards = list(ids)
         log.info(
             "running shard%s %s of %d",
             "s" if len(ids) > 1 else "",
@@ -187,7 +193,8 @@ class SwitchboardBot(commands.AutoShardedBot):
         if mcp is not None:
             timeout_s = self.services.settings.approval_timeout_seconds
             mcp.set_approver(ApprovalPrompts(self.question_actions, timeout_s))
-        await recover_interrupted_answers(self, self.services)
+        await recover_at_start(self, self.services, self.running_shards)
+        self._sweeper = spawn(sweep_orphans(self, self.services), name="sweep-orphans")
         if self.runs_shard_zero:
             await self._sync_commands()
 
@@ -235,6 +242,8 @@ class SwitchboardBot(commands.AutoShardedBot):
             # Never started (`async with bot` / start() set this up): AutoShardedClient.close
             # would fail on the event queue it makes there.
             await self._async_setup_hook()
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         await super().close()
         if self.identify_gate is not None:
             await self.identify_gate.close()

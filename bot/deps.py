@@ -26,6 +26,7 @@ from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.conversations import ConversationRepository
 from bot.storage.database import Database
 from bot.storage.messages import MessageRepository
+from bot.storage.owners import Heartbeats
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,7 @@ class Services:
     meter: Meter
     prices: PriceBook  # the one price book: it keeps owner overrides in memory
     models: ModelCatalog  # every provider's model list, cached once for every autocomplete
+    heartbeats: Heartbeats  # this process run as an owner of answers and holds
     # Rate-limit lanes of a channel's message edits and creates; tests scale them down.
     channel_lane: Callable[[int], Lane] = Lane.channel
     create_lane: Callable[[int], Lane] = Lane.channel_creates

@@ -5,7 +5,8 @@ and the member's) in one `BEGIN IMMEDIATE` transaction, refusing with `BudgetExc
 when any of them can't cover it. `after_call` deletes the hold and appends the ledger row in
 one transaction; the row's idempotency key ("answer:<id>:round:<n>") makes a replayed
 settle a no-op that returns the first result. `release` frees the hold of a call that never
-reported usage; `release_stale` frees every hold at start-up.
+reported usage; `release_orphaned` frees the holds of dead owners (processes whose heartbeat
+is stale, `bot.storage.owners`), never a live sibling's.
 
 Direct messages have no budgets: their calls are recorded without holding anything.
 """
@@ -97,13 +98,15 @@ class Meter:
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         default_max_output_tokens: int = DEFAULT_MAX_OUTPUT_TOKENS,
+        owner: str | None = None,
     ) -> None:
+        """`owner`: this process run's id, written on every hold it makes."""
         self._db = db
         self._prices = prices
         self._clock = clock
         self._default_max_output = default_max_output_tokens
         self._budgets = BudgetRepository(db)
-        self._reservations = ReservationRepository(db)
+        self._reservations = ReservationRepository(db, owner=owner)
 
     # --- the CallMeter protocol ------------------------------------------------------------
 
@@ -219,11 +222,12 @@ class Meter:
         )
         return await self._settle(hold, usage, status, hold.price)
 
-    async def release_stale(self) -> int:
-        """Free every hold; call at start-up, when no call can be in flight."""
-        released = await self._reservations.release_all()
+    async def release_orphaned(self, *, unowned: bool = False) -> int:
+        """Free the holds of dead owners, whose calls can't be in flight any more; at
+        start-up (`unowned`) also holds from before owners existed."""
+        released = await self._reservations.release_orphaned(unowned=unowned)
         if released:
-            log.info("released %d reservations left by the previous run", released)
+            log.info("released %d budget reservations of processes that stopped", released)
         return released
 
     async def budget_status(self, guild_id: int, user_id: int | None) -> list[BudgetStatus]:

@@ -1,6 +1,13 @@
 """After a crash: answers left `streaming` become `interrupted`, and say so in Discord.
 
-Runs in `setup_hook` (REST works after login, before the gateway connects). Each answer's
+Only answers of dead owners are taken (`bot.storage.owners`): a process whose heartbeat is
+stale or gone, and at start-up also answers with no owner (from before owners existed);
+a live sibling process's answers are never touched. It runs in `setup_hook` (REST works
+after login, before the gateway connects) and then every `SWEEP_EVERY_S` while the bot runs
+(`sweep_orphans`, which also frees dead owners' budget holds), so a sibling that crashed
+mid-answer does not leave it `streaming` for good. Discord's REST API is not sharded: the
+process that recovers an answer edits its messages whichever shard serves their channel,
+so the member sees that it was cut off (the dead sibling can't). Each answer's
 Discord messages are found through the ids recorded while it streamed. What a member saw is
 kept as it was shown (the words saved while streaming can be a second behind the screen):
 each message is read back, its buttons removed, tool lines still marked ⏳ say they were cut
@@ -11,8 +18,10 @@ through the pacer like any final state. An answer whose messages are gone is jus
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import Sequence
 
 import discord
 
@@ -22,13 +31,29 @@ from bot.discord_ui.replies import NO_MENTIONS
 from bot.discord_ui.views import view_for
 from bot.llm.citations import stored_sources
 from bot.storage.models import DiscordMessageRef, StoredMessage
+from bot.storage.owners import SWEEP_EVERY_S, forget_dead
 
 log = logging.getLogger(__name__)
 
 
-async def recover_interrupted_answers(client: discord.Client, services: Services) -> int:
-    """Mark and re-render every answer a crash left streaming; returns how many."""
-    answers = await services.messages.mark_streaming_as_interrupted()
+async def recover_at_start(
+    client: discord.Client, services: Services, shard_ids: Sequence[int]
+) -> None:
+    """Once this process holds the claims of `shard_ids`: retire the dead runs that held
+    them before (`Heartbeats.take_over`), then free the holds and recover the answers of every dead
+    owner, and those from before owners existed. Holds left by a crash would block budgets
+    forever; a live sibling's calls are still in flight and keep theirs."""
+    await services.heartbeats.take_over(shard_ids)
+    await services.meter.release_orphaned(unowned=True)
+    await recover_interrupted_answers(client, services, unowned=True)
+
+
+async def recover_interrupted_answers(
+    client: discord.Client, services: Services, *, unowned: bool = True
+) -> int:
+    """Mark and re-render the answers dead owners left streaming (with `unowned`, as at
+    start-up, also those with no owner); returns how many."""
+    answers = await services.messages.interrupt_orphaned(unowned=unowned)
     for answer in answers:
         refs = await services.messages.discord_messages(answer.id)
         sources = await _sources(services, answer.id) if refs else []
@@ -41,6 +66,21 @@ async def recover_interrupted_answers(client: discord.Client, services: Services
             "%d answers were interrupted by a restart; their messages now say so", len(answers)
         )
     return len(answers)
+
+
+async def sweep_orphans(
+    client: discord.Client, services: Services, *, every_s: float = SWEEP_EVERY_S
+) -> None:
+    """Forever: every `every_s`, free the holds and recover the answers of owners that died
+    while this process runs, and forget their heartbeat rows."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await services.meter.release_orphaned()
+            await recover_interrupted_answers(client, services, unowned=False)
+            await forget_dead(services.db)
+        except Exception:
+            log.exception("sweep for answers and holds of stopped processes failed")
 
 
 async def _sources(services: Services, answer_id: int) -> list[tuple[str, str]]:

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Literal, TypeVar
 
 from bot.storage.database import Database
+from bot.storage.owners import STALE_AFTER_MS, orphan_params, orphaned
 from bot.storage.sql import Conn, Row, SyncConn
 from bot.storage.timeutil import from_ms, now_ms
 from bot.storage.usage import ENTRY_BY_KEY, LedgerEntry, append_entry, entry_from_row
@@ -184,6 +185,7 @@ class Reservation:
     user_id: int | None
     amount_micros: int
     created_at: datetime
+    owner: str | None = None  # the process run whose call holds it
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,11 +204,12 @@ class SettleOutcome:
 
 # A second hold under the same key replaces the first: one call, one hold.
 _HOLD = """
-    INSERT INTO reservations (call_key, guild_id, user_id, amount_micros, created_at)
-    VALUES (?, ?, ?, ?, ?)
+    INSERT INTO reservations (call_key, guild_id, user_id, amount_micros, created_at, owner)
+    VALUES (?, ?, ?, ?, ?, ?)
     ON CONFLICT (call_key) DO UPDATE SET
         guild_id = excluded.guild_id, user_id = excluded.user_id,
-        amount_micros = excluded.amount_micros, created_at = excluded.created_at
+        amount_micros = excluded.amount_micros, created_at = excluded.created_at,
+        owner = excluded.owner
 """
 _RELEASE = "DELETE FROM reservations WHERE call_key = ?"
 # PostgreSQL runs reservations from many connections and processes at once, and READ
@@ -224,7 +227,8 @@ _RESERVE_PG = """
         CAST(:key AS TEXT), CAST(:guild AS BIGINT), CAST(:user_id AS BIGINT),
         CAST(:amount AS BIGINT), CAST(:created AS BIGINT),
         CAST(:day0 AS BIGINT), CAST(:day1 AS BIGINT), CAST(:week0 AS BIGINT),
-        CAST(:week1 AS BIGINT), CAST(:month0 AS BIGINT), CAST(:month1 AS BIGINT))
+        CAST(:week1 AS BIGINT), CAST(:month0 AS BIGINT), CAST(:month1 AS BIGINT),
+        CAST(:owner AS TEXT))
 """
 
 
@@ -240,8 +244,10 @@ def _decide(statuses: tuple[BudgetStatus, ...], amount_micros: int | None) -> Re
 
 
 class ReservationRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, owner: str | None = None) -> None:
+        """`owner`: this process run's id (`bot.storage.owners`), written on its holds."""
         self._db = db
+        self._owner = owner
 
     async def reserve(
         self,
@@ -257,10 +263,11 @@ class ReservationRepository:
         hold it. Nothing is held when no budget applies or `amount_micros` is None (unpriced);
         the caller decides what that means."""
         params = _params(guild_id, user_id, days)
+        owner = self._owner
 
         def work(conn: SyncConn) -> ReserveOutcome:
             if conn.dialect == "postgresql":
-                call = {**params, "key": call_key, "user_id": user_id}
+                call = {**params, "key": call_key, "user_id": user_id, "owner": owner}
                 call.update(amount=amount_micros, created=created_at_ms)
                 rows = conn.execute(_RESERVE_PG, call).fetchall()
                 # The function held exactly when _decide says so (the same rule).
@@ -268,7 +275,8 @@ class ReservationRepository:
             statuses = tuple(_status(r) for r in conn.execute(_APPLICABLE, params).fetchall())
             outcome = _decide(statuses, amount_micros)
             if outcome.held:
-                conn.execute(_HOLD, (call_key, guild_id, user_id, amount_micros, created_at_ms))
+                hold = (call_key, guild_id, user_id, amount_micros, created_at_ms, owner)
+                conn.execute(_HOLD, hold)
             return outcome
 
         return await self._db.run_in_transaction(work, single_statement=True)
@@ -308,7 +316,7 @@ class ReservationRepository:
         conn: Conn | None = None,
     ) -> None:
         """Hold without checking any budget (`reserve` checks)."""
-        params = (call_key, guild_id, user_id, amount_micros, created_at_ms)
+        params = (call_key, guild_id, user_id, amount_micros, created_at_ms, self._owner)
         async with self._db.maybe_transaction(conn) as c:
             await c.execute(_HOLD, params)
 
@@ -318,16 +326,20 @@ class ReservationRepository:
             cursor = await c.execute(_RELEASE, (call_key,))
             return cursor.rowcount > 0
 
-    _RELEASE_ALL = "DELETE FROM reservations"
-
-    async def release_all(self, *, conn: Conn | None = None) -> int:
-        """Drop every hold (at start-up no call is in flight); returns how many."""
+    async def release_orphaned(
+        self, *, unowned: bool, stale_ms: int = STALE_AFTER_MS, conn: Conn | None = None
+    ) -> int:
+        """Drop the holds of dead owners (`bot.storage.owners`; with `unowned`, also holds
+        with no owner, written before owners existed): their calls can't be in flight any
+        more. A live sibling's holds stay. Returns how many were dropped."""
+        params = orphan_params(unowned=unowned, stale_ms=stale_ms)
         async with self._db.maybe_transaction(conn) as c:
-            cursor = await c.execute(self._RELEASE_ALL)
+            sql = f"DELETE FROM reservations WHERE {orphaned('reservations.owner', c.dialect)}"
+            cursor = await c.execute(sql, params)
             return cursor.rowcount
 
     _ALL = (
-        "SELECT call_key, guild_id, user_id, amount_micros, created_at FROM reservations"
+        "SELECT call_key, guild_id, user_id, amount_micros, created_at, owner FROM reservations"
         " ORDER BY id"
     )
 
@@ -341,6 +353,7 @@ class ReservationRepository:
                 r.user_id,
                 r.amount_micros,
                 from_ms(r.created_at),
+                r.owner,
             )
             for r in rows
         ]

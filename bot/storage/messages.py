@@ -32,7 +32,8 @@ from bot.storage.models import (
     StoredAttachment,
     StoredMessage,
 )
-from bot.storage.recovery import interrupt_streaming
+from bot.storage.owners import STALE_AFTER_MS
+from bot.storage.recovery import interrupt_orphaned
 from bot.storage.sql import Conn, IntegrityError
 from bot.storage.timeutil import now_ms, to_ms, utc_now
 from bot.vocabulary import AnswerStatus
@@ -46,8 +47,10 @@ FINAL_STATUSES: frozenset[AnswerStatus] = frozenset({"complete", "stopped", "int
 
 
 class MessageRepository:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, owner: str | None = None) -> None:
+        """`owner`: this process run's id (`bot.storage.owners`), written on its answers."""
         self._db = db
+        self._owner = owner
 
     @property
     def db(self) -> Database:
@@ -55,9 +58,11 @@ class MessageRepository:
 
     _INSERT = """
         INSERT INTO messages (conversation_id, role, content, author_id, author_name,
-                              discord_message_id, status, model, reply_to_message_id, created_at)
+                              discord_message_id, status, model, reply_to_message_id, created_at,
+                              owner)
         VALUES (:conversation_id, :role, :content, :author_id, :author_name,
-                :discord_message_id, :status, :model, :reply_to_message_id, :created_at)
+                :discord_message_id, :status, :model, :reply_to_message_id, :created_at,
+                :owner)
         RETURNING id
     """
 
@@ -164,6 +169,8 @@ class MessageRepository:
             "model": message.model,
             "reply_to_message_id": reply_to_message_id,
             "created_at": to_ms(message.created_at),
+            # Only answers have an owner: the run streaming it (members' messages are done).
+            "owner": self._owner if message.role == "assistant" else None,
         }
         async with self._db.maybe_transaction(conn) as c:
             row = (await c.execute(self._INSERT, params)).fetchone()
@@ -355,14 +362,14 @@ class MessageRepository:
                 row = cur.fetchone()
             return None if row is None else await self._get(c, row[0])
 
-    async def mark_streaming_as_interrupted(
-        self, *, conn: Conn | None = None
+    async def interrupt_orphaned(
+        self, *, unowned: bool, stale_ms: int = STALE_AFTER_MS, conn: Conn | None = None
     ) -> list[StoredMessage]:
-        """On start: answers a crash left `streaming` become `interrupted`; returns them (with
-        their steps) so their Discord messages can be edited to say so (see
-        `bot.storage.recovery`)."""
+        """Answers that dead owners left `streaming` (with `unowned`, also those with no owner)
+        become `interrupted`; returns them (with their steps) so their Discord messages can be
+        edited to say so (see `bot.storage.recovery`)."""
         async with self._db.maybe_transaction(conn) as c:
-            return await interrupt_streaming(c)
+            return await interrupt_orphaned(c, unowned=unowned, stale_ms=stale_ms)
 
     async def search(
         self,

@@ -11,7 +11,7 @@ looks exactly like a stopped round, and history rebuilding needs nothing of its 
 
 `messages.content` is not written here: every update of it re-indexes the whole text for
 full-text search, which made a flush of long answers several times slower. Recovery fills it
-from these steps instead (`MessageRepository.mark_streaming_as_interrupted`).
+from these steps instead (`MessageRepository.interrupt_orphaned`).
 
 `DraftHandle.save_round` writes a round's final steps in one transaction that first deletes
 the round's draft rows: the final write replaces the draft, never duplicates it. Snapshots are

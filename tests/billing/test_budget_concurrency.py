@@ -84,7 +84,7 @@ async def _reserve_slowly(
         for row in rows:
             if int(row.spent) + int(row.held) + AMOUNT > int(row.amount_micros):
                 return False
-        await conn.execute(budgets_module._HOLD, (call_key, GUILD, user_id, AMOUNT, 0))
+        await conn.execute(budgets_module._HOLD, (call_key, GUILD, user_id, AMOUNT, 0, None))
     return True
 
 
@@ -100,7 +100,7 @@ async def test_without_the_row_lock_read_committed_overspends(postgres_url: str)
             )
         )
         _, overspent = await held_total(db)
-        await budgets_module.ReservationRepository(db).release_all()
+        await budgets_module.ReservationRepository(db).release_orphaned(unowned=True)
 
         locked = await asyncio.gather(
             *(

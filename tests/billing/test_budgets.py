@@ -67,5 +67,5 @@ async def test_reservations_hold_once_per_key_and_release(
     assert not await reservations.release("k")
     await reservations.hold("a", 1, None, 1, 0)
     await reservations.hold("b", 2, None, 1, 0)
-    assert await reservations.release_all() == 2
+    assert await reservations.release_orphaned(unowned=True) == 2
     assert await reservations.all() == []

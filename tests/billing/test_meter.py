@@ -138,7 +138,7 @@ async def test_meter_replay_after_restart_writes_one_row(
 ) -> None:
     for _ in range(2):  # a fresh meter per "run"; the loop numbers the rounds from 1 again
         meter = Meter(db, prices, clock=clock)
-        await meter.release_stale()
+        await meter.release_orphaned(unowned=True)
         for round_no in (1, 2):
             hold = await meter.before_call(turn(9), RoundStarted(round_no, request()))
             await meter.after_call(hold, usage_event(round_no))
@@ -231,7 +231,7 @@ async def test_meter_release_frees_the_hold(
     assert status.left_micros == 1_000_000
 
 
-async def test_meter_release_stale_frees_every_hold(
+async def test_meter_release_orphaned_frees_holds_without_owner(
     meter: Meter, budgets: BudgetRepository, reservations: ReservationRepository
 ) -> None:
     await budgets.set(GUILD, None, "day", 1_000_000, updated_by=1)
@@ -239,7 +239,7 @@ async def test_meter_release_stale_frees_every_hold(
         await meter.before_call(turn(n), RoundStarted(1, request()))
     assert len(await reservations.all()) == 3
 
-    assert await meter.release_stale() == 3
+    assert await meter.release_orphaned(unowned=True) == 3
 
     assert await reservations.all() == []
     [status] = await meter.budget_status(GUILD, None)

@@ -196,7 +196,7 @@ async def next_turn(target: Path | str, follow_up: str) -> list[StoredMessage]:
     """After the restart: recovery, then the member writes again; the history for that turn."""
     async with Database.open(target) as db:
         messages = MessageRepository(db)
-        interrupted = await messages.mark_streaming_as_interrupted()
+        interrupted = await messages.interrupt_orphaned(unowned=True)
         assert len(interrupted) == 1
         shown = [s.content for s in interrupted[0].steps if s.kind == "text"]
         assert interrupted[0].content == "\n\n".join(shown)

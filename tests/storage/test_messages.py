@@ -146,7 +146,7 @@ async def test_messages_find_by_discord_message(
     assert await messages.find_by_discord_message(903) is None
 
 
-async def test_messages_mark_streaming_as_interrupted(
+async def test_messages_interrupt_orphaned_takes_answers_without_owner(
     messages: MessageRepository, conversations: ConversationRepository, thread: Conversation
 ) -> None:
     other = await new_thread(conversations, channel_id=3000)
@@ -156,14 +156,14 @@ async def test_messages_mark_streaming_as_interrupted(
     await messages.append_steps(cut1.id, [NewStep(0, "reasoning", "half a thought")])
     cut2 = await messages.start_answer(other.id, "m", None)
 
-    interrupted = await messages.mark_streaming_as_interrupted()
+    interrupted = await messages.interrupt_orphaned(unowned=True)
     assert [m.id for m in interrupted] == [cut1.id, cut2.id]
     assert all(m.status == "interrupted" for m in interrupted)
     assert interrupted[0].steps[0].content == "half a thought"
     assert await messages.get(cut1.id) == interrupted[0]
     loaded_done = await messages.get(done.id)
     assert loaded_done is not None and loaded_done.status == "complete"
-    assert await messages.mark_streaming_as_interrupted() == []
+    assert await messages.interrupt_orphaned(unowned=True) == []
 
 
 async def test_messages_discord_message_is_stored_once(

@@ -261,7 +261,7 @@ async def test_stream_log_recovery_makes_the_saved_text_the_content(
     await stream_log.flush()
     assert content(db_path, answer.id) == ""  # saved as steps only, while streaming
 
-    interrupted = await messages.mark_streaming_as_interrupted()
+    interrupted = await messages.interrupt_orphaned(unowned=True)
 
     assert [m.content for m in interrupted] == ["Checking.\n\nIt is 4", ""]
     assert await messages.get(answer.id) == interrupted[0]
