@@ -17,7 +17,8 @@ from pydantic import SecretStr
 
 from bot.errors import DatabaseUnavailableError
 from bot.storage.models import StoredMessage
-from tests.e2e.conftest import Running, make_settings, running_bot
+from tests.billing.ledger_rows import LedgerReader
+from tests.e2e.conftest import Running, button_with, make_settings, running_bot
 from tests.fakes.discord_server import FakeDiscord, FakeMessage
 from tests.fakes.llm_scripts import text_reply
 from tests.fakes.llm_server import FakeLLMServer
@@ -101,6 +102,11 @@ async def test_postgres_lost_mid_answer_ends_it_plainly_and_saves_it_once_back(
         assert answer.content.startswith(FIRST.strip()) and seen.startswith(answer.content[:40])
         assert seen in answer.content or answer.content in seen
         assert "word199" not in answer.content
+        # The stopped call's usage was settled once the server was back; no hold is left.
+        db = app.bot.services.db
+        assert await LedgerReader(db).by_key(f"answer:{answer.id}:round:1") is not None
+        async with db.reading() as conn:
+            assert await conn.scalar("SELECT COUNT(*) FROM reservations") == 0
 
         # The next answer, without a restart.
         llm.enqueue(text_reply("Back in business."))
@@ -113,3 +119,43 @@ async def test_postgres_lost_mid_answer_ends_it_plainly_and_saves_it_once_back(
     assert "reachable again" in log
     assert "hunter2" not in log
     assert "Traceback" not in log
+
+
+async def test_postgres_still_gone_at_shutdown_the_next_start_closes_the_answer(
+    tmp_path: Path,
+    fakes: tuple[FakeDiscord, FakeLLMServer],
+    private_postgres: ThrowawayPostgres,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake, llm = fakes
+    url = private_postgres.url(private_postgres.create_database())
+    settings = make_settings(tmp_path, fake, llm).model_copy(
+        update={"database_url": SecretStr(url), "stream_save_seconds": 0.1}
+    )
+    llm.enqueue(text_reply(FIRST + REST, chunk_size=12, delay=0.05))
+    async with running_bot(settings, fake, llm) as app:
+        await fake.invoke_slash_command("chat", {"prompt": "tell me"})
+        thread = await fake.wait_for(lambda: next(iter(fake.threads(app.channel_id)), None))
+        shown = await _started(app, thread.id)
+        stop_id = button_with(shown, "switchboard:stop:")
+        assert stop_id is not None
+        answer_id = int(stop_id.removeprefix("switchboard:stop:"))
+        await asyncio.to_thread(private_postgres.pause)
+        final = await app.final_answer(thread.id)
+        assert f"⚠️ {LINE}" in final.content
+    # The bot stopped cleanly with the server still gone, saying what it could not write.
+    assert "left unsaved by the lost PostgreSQL connection" in caplog.text
+    assert "Traceback" not in caplog.text
+
+    await asyncio.to_thread(private_postgres.resume)
+    llm.enqueue(text_reply("Back in business."))
+    async with running_bot(settings, fake, llm) as app:
+        answer = await app.bot.services.messages.get(answer_id)
+        assert answer is not None and answer.status == "interrupted"
+        # The words saved while it streamed (every STREAM_SAVE_SECONDS): the start of what
+        # the member saw.
+        assert answer.content.startswith("The first half")
+        assert final.content.startswith(answer.content)
+        await fake.send_user_message(thread.id, fake.user, "still there?")
+        second = await app.final_answer(thread.id, index=1)
+        assert "Back in business." in second.content
