@@ -27,7 +27,7 @@ from bot.config_file import load_directory, load_mcp_servers
 from bot.deps import Services
 from bot.discord_ui.lanes import Lane
 from bot.discord_ui.pacer import EditPacer
-from bot.errors import ConfigurationError
+from bot.errors import ConfigurationError, DatabaseUnavailableError
 from bot.llm.context_windows import ContextWindows
 from bot.llm.providers import ModelDirectory
 from bot.llm.router import build_router
@@ -218,6 +218,8 @@ async def _retention_loop(db: Database, days: int, owner: str) -> None:
     while True:
         try:
             await retention_if_due(db, days, datetime.now(UTC), owner=owner)
+        except DatabaseUnavailableError:
+            pass  # PostgreSQL is gone: the reconnecting says so; asked again later
         except Exception:
             log.exception("retention run failed; trying again later")
         await asyncio.sleep(RETENTION_ASK_EVERY_S)

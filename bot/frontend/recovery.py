@@ -29,6 +29,7 @@ from bot.deps import Services
 from bot.discord_ui.answer import interrupted_content
 from bot.discord_ui.replies import NO_MENTIONS
 from bot.discord_ui.views import view_for
+from bot.errors import DatabaseUnavailableError
 from bot.llm.citations import stored_sources
 from bot.storage.models import DiscordMessageRef, StoredMessage
 from bot.storage.owners import SWEEP_EVERY_S, forget_dead
@@ -79,6 +80,8 @@ async def sweep_orphans(
             await services.meter.release_orphaned()
             await recover_interrupted_answers(client, services, unowned=False)
             await forget_dead(services.db)
+        except DatabaseUnavailableError:
+            pass  # PostgreSQL is gone: the reconnecting says so; the next sweep catches up
         except Exception:
             log.exception("sweep for answers and holds of stopped processes failed")
 

@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from bot.storage.database import Database
+from bot.storage.database import Database, DatabaseUnavailableError
 from bot.storage.sql import SyncConn
 from bot.storage.timeutil import now_ms
 
@@ -190,6 +190,8 @@ class Heartbeats:
             await asyncio.gather(task, return_exceptions=True)
             try:
                 await heartbeats.deregister()
+            except DatabaseUnavailableError:
+                log.warning("could not deregister owner %s: PostgreSQL is gone", owner.id[:12])
             except Exception:
                 # Siblings take the row for stale soon enough; nothing is lost.
                 log.warning("could not deregister owner %s", owner.id[:12], exc_info=True)
@@ -205,6 +207,8 @@ class Heartbeats:
                         "process; registered again",
                         STALE_AFTER_MS // 1000,
                     )
+            except DatabaseUnavailableError:
+                pass  # the reconnecting says so, once per attempt
             except Exception:
                 log.warning("heartbeat failed; trying again", exc_info=True)
 
