@@ -36,6 +36,9 @@ COPIED: tuple[tuple[str, str], ...] = (
     ("usage_ledger", "id"),
 )
 DERIVED = ("usage_daily", "budget_spend")
+# Not copied: `process_heartbeats` and `periodic_jobs` describe the processes running on the
+# source, none of which runs on the target (copied answers and holds have owners with no
+# heartbeat there, so they count as a dead process's), and retention simply runs again.
 # Tables whose `id` the target numbers itself from now on (identity columns on PostgreSQL).
 _NUMBERED = ("conversations", "messages", "steps", "budgets", "reservations", "usage_ledger")
 _TOTALS = {

@@ -21,6 +21,7 @@ default, played by `_play`. No pytest imports here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from abc import abstractmethod
 from collections import deque
@@ -53,6 +54,7 @@ class Scripted:
     cut_after: int | None = None  # close the connection after this many writes
     stall_after: int | None = None  # stop after this many writes for `stall_seconds`
     stall_seconds: float = 3600.0
+    stall_until: asyncio.Event | None = None  # set: the stall ends early
     content_type: str = "text/event-stream"
 
 
@@ -185,7 +187,7 @@ class FakeHTTPServer(LoopbackServer):
                     _cut(request)
                     return response
                 if script.stall_after is not None and n == script.stall_after:
-                    await asyncio.sleep(script.stall_seconds)
+                    await _stall(script)
                 if script.delay:
                     await asyncio.sleep(script.delay)
                 await response.write(data)
@@ -193,7 +195,7 @@ class FakeHTTPServer(LoopbackServer):
                 _cut(request)
                 return response
             if script.stall_after is not None and script.stall_after >= len(script.writes):
-                await asyncio.sleep(script.stall_seconds)
+                await _stall(script)
             await response.write_eof()
         except (ConnectionError, asyncio.CancelledError):
             self._client_left()
@@ -218,3 +220,12 @@ def _cut(request: web.Request) -> None:
 def json_error(status: int, body: bytes) -> web.Response:
     """An error answer with a JSON body already in the provider's own shape."""
     return web.Response(status=status, body=body, content_type="application/json")
+
+
+async def _stall(script: Scripted) -> None:
+    """Stop writing for `stall_seconds`, or until `stall_until` is set."""
+    if script.stall_until is None:
+        await asyncio.sleep(script.stall_seconds)
+        return
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(script.stall_until.wait(), script.stall_seconds)

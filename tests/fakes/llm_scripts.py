@@ -12,6 +12,7 @@ SSE writes. Builders cover the common cases:
     error_event(reply, after=2, code=502, message="upstream")   # {"error": ...} as a data line
     cut_after(n_writes, reply)   # close the connection after n writes
     stall(reply, after=1, seconds=30)   # stop writing after n writes (idle timeout)
+    stall(reply, after=1, until=event)  # … until the test sets the event
     raw_sse(b"...", split_at=(3, 17))   # bytes written as given, split at those offsets
 
 Provider shapes (what each provider really streams, for the `FakeLLMServer` flavours):
@@ -36,6 +37,7 @@ No pytest imports: benchmarks and end-to-end tests use this module too.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import itertools
 import json
@@ -276,9 +278,12 @@ def cut_after(n_writes: int, reply: Scripted) -> Scripted:
     return replace(reply, cut_after=n_writes)
 
 
-def stall(reply: Scripted, *, after: int = 1, seconds: float = 3600.0) -> Scripted:
-    """`reply` that stops writing after `after` writes for `seconds`."""
-    return replace(reply, stall_after=after, stall_seconds=seconds)
+def stall(
+    reply: Scripted, *, after: int = 1, seconds: float = 3600.0, until: asyncio.Event | None = None
+) -> Scripted:
+    """`reply` that stops writing after `after` writes for `seconds` (or until `until` is
+    set)."""
+    return replace(reply, stall_after=after, stall_seconds=seconds, stall_until=until)
 
 
 def raw_sse(
