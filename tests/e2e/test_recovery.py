@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
+from bot.frontend.recovery import sweep_orphans
+from bot.storage.owners import STALE_AFTER_MS
 from tests.e2e.conftest import button_with, make_settings, running_bot
 from tests.fakes.discord_server import FakeDiscord, FakeMessage
 from tests.fakes.llm_scripts import stall, text_reply, tool_call_reply
@@ -116,3 +119,63 @@ async def test_restart_after_a_tool_round_keeps_the_tool_line_and_a_valid_histor
     roles = [m["role"] for m in last.json["messages"]]
     assert roles[:4] == ["system", "user", "assistant", "tool"]
     assert roles[-1] == "user"
+
+
+def set_heartbeats(path: Path, sql: str, *params: object) -> int:
+    with sqlite3.connect(path) as db:
+        changed = db.execute(sql, params).rowcount
+    db.close()
+    return changed
+
+
+async def test_a_sibling_dead_while_this_process_runs_is_swept_and_its_answer_says_so(
+    tmp_path: Path, fakes: tuple[FakeDiscord, FakeLLMServer]
+) -> None:
+    """The crashed run's heartbeat says it ran a shard this process does not claim: a live
+    sibling for all this process can tell at start, so its answer stays streaming; once its
+    heartbeat is stale, the sweep marks the answer interrupted and edits its message."""
+    fake, llm = fakes
+    settings = make_settings(tmp_path, fake, llm)
+    crashed = tmp_path / "crashed.db"
+    llm.enqueue(stall(text_reply("Words of a sibling that died.", chunk_size=8), after=4))
+    async with running_bot(settings, fake, llm, grace_s=0.1) as app:
+        await fake.invoke_slash_command("chat", {"prompt": "a slow question"})
+        thread = await fake.wait_for(lambda: next(iter(fake.threads(app.channel_id)), None))
+
+        def streaming() -> FakeMessage | None:
+            mine = app.bot_messages(thread.id)
+            shown = mine and "sibling" in mine[-1].content and button_with(mine[-1], STOP)
+            return mine[-1] if shown else None
+
+        message = await fake.wait_for(streaming)
+        stop_id = button_with(message, STOP)
+        assert stop_id is not None
+        answer_id = int(stop_id.removeprefix(STOP))
+        snapshot(settings.database_path, crashed)
+    sibling = "UPDATE process_heartbeats SET shard_ids = '7'"
+    assert set_heartbeats(crashed, sibling) == 1
+
+    restarted = settings.model_copy(update={"database_path": crashed})
+    async with running_bot(restarted, fake, llm) as app:
+        assert status_in(crashed, answer_id) == "streaming"  # a live sibling's: untouched
+        sweeper = asyncio.ensure_future(sweep_orphans(app.bot, app.bot.services, every_s=0.05))
+        try:
+            await asyncio.sleep(0.3)
+            assert status_in(crashed, answer_id) == "streaming"  # still beating (as it seems)
+            aged = "UPDATE process_heartbeats SET beat_at = beat_at - ? WHERE shard_ids = '7'"
+            calls_before = len(fake.calls)
+            assert set_heartbeats(crashed, aged, STALE_AFTER_MS + 1_000) == 1
+
+            def edited() -> str | None:
+                for call in fake.calls[calls_before:]:
+                    if call.method == "PATCH" and str(message.id) in call.path:
+                        return str(call.json["content"])
+                return None
+
+            content = await fake.wait_for(edited)
+        finally:
+            sweeper.cancel()
+        assert status_in(crashed, answer_id) == "interrupted"
+        assert "sibling" in content and "Interrupted by a restart" in content
+        # The dead run's heartbeat row is forgotten; this run's own stays.
+        assert set_heartbeats(crashed, "DELETE FROM process_heartbeats WHERE shard_ids = '7'") == 0
