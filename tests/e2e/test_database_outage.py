@@ -19,6 +19,7 @@ from bot.errors import DatabaseUnavailableError
 from bot.storage.models import StoredMessage
 from tests.billing.ledger_rows import LedgerReader
 from tests.e2e.conftest import Running, button_with, make_settings, running_bot
+from tests.e2e.test_billing_commands import set_price, text_of
 from tests.fakes.discord_server import FakeDiscord, FakeMessage
 from tests.fakes.llm_scripts import text_reply
 from tests.fakes.llm_server import FakeLLMServer
@@ -62,8 +63,13 @@ async def test_postgres_lost_mid_answer_ends_it_plainly_and_saves_it_once_back(
     # Trust authentication ignores the password: it is there to be kept out of the logs.
     url = private_postgres.url(private_postgres.create_database())
     url = url.replace("postgres@", "postgres:hunter2@")
+    assert fake.user is not None
     settings = make_settings(tmp_path, fake, llm).model_copy(
-        update={"database_url": SecretStr(url), "stream_save_seconds": 0.1}
+        update={
+            "database_url": SecretStr(url),
+            "stream_save_seconds": 0.1,
+            "owner_ids": frozenset({fake.user.id}),  # for /price
+        }
     )
     # Several seconds of streaming: the database goes away in the middle of it.
     llm.enqueue(text_reply(FIRST + REST, chunk_size=12, delay=0.05))
@@ -71,10 +77,16 @@ async def test_postgres_lost_mid_answer_ends_it_plainly_and_saves_it_once_back(
         outage = app.bot.services.db.outage
         assert outage is not None
         outage.retry_first_s, outage.retry_max_s = 0.1, 0.3
+        # A priced model under a server budget: the answer's call holds part of it.
+        await set_price(app)
+        budget = {"scope": "server", "amount": 100.0, "period": "month"}
+        assert (await text_of(app, "budget", budget, subcommand="set")).startswith("✅")
         await fake.invoke_slash_command("chat", {"prompt": "tell me"})
         thread = await fake.wait_for(lambda: next(iter(fake.threads(app.channel_id)), None))
         thread_id = thread.id
         shown = await _started(app, thread_id)
+        async with app.bot.services.db.reading() as conn:
+            assert await conn.scalar("SELECT COUNT(*) FROM reservations") == 1
 
         await asyncio.to_thread(private_postgres.pause)
         final = await app.final_answer(thread_id)
@@ -102,9 +114,11 @@ async def test_postgres_lost_mid_answer_ends_it_plainly_and_saves_it_once_back(
         assert answer.content.startswith(FIRST.strip()) and seen.startswith(answer.content[:40])
         assert seen in answer.content or answer.content in seen
         assert "word199" not in answer.content
-        # The stopped call's usage was settled once the server was back; no hold is left.
+        # The stopped call's usage was settled once the server was back (its ledger row,
+        # priced) and its budget hold dropped.
         db = app.bot.services.db
-        assert await LedgerReader(db).by_key(f"answer:{answer.id}:round:1") is not None
+        entry = await LedgerReader(db).by_key(f"answer:{answer.id}:round:1")
+        assert entry is not None and entry.cost_micros
         async with db.reading() as conn:
             assert await conn.scalar("SELECT COUNT(*) FROM reservations") == 0
 
