@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -80,7 +81,8 @@ async def reserve_settle(quick: bool) -> list[Result]:
             for user in range(1000, 1040):
                 await budgets.set(GUILD, user, "day", 10**11, updated_by=None)
             await _seed_ledger(db, now, 500 if quick else 20_000)
-            meter = Meter(db, prices)
+            # As in the bot: every hold carries this process run's owner id.
+            meter = Meter(db, prices, owner=uuid.uuid4().hex)
             request = ChatRequest(
                 MODEL, [ChatMessage("user", "What is the weather in Zürich today?")],
                 max_tokens=1024,

@@ -75,6 +75,7 @@ class Owner(commands.Cog):
         )
         size = await services.db.size_bytes()
         lines.append(f"**Database** {size / 1_000_000:.1f} MB")
+        lines.append(await self._processes_line())
         lines.extend(await self._llm_lines())
         for server in services.catalog.mcp_status():
             mark = "✅" if server.state == "ready" else "❌" if server.state == "failed" else "⏳"
@@ -85,6 +86,18 @@ class Owner(commands.Cog):
             lines.append(f"**Last model error** {ago} ago: {last.text}")
         embed = discord.Embed(title="Switchboard status", description="\n".join(lines))
         await reply(interaction, embed=embed)
+
+    async def _processes_line(self) -> str:
+        """How many processes share the database (live heartbeats), and which one this is."""
+        heartbeats = self.services.heartbeats
+        me = heartbeats.owner
+        shards = ", ".join(map(str, self.bot.running_shards)) or "none yet"
+        count = len(await heartbeats.live())
+        running = f"{count} process{'' if count == 1 else 'es'}"
+        return (
+            f"**Processes** {running} on this database · this one: pid {me.pid} on "
+            f"{me.host}, shards {shards}"
+        )
 
     async def _llm_lines(self) -> list[str]:
         """One line per provider: reachable (how many models, how fast) or what is wrong."""

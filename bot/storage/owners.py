@@ -169,6 +169,13 @@ class Heartbeats:
             )
         return retired
 
+    async def live(self) -> list[Heartbeat]:
+        """The owners alive now (this one included), oldest first."""
+        sql = f"{_HEARTBEATS_WHERE} beat_at >= {db_now_ms(self._db.dialect)} - ? {_OLDEST_FIRST}"
+        async with self._db.reading() as conn:
+            rows = await conn.execute_fetchall(sql, (STALE_AFTER_MS,))
+        return [Heartbeat(*row) for row in rows]
+
     async def deregister(self) -> None:
         async with self._db.transaction() as conn:
             await conn.execute("DELETE FROM process_heartbeats WHERE owner = ?", (self.owner.id,))
@@ -213,10 +220,11 @@ class Heartbeats:
                 log.warning("heartbeat failed; trying again", exc_info=True)
 
 
-_HEARTBEATS = """
-    SELECT owner, host, pid, shard_ids, started_at, beat_at FROM process_heartbeats
-    ORDER BY started_at, owner
-"""
+_HEARTBEATS_WHERE = (
+    "SELECT owner, host, pid, shard_ids, started_at, beat_at FROM process_heartbeats WHERE"
+)
+_OLDEST_FIRST = "ORDER BY started_at, owner"
+_HEARTBEATS = f"{_HEARTBEATS_WHERE} 1 = 1 {_OLDEST_FIRST}"
 
 
 async def heartbeats(db: Database) -> list[Heartbeat]:

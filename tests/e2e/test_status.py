@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -49,6 +50,8 @@ async def test_status_reports_health_to_an_owner(owned: Running) -> None:
     assert "**Gateway**" in text and "1 server ·" in text
     assert "**Conversations** 0 open · 0 answering now · 0 queued" in text
     assert "**Database**" in text and "MB" in text
+    assert f"**Processes** 1 process on this database · this one: pid {os.getpid()} on" in text
+    assert "shards 0" in text
     assert f"{owned.llm.base_url}: reachable (2 models" in text
     assert "Last model error" not in text
 

@@ -242,3 +242,10 @@ async def test_taking_over_a_shard_retires_the_run_that_held_it(
         assert kept is not None and kept.status == "streaming"
         shards = {b.owner: b.shard_ids for b in await heartbeats(restarted.db)}
         assert shards == {sibling.owner.id: "1", restarted.owner.id: "0"}
+
+
+async def test_live_owners_leave_out_the_stale(db_target: Path | str) -> None:
+    async with process(db_target, [0]) as stale, process(db_target, [1]) as live:
+        await age_heartbeat(stale.db, stale.owner, STALE_AFTER_MS + 1_000)
+        assert [b.owner for b in await live.beats.live()] == [live.owner.id]
+        assert len(await heartbeats(live.db)) == 2
