@@ -49,10 +49,10 @@ async def main(target: str, process: int, tasks: int, calls: int) -> dict[str, f
         held = refused = 0
         print("ready", flush=True)
         await asyncio.to_thread(sys.stdin.readline)
-        started = time.time()
+        started, cpu = time.time(), time.process_time()
         await asyncio.gather(*(worker(task) for task in range(tasks)))
-        ended = time.time()
-    return {"start": started, "end": ended, "held": held, "refused": refused}
+        ended, cpu = time.time(), time.process_time() - cpu
+    return {"start": started, "end": ended, "held": held, "refused": refused, "cpu": cpu}
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ A throwaway PostgreSQL server (the tests' own, `tests/pg_server.py`) in a tempor
   all of them together; beside it, SQLite's figure for one process x 25 tasks, measured the
   same way in the same run (SQLite admits one writer at a time, so more processes add
   nothing there);
+- what bounds that figure: the CPU time one call costs the client processes and the
+  PostgreSQL server, measured over the same race, and the calls per second this machine's
+  cores could give at most at that cost (the client processes and the server share them);
 - overspend: the same 4 x 25 against a server budget that can hold only part of the calls'
   worst case; after the race the ledger's spending must not exceed the budget (target 0);
 - `/usage-report` on a 1,000,000-row ledger (the billing-reports group's ledger and
@@ -22,6 +25,7 @@ import asyncio
 import itertools
 import json
 import math
+import os
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -71,7 +75,33 @@ async def _race(target: str | Path, processes: int, tasks: int, calls: int) -> d
     window = max(d["end"] for d in done) - min(d["start"] for d in done)
     held = sum(d["held"] for d in done)
     refused = sum(d["refused"] for d in done)
-    return {"rate": (held + refused) / window, "held": held, "refused": refused}
+    cpu = sum(d["cpu"] for d in done)  # CPU seconds of the client processes during the race
+    return {"rate": (held + refused) / window, "held": held, "refused": refused, "cpu": cpu}
+
+
+def server_cpu_s(server: ThrowawayPostgres) -> float:
+    """CPU seconds the server has used so far: the postmaster with the backends it has reaped,
+    and its live backends (Linux's /proc; NaN elsewhere)."""
+    try:
+        postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # ended meanwhile
+            fields = stat.rsplit(")", 1)[1].split()
+            parent, times = int(fields[1]), [int(t) for t in fields[11:15]]
+            if int(entry.name) == postmaster:
+                total += sum(times)  # its own and its reaped children's
+            elif parent == postmaster:
+                total += times[0] + times[1]
+        return total / tick
+    except (OSError, ValueError, IndexError):
+        return math.nan
 
 
 async def _spent_and_budget(url: str) -> tuple[int, int]:
@@ -97,7 +127,9 @@ async def run(quick: bool) -> list[Result]:
         await asyncio.to_thread(server.start)
         url = server.url(await asyncio.to_thread(server.create_database))
         await _prepare(url, 10**12, seed)
+        server_before = server_cpu_s(server)
         pg = await _race(url, 4, 25, calls)
+        server_cpu = server_cpu_s(server) - server_before
         with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as folder:
             path = Path(folder) / "billing.db"
             await _prepare(path, 10**12, seed)
@@ -119,9 +151,11 @@ async def run(quick: bool) -> list[Result]:
                 "reserve + settle, SQLite, 1 process x 25 concurrent (reference)",
                 lite["rate"],
                 "calls/s",
-                note=f"{lite['held']:,} calls, same run",
+                note=f"{lite['held']:,} calls, same run; client CPU "
+                f"{1000 * lite['cpu'] / lite['held']:.2f} ms a call",
             )
         )
+        results += _cpu_bound(pg, server_cpu)
 
         # Overspend: a fresh database whose server budget covers a third of the worst cases.
         tight = server.url(await asyncio.to_thread(server.create_database))
@@ -144,6 +178,30 @@ async def run(quick: bool) -> list[Result]:
     finally:
         await asyncio.to_thread(server.stop)
     return results
+
+
+def _cpu_bound(race: dict[str, float], server_cpu: float) -> list[Result]:
+    """CPU per call on PostgreSQL, client processes and server, and the rate that cost allows
+    on this machine's cores at most (if nothing else ran on them)."""
+    calls = race["held"] + race["refused"]
+    client_ms, server_ms = 1000 * race["cpu"] / calls, 1000 * server_cpu / calls
+    cores = os.cpu_count() or 1
+    return [
+        Result(
+            GROUP,
+            "CPU per call on PostgreSQL, client processes + server",
+            client_ms + server_ms,
+            "ms",
+            note=f"client {client_ms:.2f} ms + server {server_ms:.2f} ms, same race",
+        ),
+        Result(
+            GROUP,
+            f"most calls/s that CPU cost allows on {cores} cores",
+            cores * 1000 / (client_ms + server_ms),
+            "calls/s",
+            note="the 4 client processes and the server share the cores; other load lowers it",
+        ),
+    ]
 
 
 # The roll-up the ledger's trigger keeps, built in one statement from the whole ledger.

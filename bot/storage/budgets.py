@@ -21,7 +21,15 @@ from bot.storage.database import Database
 from bot.storage.owners import STALE_AFTER_MS, orphan_params, orphaned
 from bot.storage.sql import Conn, Row, SyncConn
 from bot.storage.timeutil import from_ms, now_ms
-from bot.storage.usage import ENTRY_BY_KEY, LedgerEntry, append_entry, entry_from_row
+from bot.storage.usage import (
+    ENTRY_BY_KEY,
+    ENTRY_FIELDS,
+    LEDGER_COLUMN_TYPES,
+    LedgerEntry,
+    append_entry,
+    entry_from_row,
+    entry_params,
+)
 
 T = TypeVar("T")
 
@@ -232,6 +240,38 @@ _RESERVE_PG = """
 """
 
 
+# Settling from the client took four round trips (delete the hold, append to the ledger, read
+# the budgets, commit) with the server's roll-up row locked from the append to the commit, so
+# every settlement in a server queued behind the slowest client. switchboard_settle (migration
+# 0008) does the same work inside the server as one statement that is its own transaction.
+_SETTLE_PG = f"""
+    SELECT o_inserted AS inserted, o_id AS id, o_guild_id AS guild_id, o_user_id AS user_id,
+           o_period AS period, o_amount_micros AS amount_micros, o_updated_by AS updated_by,
+           o_updated_at AS updated_at, o_spent AS spent, o_held AS held
+    FROM switchboard_settle(
+        p_release => CAST(:release AS BOOLEAN), p_statuses => CAST(:statuses AS BOOLEAN),
+        {", ".join(f"p_{name} => CAST(:{name} AS {kind})" for name, kind in LEDGER_COLUMN_TYPES)},
+        p_day0 => CAST(:day0 AS BIGINT), p_day1 => CAST(:day1 AS BIGINT),
+        p_week0 => CAST(:week0 AS BIGINT), p_week1 => CAST(:week1 AS BIGINT),
+        p_month0 => CAST(:month0 AS BIGINT), p_month1 => CAST(:month1 AS BIGINT))
+"""
+
+
+def _settle_params(entry: LedgerEntry, held: bool, days: PeriodDays | None) -> dict[str, object]:
+    call: dict[str, object] = {"release": held, "statuses": days is not None}
+    call.update(zip(ENTRY_FIELDS, entry_params(entry), strict=True))
+    for name in _PERIODS:
+        first, end = days[name] if days is not None else (None, None)
+        call[f"{name}0"], call[f"{name}1"] = first, end
+    return call
+
+
+def _replayed(conn: SyncConn, key: str) -> SettleOutcome:
+    first = conn.execute(ENTRY_BY_KEY, (key,)).fetchone()
+    assert first is not None
+    return SettleOutcome(entry_from_row(first), inserted=False, statuses=())
+
+
 def _decide(statuses: tuple[BudgetStatus, ...], amount_micros: int | None) -> ReserveOutcome:
     """Hold when some budget applies, the call is priced and every budget can take it."""
     if not statuses or amount_micros is None:
@@ -287,15 +327,15 @@ class ReservationRepository:
         """In one transaction: drop the hold of `entry`'s call (if `held`) and append `entry`
         to the ledger unless its key is already there. With `days`, also return the budgets
         of the entry's guild and user as they stand afterwards."""
+        if self._db.is_postgresql:
+            return await self._settle_in_server(entry, held=held, days=days)
 
         def work(conn: SyncConn) -> SettleOutcome:
             key = entry.idempotency_key
             if held:
                 conn.execute(_RELEASE, (key,))
             if not append_entry(conn, entry):
-                first = conn.execute(ENTRY_BY_KEY, (key,)).fetchone()
-                assert first is not None
-                return SettleOutcome(entry_from_row(first), inserted=False, statuses=())
+                return _replayed(conn, key)
             statuses: tuple[BudgetStatus, ...] = ()
             if days is not None and entry.guild_id is not None:
                 params = _params(entry.guild_id, entry.user_id, days)
@@ -304,6 +344,23 @@ class ReservationRepository:
             return SettleOutcome(entry, inserted=True, statuses=statuses)
 
         return await self._db.run_in_transaction(work)
+
+    async def _settle_in_server(
+        self, entry: LedgerEntry, *, held: bool, days: PeriodDays | None
+    ) -> SettleOutcome:
+        """PostgreSQL: the same work as one statement, switchboard_settle (see _SETTLE_PG)."""
+        call = _settle_params(entry, held, days)
+
+        def work(conn: SyncConn) -> SettleOutcome:
+            rows = conn.execute(_SETTLE_PG, call).fetchall()
+            if not rows[0].inserted:
+                # A replay (rare): the first entry is read in a trip of its own. Ledger rows
+                # never change, so reading it after the settlement committed is the same.
+                return _replayed(conn, entry.idempotency_key)
+            statuses = tuple(_status(r) for r in rows if r.id is not None)
+            return SettleOutcome(entry, inserted=True, statuses=statuses)
+
+        return await self._db.run_in_transaction(work, single_statement=True)
 
     async def hold(
         self,

@@ -222,7 +222,7 @@ class Database:
         if isinstance(backend, PostgresBackend):
             async with self._held(), _noticing_outage(backend):
                 if single_statement:
-                    return await backend.run_autocommit(run)
+                    return await backend.run_autocommit(work)
                 return await backend.run_transaction(run)
         waiting = LockWait(backend.path)
         while True:

@@ -1,7 +1,9 @@
 """PostgreSQL lost mid-run: noticing it, reconnecting with backoff, and the writes that wait.
 
-The pool replaces dead connections by itself (`pool_pre_ping`), so "reconnecting" needs no
-state of ours beyond knowing the server is gone. The first statement that fails because the
+The pool replaces dead connections by itself (a connection idle for a while is pinged at
+checkout, and a statement that finds its connection cut replaces the whole pool: see
+`postgres_backend.PING_IDLE_S`), so "reconnecting" needs no state of ours beyond knowing the
+server is gone. The first statement that fails because the
 connection was cut or refused (`Database` translates it into `DatabaseUnavailableError`,
 which members read as one plain line) calls `lost`: one warning, the `on_lost` listeners are
 told (the chat service ends the answers in flight), and a task tries `SELECT 1` with growing

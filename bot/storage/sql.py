@@ -23,7 +23,7 @@ from typing import Any, Self, TypeAlias, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
-__all__ = ["Conn", "IntegrityError", "Outcome", "Params", "Row", "SyncConn"]
+__all__ = ["Conn", "DriverConn", "IntegrityError", "Outcome", "Params", "Row", "SyncConn"]
 
 Params = Sequence[Any] | Mapping[str, Any] | None
 IntegrityError = sa.exc.IntegrityError
@@ -184,6 +184,32 @@ def _row_type(names: tuple[str, ...]) -> Any:
     return namedtuple("Row", names, rename=True)
 
 
+def run_on_driver(dbapi: Any, dialect: Dialect, sql: str, params: Params = None) -> Outcome:
+    """One statement straight on a DBAPI connection (PostgreSQL's hot single statements; see
+    `PostgresBackend.run_autocommit`): SQLAlchemy's compiled text, rows as named tuples and
+    errors as SQLAlchemy's exceptions, without its per-statement result machinery."""
+    compiled = compile_for(dialect, sql)
+    args = compiled.params(params)
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(compiled.text, args)
+        if cursor.description is None:
+            return Outcome([], cursor.rowcount, None)
+        make = _row_type(tuple(d[0] for d in cursor.description))._make
+        return Outcome([make(r) for r in cursor.fetchall()], cursor.rowcount, None)
+    except dialect.loaded_dbapi.Error as exc:
+        raise sa.exc.DBAPIError.instance(
+            compiled.text,
+            args,
+            exc,
+            dialect.loaded_dbapi.Error,
+            dialect=dialect,
+            connection_invalidated=dialect.is_disconnect(exc, dbapi, cursor),
+        ) from exc
+    finally:
+        cursor.close()
+
+
 class SyncConn:
     """A synchronous connection inside `Database.run_in_transaction`."""
 
@@ -198,6 +224,23 @@ class SyncConn:
 
     def executemany(self, sql: str, seq: Iterable[Params]) -> Outcome:
         return run_many_on(self._conn, sql, seq)
+
+
+class DriverConn(SyncConn):
+    """A `SyncConn` on the DBAPI connection under a pooled one (`run_on_driver`)."""
+
+    __slots__ = ("_dbapi", "_dialect")
+
+    def __init__(self, dbapi: Any, dialect: Dialect) -> None:
+        self._dbapi = dbapi
+        self._dialect = dialect
+        self.dialect = dialect.name
+
+    def execute(self, sql: str, params: Params = None) -> Outcome:
+        return run_on_driver(self._dbapi, self._dialect, sql, params)
+
+    def executemany(self, sql: str, seq: Iterable[Params]) -> Outcome:
+        raise NotImplementedError("a statement of its own runs one statement")
 
 
 Runner = Callable[[Callable[[Connection], Outcome]], Awaitable[Outcome]]

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from bot.storage.budgets import BudgetRepository, PeriodDays, ReservationRepository
 from bot.storage.database import Database
-from tests.billing.ledger_rows import append_row
+from tests.billing.ledger_rows import LedgerReader, append_row
 from tests.billing.test_ledger import DAY_MS, ENTRY
 
 DAYS: PeriodDays = {"day": (20_000, 20_001), "week": (19_998, 20_005), "month": (19_990, 20_020)}
@@ -69,3 +69,33 @@ async def test_reservations_hold_once_per_key_and_release(
     await reservations.hold("b", 2, None, 1, 0)
     assert await reservations.release_orphaned(unowned=True) == 2
     assert await reservations.all() == []
+
+
+async def test_settle_writes_the_whole_entry_and_reads_the_budgets_after_it(
+    budgets: BudgetRepository, reservations: ReservationRepository, ledger: LedgerReader
+) -> None:
+    # Every column set to something other than its default (PostgreSQL's switchboard_settle
+    # names each one), the hold dropped, and the budgets read with this entry's cost in.
+    await budgets.set(1, None, "day", 5_000, updated_by=None)
+    await budgets.set(1, 42, "week", 1_000, updated_by=None)
+    await reservations.hold(ENTRY.idempotency_key, 1, 42, 900, 0)
+    await reservations.hold("other", 1, 43, 50, 0)
+    entry = replace(ENTRY, provider="anthropic", cache_write_tokens=20, cache_write_price=3)
+
+    settled = await reservations.settle(entry, held=True, days=DAYS)
+
+    assert settled.inserted and settled.entry == entry
+    assert await ledger.by_key(entry.idempotency_key) == entry
+    server, member = settled.statuses
+    assert (server.budget.user_id, server.spent_micros, server.held_micros) == (None, 140, 50)
+    assert (member.budget.user_id, member.spent_micros, member.held_micros) == (42, 140, 0)
+    assert [r.call_key for r in await reservations.all()] == ["other"]
+
+    # A replay writes nothing and answers with the first entry; without `days`, no budgets.
+    again = await reservations.settle(replace(entry, prompt_tokens=999), held=True)
+    assert not again.inserted and again.entry == entry and again.statuses == ()
+    plain = await reservations.settle(
+        replace(entry, idempotency_key="dm", guild_id=None), held=False
+    )
+    assert plain.inserted and plain.statuses == ()
+    assert await ledger.count() == 2

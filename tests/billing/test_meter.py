@@ -267,6 +267,31 @@ async def test_meter_warns_once_when_a_budget_crosses_80_percent(
     assert warnings == [None, None, "This server's daily budget is 90% used.", None]
 
 
+async def test_meter_concurrent_settlements_warn_exactly_once(
+    meter: Meter, budgets: BudgetRepository, ledger: LedgerReader
+) -> None:
+    # Settlements of one server take turns on its roll-up row (on PostgreSQL, from as many
+    # connections as the pool has), so exactly one of them sees the line crossed.
+    await budgets.set(GUILD, None, "day", 1_000_000, updated_by=1)
+
+    async def call(n: int) -> str | None:
+        cost = await meter.record_call(
+            key=f"title:{n}",
+            model=MODEL,
+            usage=Usage(prompt_tokens=25_000),  # 2.5 % of the budget each
+            guild_id=GUILD,
+            channel_id=1,
+            user_id=100 + n,
+        )
+        return cost.warning
+
+    warnings = await asyncio.gather(*(call(n) for n in range(40)))
+
+    assert [w for w in warnings if w] == ["This server's daily budget is 80% used."]
+    [status] = await meter.budget_status(GUILD, None)
+    assert status.spent_micros == 1_000_000 and await ledger.count() == 40
+
+
 async def test_meter_member_warning_names_your_budget(
     meter: Meter, budgets: BudgetRepository
 ) -> None:
