@@ -121,11 +121,24 @@ async def test_restart_after_a_tool_round_keeps_the_tool_line_and_a_valid_histor
     assert roles[-1] == "user"
 
 
-def set_heartbeats(path: Path, sql: str, *params: object) -> int:
+def _set_heartbeats(path: Path, sql: str, params: tuple[object, ...]) -> int:
     with sqlite3.connect(path) as db:
         changed = db.execute(sql, params).rowcount
     db.close()
     return changed
+
+
+def heartbeat_shards(path: Path) -> list[str]:
+    with sqlite3.connect(path) as db:
+        rows = db.execute("SELECT shard_ids FROM process_heartbeats ORDER BY shard_ids").fetchall()
+    db.close()
+    return [str(r[0]) for r in rows]
+
+
+async def set_heartbeats(path: Path, sql: str, *params: object) -> int:
+    """Write beside the running bot from a thread: blocking the event loop while the bot's
+    own transaction (which needs the loop to finish) holds the write lock would deadlock."""
+    return await asyncio.to_thread(_set_heartbeats, path, sql, params)
 
 
 async def test_a_sibling_dead_while_this_process_runs_is_swept_and_its_answer_says_so(
@@ -153,7 +166,7 @@ async def test_a_sibling_dead_while_this_process_runs_is_swept_and_its_answer_sa
         answer_id = int(stop_id.removeprefix(STOP))
         snapshot(settings.database_path, crashed)
     sibling = "UPDATE process_heartbeats SET shard_ids = '7'"
-    assert set_heartbeats(crashed, sibling) == 1
+    assert await set_heartbeats(crashed, sibling) == 1
 
     restarted = settings.model_copy(update={"database_path": crashed})
     async with running_bot(restarted, fake, llm) as app:
@@ -164,7 +177,7 @@ async def test_a_sibling_dead_while_this_process_runs_is_swept_and_its_answer_sa
             assert status_in(crashed, answer_id) == "streaming"  # still beating (as it seems)
             aged = "UPDATE process_heartbeats SET beat_at = beat_at - ? WHERE shard_ids = '7'"
             calls_before = len(fake.calls)
-            assert set_heartbeats(crashed, aged, STALE_AFTER_MS + 1_000) == 1
+            assert await set_heartbeats(crashed, aged, STALE_AFTER_MS + 1_000) == 1
 
             def edited() -> str | None:
                 for call in fake.calls[calls_before:]:
@@ -173,9 +186,12 @@ async def test_a_sibling_dead_while_this_process_runs_is_swept_and_its_answer_sa
                 return None
 
             content = await fake.wait_for(edited)
+            # Then the dead run's heartbeat row is forgotten; this run's own stays. The
+            # database has no change notification to wait on, so this polls (bounded).
+            async with asyncio.timeout(5):
+                while await asyncio.to_thread(heartbeat_shards, crashed) != ["0"]:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
         finally:
             sweeper.cancel()
         assert status_in(crashed, answer_id) == "interrupted"
         assert "sibling" in content and "Interrupted by a restart" in content
-        # The dead run's heartbeat row is forgotten; this run's own stays.
-        assert set_heartbeats(crashed, "DELETE FROM process_heartbeats WHERE shard_ids = '7'") == 0
