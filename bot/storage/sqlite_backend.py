@@ -210,23 +210,43 @@ def _user_version(raw: sqlite3.Connection) -> int:
     return int(raw.execute("PRAGMA user_version").fetchone()[0])
 
 
+def _statements(script: str) -> list[str]:
+    """The statements of a migration script, whole (a trigger's body keeps its `;`s): what
+    `sqlite3.complete_statement` says ends one."""
+    statements: list[str] = []
+    pending = ""
+    pieces = script.split(";")
+    for n, piece in enumerate(pieces):
+        pending += piece if n == len(pieces) - 1 else piece + ";"
+        if sqlite3.complete_statement(pending):
+            statements.append(pending)
+            pending = ""
+    if pending.strip():
+        statements.append(pending)  # comments, or a last statement without `;`: SQLite judges
+    return statements
+
+
 def _migrate(raw: sqlite3.Connection, path: str, plan: Sequence[Migration]) -> None:
-    current = _user_version(raw)
-    pending = [m for m in plan if m.version > current]
-    if not pending:
+    if not [m for m in plan if m.version > _user_version(raw)]:
         return
     # Foreign keys off while migrating (the SQLite way to rebuild a table); each migration
     # is checked with foreign_key_check before it commits. The pragma is a no-op inside a
     # transaction, hence here.
     raw.execute("PRAGMA foreign_keys = OFF")
-    for migration in pending:
-        log.info("database %s: applying migration %s", path, migration.name)
+    for migration in plan:
+        # Several processes may start at once on one file (shards, a rolling deploy): the
+        # version is read again once BEGIN IMMEDIATE holds the write lock, so a migration
+        # another process applied meanwhile is skipped, not run twice.
+        raw.execute("BEGIN IMMEDIATE")
         try:
-            # executescript() commits anything pending first, so BEGIN must be inside the
-            # script; user_version is part of the same transaction as the schema change.
-            raw.executescript(
-                f"BEGIN IMMEDIATE;\n{migration.sql}\n;\nPRAGMA user_version = {migration.version};"
-            )
+            if _user_version(raw) >= migration.version:
+                raw.execute("COMMIT")
+                continue
+            log.info("database %s: applying migration %s", path, migration.name)
+            for statement in _statements(migration.sql):
+                raw.execute(statement)
+            # user_version is part of the same transaction as the schema change.
+            raw.execute(f"PRAGMA user_version = {migration.version}")
             broken = raw.execute("PRAGMA foreign_key_check").fetchall()
             if broken:
                 raise MigrationError(

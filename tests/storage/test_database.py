@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from bot.storage.database import (
     load_migrations,
 )
 from bot.storage.sql import Conn, IntegrityError
+from bot.storage.sqlite_backend import _statements
 
 LATEST = len(load_migrations())
 
@@ -51,6 +53,31 @@ async def test_database_migrates_fresh_file_to_latest(db_path: Path) -> None:
         "channel_tools",
         "messages_fts",
     } <= _tables(db_path)
+
+
+async def test_database_opened_by_several_processes_at_once_migrates_once(
+    db_path: Path,
+) -> None:
+    """Shards or a rolling deploy start several processes on one fresh file at once: each
+    reads the version again under the write lock, so none applies a migration twice."""
+    async with AsyncExitStack() as stack:  # each its own connection and thread
+        await asyncio.gather(*(stack.enter_async_context(Database.open(db_path)) for _ in "123456"))
+    assert _user_version(db_path) == LATEST
+
+
+def test_database_migration_statements_are_split_whole() -> None:
+    script = (
+        "CREATE TABLE t (x TEXT);  -- a comment; with a semicolon\n"
+        "CREATE TRIGGER t_ai AFTER INSERT ON t BEGIN\n"
+        "  UPDATE t SET x = 'a;b' WHERE rowid = new.rowid;\n"
+        "END;\n"
+        "INSERT INTO t VALUES ('c;d'); INSERT INTO t VALUES ('e')\n"
+    )
+    parts = [part.strip() for part in _statements(script)]
+    assert parts[0] == "CREATE TABLE t (x TEXT);"
+    assert parts[1].startswith("-- a comment; with a semicolon\nCREATE TRIGGER")
+    assert parts[1].endswith("END;") and "'a;b'" in parts[1]
+    assert parts[2:] == ["INSERT INTO t VALUES ('c;d');", "INSERT INTO t VALUES ('e')"]
 
 
 async def test_database_reopen_is_idempotent(db_path: Path) -> None:
