@@ -119,3 +119,25 @@ async def _check_after_the_kill(target: str) -> None:
         assert await db.schema_version() == 2
         async with db.reading() as conn:
             assert [tuple(r) for r in await conn.execute_fetchall("SELECT y FROM b")] == [(1,)]
+
+
+async def test_processes_starting_at_once_apply_each_migration_once(
+    engine: str, fresh_target: str
+) -> None:
+    """Several processes opening a new database at the same moment (a rolling deploy, two
+    shards): every one starts, and no migration runs twice (the second would insert its row
+    again, or fail on a table that already exists)."""
+    plan = [
+        Migration(1, "0001_a.sql", "CREATE TABLE a (x INTEGER);"),
+        Migration(2, "0002_row.sql", "INSERT INTO a VALUES (1);"),
+    ]
+
+    async def start() -> None:
+        async with Database.open(fresh_target, migrations=plan):
+            pass
+
+    await asyncio.gather(*(start() for _ in range(8)))
+    async with Database.open(fresh_target, migrations=plan) as db:
+        assert await db.schema_version() == 2
+        async with db.reading() as conn:
+            assert await conn.scalar("SELECT COUNT(*) FROM a") == 1
