@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,21 +23,24 @@ ENGINES = ["sqlite", "postgresql"]
 _NO_POSTGRES = "PostgreSQL is not installed (no initdb/pg_ctl/postgres): PostgreSQL half skipped"
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[ThrowawayPostgres]:
+@contextmanager
+def _throwaway_server() -> Iterator[ThrowawayPostgres]:
+    """A started throwaway server, stopped at the end (also when it failed to start)."""
     binaries = find_binaries()
     if binaries is None:
         pytest.skip(_NO_POSTGRES)
     server = ThrowawayPostgres(binaries)
     try:
         server.start()
-    except Exception:
-        server.stop()
-        raise
-    try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[ThrowawayPostgres]:
+    with _throwaway_server() as server:
+        yield server
 
 
 @dataclass(frozen=True)
@@ -82,15 +86,8 @@ def empty_postgres_url(postgres_server: ThrowawayPostgres) -> Iterator[str]:
 def private_postgres() -> Iterator[ThrowawayPostgres]:
     """A PostgreSQL server of this test's own, which it may stop and start (`pause`,
     `resume`) as an outage would, without cutting the other tests' server."""
-    binaries = find_binaries()
-    if binaries is None:
-        pytest.skip(_NO_POSTGRES)
-    server = ThrowawayPostgres(binaries)
-    try:
-        server.start()
+    with _throwaway_server() as server:
         yield server
-    finally:
-        server.stop()
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
