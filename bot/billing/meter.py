@@ -44,9 +44,10 @@ from bot.errors import BudgetExceededError, UnpricedModelError
 from bot.llm.tokens import DEFAULT_MAX_OUTPUT_TOKENS
 from bot.llm.types import RoundStarted, Usage, UsageReported
 from bot.money import usd_precise
-from bot.storage.budgets import BudgetRepository, BudgetStatus, PeriodDays, ReservationRepository
+from bot.storage.budgets import BudgetRepository, BudgetStatus, PeriodDays
 from bot.storage.database import Database
 from bot.storage.models import Conversation, StoredMessage
+from bot.storage.reservations import ReservationRepository
 from bot.storage.timeutil import to_ms
 from bot.storage.usage import CallStatus, LedgerEntry, Purpose
 

@@ -14,10 +14,11 @@ from bot.billing.meter import Meter
 from bot.billing.pricing import PriceBook
 from bot.llm.types import ChatMessage, ChatRequest
 from bot.services.ports import TurnContext
-from bot.storage.budgets import BudgetRepository, ReservationRepository
+from bot.storage.budgets import BudgetRepository
 from bot.storage.database import Database
 from bot.storage.models import Conversation, StoredMessage
 from bot.storage.prices import PriceRepository
+from bot.storage.reservations import ReservationRepository
 from tests.billing.ledger_rows import LedgerReader
 
 GUILD = 1

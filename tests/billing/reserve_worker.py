@@ -12,8 +12,8 @@ import time
 from datetime import UTC, datetime
 
 from bot.billing.meter import period_days
-from bot.storage.budgets import ReservationRepository
 from bot.storage.database import Database
+from bot.storage.reservations import ReservationRepository
 
 GUILD = 1
 

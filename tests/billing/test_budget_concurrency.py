@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.billing.meter import period_days
-from bot.storage import budgets as budgets_module
-from bot.storage.budgets import BudgetRepository
+from bot.storage import reservations as reservations_module
+from bot.storage.budgets import APPLICABLE_BUDGETS, BudgetRepository, budget_params
 from bot.storage.database import Database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,18 +73,18 @@ async def _reserve_slowly(
     """The reserve as separate statements, with a pause between the check and the hold (a
     busy server): `lock` False is the plain port to READ COMMITTED. `together`: every task
     has read before any writes (the worst interleaving, made certain)."""
-    params = budgets_module._params(GUILD, user_id, period_days(NOW))
+    params = budget_params(GUILD, user_id, period_days(NOW))
     async with db.transaction() as conn:
         if lock:
             await conn.execute(_LOCK_BUDGETS, {"guild": GUILD, "user": user_id})
-        rows = await conn.execute_fetchall(budgets_module._APPLICABLE, params)
+        rows = await conn.execute_fetchall(APPLICABLE_BUDGETS, params)
         if together is not None:
             await together.wait()
         await asyncio.sleep(0.05)
         for row in rows:
             if int(row.spent) + int(row.held) + AMOUNT > int(row.amount_micros):
                 return False
-        await conn.execute(budgets_module._HOLD, (call_key, GUILD, user_id, AMOUNT, 0, None))
+        await conn.execute(reservations_module._HOLD, (call_key, GUILD, user_id, AMOUNT, 0, None))
     return True
 
 
@@ -100,7 +100,7 @@ async def test_without_the_row_lock_read_committed_overspends(postgres_url: str)
             )
         )
         _, overspent = await held_total(db)
-        await budgets_module.ReservationRepository(db).release_orphaned(unowned=True)
+        await reservations_module.ReservationRepository(db).release_orphaned(unowned=True)
 
         locked = await asyncio.gather(
             *(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.storage.budgets import BudgetRepository, PeriodDays, ReservationRepository
+from bot.storage.budgets import BudgetRepository, PeriodDays
 from bot.storage.database import Database
+from bot.storage.reservations import ReservationRepository
 from tests.billing.ledger_rows import LedgerReader, append_row
 from tests.billing.test_ledger import DAY_MS, ENTRY
 

@@ -13,8 +13,9 @@ from bot.billing.types import CallCost
 from bot.errors import BudgetExceededError, UnpricedModelError
 from bot.llm.types import RoundStarted, Usage, UsageReported
 from bot.services.ports import CallMeter
-from bot.storage.budgets import BudgetRepository, ReservationRepository
+from bot.storage.budgets import BudgetRepository
 from bot.storage.database import Database
+from bot.storage.reservations import ReservationRepository
 from tests.billing.conftest import GUILD, MODEL, UNPRICED, USER, Clock, request, turn
 from tests.billing.ledger_rows import LedgerReader
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from bot.billing.meter import Meter
 from bot.llm.types import RoundStarted
-from bot.storage.budgets import BudgetRepository, ReservationRepository
+from bot.storage.budgets import BudgetRepository
 from bot.storage.database import Database, load_migrations
+from bot.storage.reservations import ReservationRepository
 from bot.storage.usage import LedgerEntry
 from tests.billing.conftest import GUILD, USER, request, turn
 from tests.billing.ledger_rows import append_row

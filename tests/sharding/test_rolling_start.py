@@ -14,10 +14,11 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from bot.storage.budgets import BudgetRepository, Reservation, ReservationRepository
+from bot.storage.budgets import BudgetRepository
 from bot.storage.database import Database
 from bot.storage.owners import heartbeats
 from bot.storage.prices import PriceRepository
+from bot.storage.reservations import Reservation, ReservationRepository
 from tests.fakes.llm_scripts import Scripted, stall, text_reply
 from tests.sharding.test_processes import answer_in, env_for_shard, sharded_world, spawn_bot
 

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage.budgets import ReservationRepository
 from bot.storage.conversations import ConversationRepository
 from bot.storage.database import Database
 from bot.storage.jobs import run_if_due
@@ -25,6 +24,7 @@ from bot.storage.owners import (
     forget_dead,
     heartbeats,
 )
+from bot.storage.reservations import ReservationRepository
 from bot.storage.retention import retention_if_due
 from bot.storage.sql import Conn
 from tests.storage.helpers import new_thread

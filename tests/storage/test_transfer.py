@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 
 from bot.storage.attachments import AttachmentRepository
-from bot.storage.budgets import BudgetRepository, ReservationRepository
+from bot.storage.budgets import BudgetRepository
 from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.conversations import ConversationRepository
 from bot.storage.database import Database
 from bot.storage.messages import MessageRepository, NewStep
 from bot.storage.models import StoredAttachment
+from bot.storage.reservations import ReservationRepository
 from bot.storage.transfer import TransferError, copy_database
 from bot.storage.usage import LedgerEntry
 from tests.billing.ledger_rows import LedgerReader, append_row

@@ -1,0 +1,268 @@
+"""Reservations held against budgets, and settling a reservation into the usage ledger.
+
+A reservation is the worst-case cost of one call in flight; it counts against every budget
+that applies (`bot.storage.budgets`) until the call is settled. On PostgreSQL a reservation
+locks the budget rows it checks, so reservations from any number of processes never
+overspend. `reserve` and `settle` each run as one transaction in a single trip to the
+connection's thread (`Database.run_in_transaction`): they run before and after every LLM
+call, and each trip costs more than the SQL itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.storage.budgets import (
+    APPLICABLE_BUDGETS,
+    PERIODS,
+    BudgetStatus,
+    PeriodDays,
+    budget_params,
+    budget_status_of,
+)
+from bot.storage.database import Database
+from bot.storage.owners import STALE_AFTER_MS, orphan_params, orphaned
+from bot.storage.sql import Conn, SyncConn
+from bot.storage.timeutil import from_ms
+from bot.storage.usage import (
+    ENTRY_BY_KEY,
+    ENTRY_FIELDS,
+    LEDGER_COLUMN_TYPES,
+    LedgerEntry,
+    append_entry,
+    entry_from_row,
+    entry_params,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    call_key: str
+    guild_id: int
+    user_id: int | None
+    amount_micros: int
+    created_at: datetime
+    owner: str | None = None  # the process run whose call holds it
+
+
+@dataclass(frozen=True, slots=True)
+class ReserveOutcome:
+    statuses: tuple[BudgetStatus, ...]  # the budgets that apply, before this call's hold
+    held: bool  # the hold was written
+    refused_by: BudgetStatus | None = None  # the first budget that can't cover the call
+
+
+@dataclass(frozen=True, slots=True)
+class SettleOutcome:
+    entry: LedgerEntry  # what the ledger holds for the key (the first write on a replay)
+    inserted: bool  # False: the key was already recorded and nothing was written
+    statuses: tuple[BudgetStatus, ...]  # the budgets after the settlement, when asked for
+
+
+# A second hold under the same key replaces the first: one call, one hold.
+_HOLD = """
+    INSERT INTO reservations (call_key, guild_id, user_id, amount_micros, created_at, owner)
+    VALUES (?, ?, ?, ?, ?, ?)
+    ON CONFLICT (call_key) DO UPDATE SET
+        guild_id = excluded.guild_id, user_id = excluded.user_id,
+        amount_micros = excluded.amount_micros, created_at = excluded.created_at,
+        owner = excluded.owner
+"""
+_RELEASE = "DELETE FROM reservations WHERE call_key = ?"
+# PostgreSQL runs reservations from many connections and processes at once, and READ
+# COMMITTED lets two of them read the same spending and both hold the last of a budget (a
+# plain port overspends several times over under load). switchboard_reserve (migration
+# 0006) locks the budget rows that apply, in id order, then reads and holds as below, all
+# inside the server in one statement that is its own transaction: reservations against one
+# budget take turns, and each holds the lock for well under a millisecond instead of
+# several round trips. SQLite needs no lock: BEGIN IMMEDIATE admits one writer at a time.
+_RESERVE_PG = """
+    SELECT o_id AS id, o_guild_id AS guild_id, o_user_id AS user_id, o_period AS period,
+           o_amount_micros AS amount_micros, o_updated_by AS updated_by,
+           o_updated_at AS updated_at, o_spent AS spent, o_held AS held
+    FROM switchboard_reserve(
+        CAST(:key AS TEXT), CAST(:guild AS BIGINT), CAST(:user_id AS BIGINT),
+        CAST(:amount AS BIGINT), CAST(:created AS BIGINT),
+        CAST(:day0 AS BIGINT), CAST(:day1 AS BIGINT), CAST(:week0 AS BIGINT),
+        CAST(:week1 AS BIGINT), CAST(:month0 AS BIGINT), CAST(:month1 AS BIGINT),
+        CAST(:owner AS TEXT))
+"""
+
+
+# Settling from the client took four round trips (delete the hold, append to the ledger, read
+# the budgets, commit) with the server's roll-up row locked from the append to the commit, so
+# every settlement in a server queued behind the slowest client. switchboard_settle (migration
+# 0008) does the same work inside the server as one statement that is its own transaction.
+_SETTLE_PG = f"""
+    SELECT o_inserted AS inserted, o_id AS id, o_guild_id AS guild_id, o_user_id AS user_id,
+           o_period AS period, o_amount_micros AS amount_micros, o_updated_by AS updated_by,
+           o_updated_at AS updated_at, o_spent AS spent, o_held AS held
+    FROM switchboard_settle(
+        p_release => CAST(:release AS BOOLEAN), p_statuses => CAST(:statuses AS BOOLEAN),
+        {", ".join(f"p_{name} => CAST(:{name} AS {kind})" for name, kind in LEDGER_COLUMN_TYPES)},
+        p_day0 => CAST(:day0 AS BIGINT), p_day1 => CAST(:day1 AS BIGINT),
+        p_week0 => CAST(:week0 AS BIGINT), p_week1 => CAST(:week1 AS BIGINT),
+        p_month0 => CAST(:month0 AS BIGINT), p_month1 => CAST(:month1 AS BIGINT))
+"""
+
+
+def _settle_params(entry: LedgerEntry, held: bool, days: PeriodDays | None) -> dict[str, object]:
+    call: dict[str, object] = {"release": held, "statuses": days is not None}
+    call.update(zip(ENTRY_FIELDS, entry_params(entry), strict=True))
+    for name in PERIODS:
+        first, end = days[name] if days is not None else (None, None)
+        call[f"{name}0"], call[f"{name}1"] = first, end
+    return call
+
+
+def _replayed(conn: SyncConn, key: str) -> SettleOutcome:
+    first = conn.execute(ENTRY_BY_KEY, (key,)).fetchone()
+    assert first is not None
+    return SettleOutcome(entry_from_row(first), inserted=False, statuses=())
+
+
+def _decide(statuses: tuple[BudgetStatus, ...], amount_micros: int | None) -> ReserveOutcome:
+    """Hold when some budget applies, the call is priced and every budget can take it."""
+    if not statuses or amount_micros is None:
+        return ReserveOutcome(statuses, held=False)
+    for status in statuses:
+        total = status.spent_micros + status.held_micros + amount_micros
+        if total > status.budget.amount_micros:
+            return ReserveOutcome(statuses, held=False, refused_by=status)
+    return ReserveOutcome(statuses, held=True)
+
+
+class ReservationRepository:
+    def __init__(self, db: Database, *, owner: str | None = None) -> None:
+        """`owner`: this process run's id (`bot.storage.owners`), written on its holds."""
+        self._db = db
+        self._owner = owner
+
+    async def reserve(
+        self,
+        call_key: str,
+        guild_id: int,
+        user_id: int | None,
+        amount_micros: int | None,
+        created_at_ms: int,
+        days: PeriodDays,
+    ) -> ReserveOutcome:
+        """In one transaction: read the budgets that apply to (guild, user) and, when there
+        are some and every one can take `amount_micros` on top of its spending and open holds,
+        hold it. Nothing is held when no budget applies or `amount_micros` is None (unpriced);
+        the caller decides what that means."""
+        params = budget_params(guild_id, user_id, days)
+        owner = self._owner
+
+        def work(conn: SyncConn) -> ReserveOutcome:
+            if conn.dialect == "postgresql":
+                call = {**params, "key": call_key, "user_id": user_id, "owner": owner}
+                call.update(amount=amount_micros, created=created_at_ms)
+                rows = conn.execute(_RESERVE_PG, call).fetchall()
+                # The function held exactly when _decide says so (the same rule).
+                return _decide(tuple(budget_status_of(r) for r in rows), amount_micros)
+            statuses = tuple(
+                budget_status_of(r) for r in conn.execute(APPLICABLE_BUDGETS, params).fetchall()
+            )
+            outcome = _decide(statuses, amount_micros)
+            if outcome.held:
+                hold = (call_key, guild_id, user_id, amount_micros, created_at_ms, owner)
+                conn.execute(_HOLD, hold)
+            return outcome
+
+        return await self._db.run_in_transaction(work, single_statement=True)
+
+    async def settle(
+        self, entry: LedgerEntry, *, held: bool, days: PeriodDays | None = None
+    ) -> SettleOutcome:
+        """In one transaction: drop the hold of `entry`'s call (if `held`) and append `entry`
+        to the ledger unless its key is already there. With `days`, also return the budgets
+        of the entry's guild and user as they stand afterwards."""
+        if self._db.is_postgresql:
+            return await self._settle_in_server(entry, held=held, days=days)
+
+        def work(conn: SyncConn) -> SettleOutcome:
+            key = entry.idempotency_key
+            if held:
+                conn.execute(_RELEASE, (key,))
+            if not append_entry(conn, entry):
+                return _replayed(conn, key)
+            statuses: tuple[BudgetStatus, ...] = ()
+            if days is not None and entry.guild_id is not None:
+                params = budget_params(entry.guild_id, entry.user_id, days)
+                rows = conn.execute(APPLICABLE_BUDGETS, params).fetchall()
+                statuses = tuple(budget_status_of(r) for r in rows)
+            return SettleOutcome(entry, inserted=True, statuses=statuses)
+
+        return await self._db.run_in_transaction(work)
+
+    async def _settle_in_server(
+        self, entry: LedgerEntry, *, held: bool, days: PeriodDays | None
+    ) -> SettleOutcome:
+        """PostgreSQL: the same work as one statement, switchboard_settle (see _SETTLE_PG)."""
+        call = _settle_params(entry, held, days)
+
+        def work(conn: SyncConn) -> SettleOutcome:
+            rows = conn.execute(_SETTLE_PG, call).fetchall()
+            if not rows[0].inserted:
+                # A replay (rare): the first entry is read in a trip of its own. Ledger rows
+                # never change, so reading it after the settlement committed is the same.
+                return _replayed(conn, entry.idempotency_key)
+            statuses = tuple(budget_status_of(r) for r in rows if r.id is not None)
+            return SettleOutcome(entry, inserted=True, statuses=statuses)
+
+        return await self._db.run_in_transaction(work, single_statement=True)
+
+    async def hold(
+        self,
+        call_key: str,
+        guild_id: int,
+        user_id: int | None,
+        amount_micros: int,
+        created_at_ms: int,
+        *,
+        conn: Conn | None = None,
+    ) -> None:
+        """Hold without checking any budget (`reserve` checks)."""
+        params = (call_key, guild_id, user_id, amount_micros, created_at_ms, self._owner)
+        async with self._db.maybe_transaction(conn) as c:
+            await c.execute(_HOLD, params)
+
+    async def release(self, call_key: str, *, conn: Conn | None = None) -> bool:
+        """Drop the hold of one call; False if it had none (already settled or released)."""
+        async with self._db.maybe_transaction(conn) as c:
+            cursor = await c.execute(_RELEASE, (call_key,))
+            return cursor.rowcount > 0
+
+    async def release_orphaned(
+        self, *, unowned: bool, stale_ms: int = STALE_AFTER_MS, conn: Conn | None = None
+    ) -> int:
+        """Drop the holds of dead owners (`bot.storage.owners`; with `unowned`, also holds
+        with no owner, written before owners existed): their calls can't be in flight any
+        more. A live sibling's holds stay. Returns how many were dropped."""
+        params = orphan_params(unowned=unowned, stale_ms=stale_ms)
+        async with self._db.maybe_transaction(conn) as c:
+            sql = f"DELETE FROM reservations WHERE {orphaned('reservations.owner', c.dialect)}"
+            cursor = await c.execute(sql, params)
+            return cursor.rowcount
+
+    _ALL = (
+        "SELECT call_key, guild_id, user_id, amount_micros, created_at, owner FROM reservations"
+        " ORDER BY id"
+    )
+
+    async def all(self, *, conn: Conn | None = None) -> list[Reservation]:
+        async with self._db.reading(conn) as c:
+            rows = await c.execute_fetchall(self._ALL)
+        return [
+            Reservation(
+                r.call_key,
+                r.guild_id,
+                r.user_id,
+                r.amount_micros,
+                from_ms(r.created_at),
+                r.owner,
+            )
+            for r in rows
+        ]
