@@ -10,6 +10,7 @@ call, and each trip costs more than the SQL itself.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,9 +22,10 @@ from bot.storage.budgets import (
     budget_params,
     budget_status_of,
 )
+from bot.storage.coalescer import Coalescer
 from bot.storage.database import Database
 from bot.storage.owners import STALE_AFTER_MS, orphan_params, orphaned
-from bot.storage.sql import Conn, SyncConn
+from bot.storage.sql import Conn, Row, SyncConn
 from bot.storage.timeutil import from_ms
 from bot.storage.usage import (
     ENTRY_BY_KEY,
@@ -72,22 +74,49 @@ _HOLD = """
 _RELEASE = "DELETE FROM reservations WHERE call_key = ?"
 # PostgreSQL runs reservations from many connections and processes at once, and READ
 # COMMITTED lets two of them read the same spending and both hold the last of a budget (a
-# plain port overspends several times over under load). switchboard_reserve (migration
-# 0006) locks the budget rows that apply, in id order, then reads and holds as below, all
-# inside the server in one statement that is its own transaction: reservations against one
-# budget take turns, and each holds the lock for well under a millisecond instead of
-# several round trips. SQLite needs no lock: BEGIN IMMEDIATE admits one writer at a time.
+# plain port overspends several times over under load). switchboard_reserve_many (migration
+# 0009) locks the budget rows that apply, in id order, then decides each call of a batch in
+# turn, reading and holding as below, all inside the server in one statement that is its own
+# transaction. Reservations against one budget take turns, and a process sends the ones that
+# arrive while its previous batch is in flight as the next batch (`Coalescer`): under load a
+# turn serves a batch, not one call. SQLite needs no lock: BEGIN IMMEDIATE admits one writer
+# at a time.
 _RESERVE_PG = """
-    SELECT o_id AS id, o_guild_id AS guild_id, o_user_id AS user_id, o_period AS period,
-           o_amount_micros AS amount_micros, o_updated_by AS updated_by,
+    SELECT o_item AS item, o_id AS id, o_guild_id AS guild_id, o_user_id AS user_id,
+           o_period AS period, o_amount_micros AS amount_micros, o_updated_by AS updated_by,
            o_updated_at AS updated_at, o_spent AS spent, o_held AS held
-    FROM switchboard_reserve(
-        CAST(:key AS TEXT), CAST(:guild AS BIGINT), CAST(:user_id AS BIGINT),
-        CAST(:amount AS BIGINT), CAST(:created AS BIGINT),
-        CAST(:day0 AS BIGINT), CAST(:day1 AS BIGINT), CAST(:week0 AS BIGINT),
-        CAST(:week1 AS BIGINT), CAST(:month0 AS BIGINT), CAST(:month1 AS BIGINT),
+    FROM switchboard_reserve_many(
+        CAST(:keys AS TEXT[]), CAST(:guilds AS BIGINT[]), CAST(:users AS BIGINT[]),
+        CAST(:amounts AS BIGINT[]), CAST(:created AS BIGINT[]),
+        CAST(:day0 AS BIGINT[]), CAST(:day1 AS BIGINT[]), CAST(:week0 AS BIGINT[]),
+        CAST(:week1 AS BIGINT[]), CAST(:month0 AS BIGINT[]), CAST(:month1 AS BIGINT[]),
         CAST(:owner AS TEXT))
 """
+
+
+@dataclass(frozen=True, slots=True)
+class _ReserveRequest:
+    call_key: str
+    guild_id: int
+    user_id: int | None
+    amount_micros: int | None
+    created_at_ms: int
+    days: PeriodDays
+
+
+def _batch_params(batch: Sequence[_ReserveRequest], owner: str | None) -> dict[str, object]:
+    call: dict[str, object] = {
+        "keys": [r.call_key for r in batch],
+        "guilds": [r.guild_id for r in batch],
+        "users": [r.user_id for r in batch],
+        "amounts": [r.amount_micros for r in batch],
+        "created": [r.created_at_ms for r in batch],
+        "owner": owner,
+    }
+    for name in PERIODS:
+        call[f"{name}0"] = [r.days[name][0] for r in batch]
+        call[f"{name}1"] = [r.days[name][1] for r in batch]
+    return call
 
 
 # Settling from the client took four round trips (delete the hold, append to the ledger, read
@@ -138,6 +167,7 @@ class ReservationRepository:
         """`owner`: this process run's id (`bot.storage.owners`), written on its holds."""
         self._db = db
         self._owner = owner
+        self._batches = Coalescer(self._reserve_batch, abandoned=self._undo_abandoned)
 
     async def reserve(
         self,
@@ -152,16 +182,15 @@ class ReservationRepository:
         are some and every one can take `amount_micros` on top of its spending and open holds,
         hold it. Nothing is held when no budget applies or `amount_micros` is None (unpriced);
         the caller decides what that means."""
+        if self._db.is_postgresql:
+            request = _ReserveRequest(
+                call_key, guild_id, user_id, amount_micros, created_at_ms, days
+            )
+            return await self._batches.submit(request)
         params = budget_params(guild_id, user_id, days)
         owner = self._owner
 
         def work(conn: SyncConn) -> ReserveOutcome:
-            if conn.dialect == "postgresql":
-                call = {**params, "key": call_key, "user_id": user_id, "owner": owner}
-                call.update(amount=amount_micros, created=created_at_ms)
-                rows = conn.execute(_RESERVE_PG, call).fetchall()
-                # The function held exactly when _decide says so (the same rule).
-                return _decide(tuple(budget_status_of(r) for r in rows), amount_micros)
             statuses = tuple(
                 budget_status_of(r) for r in conn.execute(APPLICABLE_BUDGETS, params).fetchall()
             )
@@ -171,7 +200,29 @@ class ReservationRepository:
                 conn.execute(_HOLD, hold)
             return outcome
 
-        return await self._db.run_in_transaction(work, single_statement=True)
+        return await self._db.run_in_transaction(work)
+
+    async def _reserve_batch(self, batch: Sequence[_ReserveRequest]) -> list[ReserveOutcome]:
+        """PostgreSQL: a batch of reservations in one statement (see _RESERVE_PG)."""
+        call = _batch_params(batch, self._owner)
+
+        def work(conn: SyncConn) -> list[Row]:
+            return conn.execute(_RESERVE_PG, call).fetchall()
+
+        rows = await self._db.run_in_transaction(work, single_statement=True)
+        statuses: list[list[BudgetStatus]] = [[] for _ in batch]
+        for row in rows:
+            statuses[row.item - 1].append(budget_status_of(row))
+        # The function held exactly when _decide says so (the same rule).
+        return [
+            _decide(tuple(found), request.amount_micros)
+            for found, request in zip(statuses, batch, strict=True)
+        ]
+
+    async def _undo_abandoned(self, request: _ReserveRequest, outcome: ReserveOutcome) -> None:
+        """A caller cancelled while its batch was in flight never learns of its hold."""
+        if outcome.held:
+            await self.release(request.call_key)
 
     async def settle(
         self, entry: LedgerEntry, *, held: bool, days: PeriodDays | None = None

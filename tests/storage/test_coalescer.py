@@ -1,0 +1,107 @@
+"""The coalescer: the first request goes at once, those arriving while a batch is in flight go
+together as the next one, and a caller that goes away loses nothing and leaves nothing.
+
+Pure asyncio (no protocol under it): the flush is a function the test controls."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import pytest
+
+from bot.storage.coalescer import Coalescer
+
+
+class Flusher:
+    """Doubles each request; each batch waits until the test lets it finish."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+        self.release = asyncio.Event()
+        self.fail: Exception | None = None
+        self.undone: list[tuple[int, int]] = []
+
+    async def flush(self, batch: Sequence[int]) -> list[int]:
+        self.batches.append(list(batch))
+        await self.release.wait()
+        if self.fail is not None:
+            raise self.fail
+        return [2 * n for n in batch]
+
+    async def abandoned(self, request: int, result: int) -> None:
+        self.undone.append((request, result))
+
+
+async def settle() -> None:
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
+async def test_requests_arriving_during_a_batch_go_together_in_order() -> None:
+    flusher = Flusher()
+    coalescer = Coalescer(flusher.flush)
+    first = asyncio.create_task(coalescer.submit(1))
+    await settle()
+    rest = [asyncio.create_task(coalescer.submit(n)) for n in range(2, 7)]
+    await settle()
+    assert flusher.batches == [[1]]  # nothing waits for company while the line is idle
+
+    flusher.release.set()
+    assert await first == 2
+    assert [await task for task in rest] == [4, 6, 8, 10, 12]
+    assert flusher.batches == [[1], [2, 3, 4, 5, 6]]
+
+
+async def test_a_batch_is_at_most_max_batch_long() -> None:
+    flusher = Flusher()
+    coalescer = Coalescer(flusher.flush, max_batch=3)
+    flusher.release.set()
+    results = await asyncio.gather(*(coalescer.submit(n) for n in range(8)))
+    assert results == [2 * n for n in range(8)]
+    assert all(len(batch) <= 3 for batch in flusher.batches)
+    assert [n for batch in flusher.batches for n in batch] == list(range(8))
+
+
+async def test_a_failed_batch_fails_each_of_its_callers_and_the_next_batch_runs() -> None:
+    flusher = Flusher()
+    coalescer = Coalescer(flusher.flush)
+    flusher.fail = RuntimeError("server gone")
+    calls = [asyncio.create_task(coalescer.submit(n)) for n in range(3)]
+    await settle()
+    flusher.release.set()
+    for call in calls:
+        with pytest.raises(RuntimeError, match="server gone"):
+            await call
+    flusher.fail = None
+    assert await coalescer.submit(9) == 18
+
+
+async def test_a_caller_cancelled_before_its_batch_leaves_it_out() -> None:
+    flusher = Flusher()
+    coalescer = Coalescer(flusher.flush, abandoned=flusher.abandoned)
+    first = asyncio.create_task(coalescer.submit(1))
+    await settle()
+    gone, kept = asyncio.create_task(coalescer.submit(2)), asyncio.create_task(coalescer.submit(3))
+    await settle()
+    gone.cancel()
+    flusher.release.set()
+    assert (await first, await kept) == (2, 6)
+    assert gone.cancelled()
+    assert flusher.batches == [[1], [3]] and flusher.undone == []
+
+
+async def test_a_caller_cancelled_while_its_batch_is_in_flight_has_its_result_undone() -> None:
+    flusher = Flusher()
+    coalescer = Coalescer(flusher.flush, abandoned=flusher.abandoned)
+    gone, kept = asyncio.create_task(coalescer.submit(4)), asyncio.create_task(coalescer.submit(5))
+    await settle()
+    assert flusher.batches == [[4, 5]]
+    gone.cancel()
+    await settle()
+    assert not gone.done()  # its cancellation waits for the batch, to undo what it did
+    flusher.release.set()
+    assert await kept == 10
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    assert flusher.undone == [(4, 8)]  # undone before the cancellation reached the caller
