@@ -25,16 +25,14 @@ from bot.storage.budgets import (
 from bot.storage.coalescer import Coalescer
 from bot.storage.database import Database
 from bot.storage.owners import STALE_AFTER_MS, orphan_params, orphaned
+from bot.storage.settle_batches import SETTLE_MANY, SettleRequest, batch_json, settled_in_turn
 from bot.storage.sql import Conn, Row, SyncConn
 from bot.storage.timeutil import from_ms
 from bot.storage.usage import (
     ENTRY_BY_KEY,
-    ENTRY_FIELDS,
-    LEDGER_COLUMN_TYPES,
     LedgerEntry,
     append_entry,
     entry_from_row,
-    entry_params,
 )
 
 
@@ -119,32 +117,6 @@ def _batch_params(batch: Sequence[_ReserveRequest], owner: str | None) -> dict[s
     return call
 
 
-# Settling from the client took four round trips (delete the hold, append to the ledger, read
-# the budgets, commit) with the server's roll-up row locked from the append to the commit, so
-# every settlement in a server queued behind the slowest client. switchboard_settle (migration
-# 0008) does the same work inside the server as one statement that is its own transaction.
-_SETTLE_PG = f"""
-    SELECT o_inserted AS inserted, o_id AS id, o_guild_id AS guild_id, o_user_id AS user_id,
-           o_period AS period, o_amount_micros AS amount_micros, o_updated_by AS updated_by,
-           o_updated_at AS updated_at, o_spent AS spent, o_held AS held
-    FROM switchboard_settle(
-        p_release => CAST(:release AS BOOLEAN), p_statuses => CAST(:statuses AS BOOLEAN),
-        {", ".join(f"p_{name} => CAST(:{name} AS {kind})" for name, kind in LEDGER_COLUMN_TYPES)},
-        p_day0 => CAST(:day0 AS BIGINT), p_day1 => CAST(:day1 AS BIGINT),
-        p_week0 => CAST(:week0 AS BIGINT), p_week1 => CAST(:week1 AS BIGINT),
-        p_month0 => CAST(:month0 AS BIGINT), p_month1 => CAST(:month1 AS BIGINT))
-"""
-
-
-def _settle_params(entry: LedgerEntry, held: bool, days: PeriodDays | None) -> dict[str, object]:
-    call: dict[str, object] = {"release": held, "statuses": days is not None}
-    call.update(zip(ENTRY_FIELDS, entry_params(entry), strict=True))
-    for name in PERIODS:
-        first, end = days[name] if days is not None else (None, None)
-        call[f"{name}0"], call[f"{name}1"] = first, end
-    return call
-
-
 def _replayed(conn: SyncConn, key: str) -> SettleOutcome:
     first = conn.execute(ENTRY_BY_KEY, (key,)).fetchone()
     assert first is not None
@@ -167,7 +139,9 @@ class ReservationRepository:
         """`owner`: this process run's id (`bot.storage.owners`), written on its holds."""
         self._db = db
         self._owner = owner
-        self._batches = Coalescer(self._reserve_batch, abandoned=self._undo_abandoned)
+        self._reservations = Coalescer(self._reserve_batch, abandoned=self._undo_abandoned)
+        # A settlement is never undone: the call happened, its caller or not.
+        self._settlements = Coalescer(self._settle_batch)
 
     async def reserve(
         self,
@@ -186,7 +160,7 @@ class ReservationRepository:
             request = _ReserveRequest(
                 call_key, guild_id, user_id, amount_micros, created_at_ms, days
             )
-            return await self._batches.submit(request)
+            return await self._reservations.submit(request)
         params = budget_params(guild_id, user_id, days)
         owner = self._owner
 
@@ -231,7 +205,7 @@ class ReservationRepository:
         to the ledger unless its key is already there. With `days`, also return the budgets
         of the entry's guild and user as they stand afterwards."""
         if self._db.is_postgresql:
-            return await self._settle_in_server(entry, held=held, days=days)
+            return await self._settlements.submit(SettleRequest(entry, held, days))
 
         def work(conn: SyncConn) -> SettleOutcome:
             key = entry.idempotency_key
@@ -248,20 +222,25 @@ class ReservationRepository:
 
         return await self._db.run_in_transaction(work)
 
-    async def _settle_in_server(
-        self, entry: LedgerEntry, *, held: bool, days: PeriodDays | None
-    ) -> SettleOutcome:
-        """PostgreSQL: the same work as one statement, switchboard_settle (see _SETTLE_PG)."""
-        call = _settle_params(entry, held, days)
+    async def _settle_batch(self, batch: Sequence[SettleRequest]) -> list[SettleOutcome]:
+        """PostgreSQL: a batch of settlements in one statement, switchboard_settle_many
+        (`bot.storage.settle_batches`). Settling from the client took four round trips with
+        the server's roll-up row locked from the append to the commit, so every settlement in
+        a server queued behind the slowest client; inside the server the lock is held for the
+        rest of one statement, once for the whole batch."""
+        call = {"batch": batch_json(batch)}
 
-        def work(conn: SyncConn) -> SettleOutcome:
-            rows = conn.execute(_SETTLE_PG, call).fetchall()
-            if not rows[0].inserted:
-                # A replay (rare): the first entry is read in a trip of its own. Ledger rows
-                # never change, so reading it after the settlement committed is the same.
-                return _replayed(conn, entry.idempotency_key)
-            statuses = tuple(budget_status_of(r) for r in rows if r.id is not None)
-            return SettleOutcome(entry, inserted=True, statuses=statuses)
+        def work(conn: SyncConn) -> list[SettleOutcome]:
+            rows = conn.execute(SETTLE_MANY, call).fetchall()
+            outcomes = []
+            for request, settled in zip(batch, settled_in_turn(batch, rows), strict=True):
+                if settled.inserted:
+                    outcomes.append(SettleOutcome(request.entry, True, settled.statuses))
+                else:
+                    # A replay (rare): the first entry is read in a trip of its own. Ledger
+                    # rows never change, so reading it after the settlement is the same.
+                    outcomes.append(_replayed(conn, request.entry.idempotency_key))
+            return outcomes
 
         return await self._db.run_in_transaction(work, single_statement=True)
 

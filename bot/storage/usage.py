@@ -59,13 +59,6 @@ class LedgerEntry:
 _FIELDS: tuple[str, ...] = LedgerEntry.__slots__
 ENTRY_FIELDS = _FIELDS  # the ledger's columns, in LedgerEntry's order
 _COLUMNS = ", ".join(_FIELDS)
-_TEXT_COLUMNS = {"idempotency_key", "purpose", "model", "price_source", "status"}
-_TEXT_COLUMNS |= {"usage_source", "provider"}
-# Each column with its PostgreSQL type (the others are BIGINT), for statements that pass an
-# entry to a function (switchboard_settle) and must say what each parameter is.
-LEDGER_COLUMN_TYPES: tuple[tuple[str, str], ...] = tuple(
-    (name, "TEXT" if name in _TEXT_COLUMNS else "BIGINT") for name in _FIELDS
-)
 
 
 def entry_from_row(row: Row) -> LedgerEntry:
