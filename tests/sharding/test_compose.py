@@ -1,7 +1,8 @@
 """compose.yaml: docker cannot run here, so the file is read as Compose would and held to
 what it promises: `docker compose up -d` starts the single process; the `shards` profile
 adds PostgreSQL and two processes that together run both shards of two, share a volume for
-their shard claims, and together stay under Discord's global limit."""
+their shard claims, and together stay under Discord's global limit. The profile's shard
+settings are also what `test_processes.py` runs its two PostgreSQL shard processes with."""
 
 from __future__ import annotations
 

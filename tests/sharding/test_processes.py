@@ -21,6 +21,7 @@ from tests.fakes.bot_subprocess import BotSubprocess, start_bot_subprocess
 from tests.fakes.discord_server import FakeDiscord, FakeMessage
 from tests.fakes.llm_scripts import Scripted, text_reply
 from tests.fakes.llm_server import FakeLLMServer
+from tests.sharding.test_compose import services
 
 
 async def spawn_bot(
@@ -55,17 +56,17 @@ def env_for_shard(
     fake: FakeDiscord, llm: FakeLLMServer, database: Path, shard: int, url: str
 ) -> dict[str, str]:
     """`url`: DATABASE_URL ("" for the SQLite file at `database`, which also holds the
-    claims' folder either way)."""
+    claims' folder either way). On PostgreSQL the processes run as compose.yaml's `shards`
+    profile runs them: its shard services' own settings (shard ids, share of the global
+    limit), with the database and Discord of this test."""
     model = ("model-zero", "model-one")[shard]
-    return bot_env(
-        fake,
-        llm,
-        database,
-        SHARD_COUNT="2",
-        SHARD_IDS=str(shard),
-        LLM_MODEL=model,
-        DATABASE_URL=url,
-    )
+    shard_env = {"SHARD_COUNT": "2", "SHARD_IDS": str(shard)}
+    if url:
+        compose_env = services("shards")[f"switchboard-shard-{shard}"]["environment"]
+        shard_env = {
+            name: compose_env[name] for name in ("SHARD_COUNT", "SHARD_IDS", "DISCORD_GLOBAL_RATE")
+        }
+    return bot_env(fake, llm, database, LLM_MODEL=model, DATABASE_URL=url, **shard_env)
 
 
 async def answer_in(fake: FakeDiscord, channel_id: int) -> FakeMessage:
