@@ -18,6 +18,7 @@ claimed one of them, running on would answer every message of that shard twice, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -100,7 +101,12 @@ class PgShardClaims:
             self._held.clear()
             conn, self._conn = self._conn, None
         if conn is not None:
-            # Closing the session drops every advisory lock it holds.
+            # Closing the session drops every advisory lock it holds, but only once its
+            # server process has ended, a moment after close() returns: a claim made right
+            # after (a restart, another process taking over) could still find the shard
+            # taken. Unlocking first is done when this returns.
+            with contextlib.suppress(psycopg.Error):
+                conn.execute("SELECT pg_advisory_unlock_all()")
             conn.close()
 
     async def watch(self, on_refused: Callable[[ShardTakenError], None]) -> None:
