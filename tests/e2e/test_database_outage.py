@@ -173,3 +173,48 @@ async def test_postgres_still_gone_at_shutdown_the_next_start_closes_the_answer(
         await fake.send_user_message(thread.id, fake.user, "still there?")
         second = await app.final_answer(thread.id, index=1)
         assert "Back in business." in second.content
+
+
+async def test_postgres_gone_when_a_member_writes_they_get_the_plain_line(
+    tmp_path: Path,
+    fakes: tuple[FakeDiscord, FakeLLMServer],
+    private_postgres: ThrowawayPostgres,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fake, llm = fakes
+    url = private_postgres.url(private_postgres.create_database())
+    settings = make_settings(tmp_path, fake, llm).model_copy(
+        update={"database_url": SecretStr(url)}
+    )
+    assert fake.user is not None
+    llm.enqueue(text_reply("First answer."))
+    async with running_bot(settings, fake, llm) as app:
+        outage = app.bot.services.db.outage
+        assert outage is not None
+        outage.retry_first_s, outage.retry_max_s = 0.1, 0.3
+        await fake.invoke_slash_command("chat", {"prompt": "hello"})
+        thread = await fake.wait_for(lambda: next(iter(fake.threads(app.channel_id)), None))
+        await app.final_answer(thread.id)
+
+        await asyncio.to_thread(private_postgres.pause)
+        asked = len(llm.chat_requests)
+        await fake.send_user_message(thread.id, fake.user, "are you there?")
+
+        def replied() -> FakeMessage | None:
+            mine = app.bot_messages(thread.id)
+            return mine[1] if len(mine) > 1 and LINE in mine[1].content else None
+
+        # Nothing could be stored, so nothing is asked of the model; the member is told why.
+        reply = await fake.wait_for(replied, timeout=20)
+        assert "went wrong" not in reply.content and "error id" not in reply.content
+        assert len(llm.chat_requests) == asked
+
+        await asyncio.to_thread(private_postgres.resume)
+        llm.enqueue(text_reply("Back in business."))
+        # The bot finds the server back by itself (the failed write marked it down).
+        assert outage.count == 1
+        await fake.wait_for(lambda: not outage.down or None, timeout=30)
+        await fake.send_user_message(thread.id, fake.user, "now?")
+        again = await app.final_answer(thread.id, index=2)
+        assert "Back in business." in again.content
+    assert "Traceback" not in caplog.text
