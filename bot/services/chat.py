@@ -12,7 +12,8 @@ arrival order. A Stop ends only the running answer.
 When PostgreSQL is lost mid-run (`outage`), every answer in flight is stopped and ends with
 the database's plain line under the words already shown: the model call is not left running
 when neither its cost nor its text can be recorded. Their records, a call's settlement and
-budget holds to release wait for the server to be back (`bot.storage.outage`).
+budget holds to release wait for the server to be back (`bot.storage.outage`), and so do the
+messages waiting their turn behind those answers (for up to `QUEUED_TURN_WAIT_S`).
 """
 
 from __future__ import annotations
@@ -51,6 +52,11 @@ from bot.storage.stream_log import StreamLog
 from bot.tasks import spawn
 
 log = logging.getLogger(__name__)
+
+
+# A member's message waiting its turn when PostgreSQL went away is answered if the server is
+# back within this long; the answer before it ended saying "try again in a minute".
+QUEUED_TURN_WAIT_S = 120.0
 
 
 @dataclass(slots=True)
@@ -207,6 +213,27 @@ class ChatService:
         finally:
             self._running.pop(conversation.id, None)
 
+    async def _start_answer(
+        self, conversation_id: int, model: str, user_message_id: int
+    ) -> StoredMessage | None:
+        """The answer's row, once the database can take it. A member's message waiting its
+        turn when PostgreSQL went away was stored before: it is answered once the server is
+        back (the answer before it told the member the database is gone), if that is within
+        `QUEUED_TURN_WAIT_S`."""
+        deadline = asyncio.get_running_loop().time() + QUEUED_TURN_WAIT_S
+        while True:
+            try:
+                return await self._messages.start_answer(conversation_id, model, user_message_id)
+            except DatabaseUnavailableError as exc:
+                outage = self._outage
+                left = deadline - asyncio.get_running_loop().time()
+                if outage is not None and left > 0 and await outage.until_back(left):
+                    continue
+                # Nothing shown yet and nowhere to record an answer: the member's message is
+                # stored, and answered when they ask again.
+                log.warning("answer not started: %s", exc.detail)
+                return None
+
     async def _answer(self, turn: TurnRequest, running: _Running) -> None:
         conversation = turn.conversation
         effective = await self._effective.for_channel(
@@ -214,12 +241,8 @@ class ChatService:
             conversation.parent_channel_id,
         )
         model = turn.model or conversation.model or effective.model
-        try:
-            answer = await self._messages.start_answer(conversation.id, model, turn.user_message.id)
-        except DatabaseUnavailableError as exc:
-            # Nothing shown yet and nowhere to record an answer: the member's message is
-            # stored, and answered when they ask again.
-            log.warning("answer not started: %s", exc.detail)
+        answer = await self._start_answer(conversation.id, model, turn.user_message.id)
+        if answer is None:
             return
         running.answer_id = answer.id
         recorder = AnswerRecorder(

@@ -58,11 +58,24 @@ class Outage:
         self._lost_listeners: list[Callable[[], None]] = []
         self._redo: list[tuple[str, Write]] = []
         self._redoing = asyncio.Lock()
+        self._back = asyncio.Event()  # set while reachable
+        self._back.set()
 
     @property
     def waiting(self) -> int:
         """Writes queued until the server is back."""
         return len(self._redo)
+
+    async def until_back(self, within_s: float) -> bool:
+        """Wait (up to `within_s`) until the server is found reachable again; True if it is."""
+        if self.closed:
+            return False
+        try:
+            async with asyncio.timeout(within_s):
+                await self._back.wait()
+        except TimeoutError:
+            return False
+        return not self.closed
 
     def on_lost(self, listener: Callable[[], None]) -> None:
         """Call `listener` (synchronously, so it can't fail half-way) whenever the server is
@@ -75,6 +88,7 @@ class Outage:
             self.down = True
             return
         self.down = True
+        self._back.clear()
         self.count += 1
         log.warning(
             "lost the connection to PostgreSQL at %s (%s); reconnecting", self.where, reason
@@ -128,6 +142,7 @@ class Outage:
             break
         log.warning("PostgreSQL at %s reachable again (attempt %d)", self.where, attempt)
         self.down = False
+        self._back.set()
         self._reconnecting = None
         await self._write_waiting()
 

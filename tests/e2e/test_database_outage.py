@@ -218,3 +218,39 @@ async def test_postgres_gone_when_a_member_writes_they_get_the_plain_line(
         again = await app.final_answer(thread.id, index=2)
         assert "Back in business." in again.content
     assert "Traceback" not in caplog.text
+
+
+async def test_postgres_lost_while_a_message_waits_its_turn_it_is_not_left_unanswered(
+    tmp_path: Path,
+    fakes: tuple[FakeDiscord, FakeLLMServer],
+    private_postgres: ThrowawayPostgres,
+) -> None:
+    fake, llm = fakes
+    url = private_postgres.url(private_postgres.create_database())
+    settings = make_settings(tmp_path, fake, llm).model_copy(
+        update={"database_url": SecretStr(url), "stream_save_seconds": 0.1}
+    )
+    assert fake.user is not None
+    llm.enqueue(text_reply(FIRST + REST, chunk_size=12, delay=0.05))
+    async with running_bot(settings, fake, llm) as app:
+        outage = app.bot.services.db.outage
+        assert outage is not None
+        outage.retry_first_s, outage.retry_max_s = 0.1, 0.3
+        await fake.invoke_slash_command("chat", {"prompt": "tell me"})
+        thread = await fake.wait_for(lambda: next(iter(fake.threads(app.channel_id)), None))
+        await _started(app, thread.id)
+        await fake.send_user_message(thread.id, fake.user, "and then?")
+        await asyncio.sleep(0.3)  # it waits for the answer streaming in its conversation
+        await asyncio.to_thread(private_postgres.pause)
+        final = await app.final_answer(thread.id)
+        assert f"⚠️ {LINE}" in final.content
+
+        # The member's second message, stored before the server went away, is answered
+        # once it is back: not left without a word.
+        assert not app.bot_messages(thread.id)[1:]
+        llm.enqueue(text_reply("Then this."))
+        await asyncio.to_thread(private_postgres.resume)
+        second = await app.final_answer(thread.id, index=1)
+        assert "Then this." in second.content and "⚠️" not in second.content
+        asked = llm.chat_requests[-1].json["messages"]
+        assert asked[-1]["role"] == "user" and "and then?" in str(asked[-1]["content"])
