@@ -142,6 +142,8 @@ async def open_services(
             default_max_output_tokens=settings.llm_max_output_tokens,
             owner=owner.id,
         )
+        # Taken for dead after a pause, this run's budget holds were freed: write them again.
+        heartbeats.on_revived(meter.hold_again)
         conversations = ConversationRepository(db)
         titles = ThreadTitles(
             router,

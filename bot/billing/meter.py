@@ -108,6 +108,8 @@ class Meter:
         self._default_max_output = default_max_output_tokens
         self._budgets = BudgetRepository(db)
         self._reservations = ReservationRepository(db, owner=owner)
+        # The calls in flight with a hold, by key: what `hold_again` restores.
+        self._open: dict[str, CallHold] = {}
 
     # --- the CallMeter protocol ------------------------------------------------------------
 
@@ -158,11 +160,14 @@ class Meter:
                 detail=f"budget {outcome.refused_by.budget.id}: worst case {worst} µ$ refused",
             )
         hold.amount_micros, hold.held, hold.budgeted = worst, True, True
+        self._open[hold.key] = hold
         return hold
 
     async def after_call(self, reservation: object, event: UsageReported) -> CallCost:
         """Settle the call to what it used: drop its hold and append its ledger row."""
         hold = _hold(reservation)
+        # Before its hold is dropped, so `hold_again` can't bring it back afterwards.
+        self._open.pop(hold.key, None)
         if hold.finished:
             log.warning("call %s settled after it was finished", hold.key)
         price = hold.price
@@ -180,6 +185,7 @@ class Meter:
         hold = _hold(reservation)
         if hold.finished:
             return
+        self._open.pop(hold.key, None)
         if hold.held:
             await self._reservations.release(hold.key)
         # Only once released: a release that failed (the database gone) is tried again.
@@ -230,6 +236,26 @@ class Meter:
         if released:
             log.info("released %d budget reservations of processes that stopped", released)
         return released
+
+    async def hold_again(self) -> int:
+        """Write the holds of this process's calls in flight again: another process took
+        this one for dead (it was paused past the heartbeat's stale threshold) and freed
+        them, yet the calls go on and will be settled. Returns how many were written."""
+        calls = list(self._open.values())
+        now = to_ms(self._clock())
+        for hold in calls:
+            assert hold.guild_id is not None  # only calls in a server are held
+            await self._reservations.hold(
+                hold.key, hold.guild_id, hold.user_id, hold.amount_micros, now
+            )
+        # A call settled or released meanwhile may have dropped its hold before this wrote
+        # it again: it is no longer open, so its hold goes (again).
+        for hold in calls:
+            if hold.key not in self._open:
+                await self._reservations.release(hold.key)
+        if calls:
+            log.warning("held again %d budget reservations of calls still in flight", len(calls))
+        return len(calls)
 
     async def budget_status(self, guild_id: int, user_id: int | None) -> list[BudgetStatus]:
         """The server's budget and this member's, with this period's spending (for /usage)."""

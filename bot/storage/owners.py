@@ -21,7 +21,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -112,6 +112,7 @@ class Heartbeats:
         self._beat = f"UPDATE process_heartbeats SET beat_at = {now} WHERE owner = ?"
         shards = None if owner.shard_ids is None else ",".join(map(str, owner.shard_ids))
         self._row = (owner.id, owner.host, owner.pid, shards, now_ms())
+        self._revived: list[Callable[[], Awaitable[object]]] = []
 
     async def register(self) -> None:
         def work(conn: SyncConn) -> None:
@@ -203,17 +204,31 @@ class Heartbeats:
                 # Siblings take the row for stale soon enough; nothing is lost.
                 log.warning("could not deregister owner %s", owner.id[:12], exc_info=True)
 
+    def on_revived(self, listener: Callable[[], Awaitable[object]]) -> None:
+        """Await `listener` whenever a beat finds this run had been taken for dead."""
+        self._revived.append(listener)
+
+    async def beat_and_revive(self) -> None:
+        """One beat; if this run had been taken for dead, say so and tell the listeners."""
+        if await self.beat():
+            return
+        log.warning(
+            "this process's heartbeat had been taken for dead (paused for more than %d s?); "
+            "answers and holds it had may have been recovered by another process; "
+            "registered again",
+            STALE_AFTER_MS // 1000,
+        )
+        for listener in self._revived:
+            try:
+                await listener()
+            except Exception:
+                log.warning("restoring after being taken for dead failed", exc_info=True)
+
     async def _beat_forever(self, every_s: float) -> None:
         while True:
             await asyncio.sleep(every_s)
             try:
-                if not await self.beat():
-                    log.warning(
-                        "this process's heartbeat had been taken for dead (paused for more than "
-                        "%d s?); answers and holds it had may have been recovered by another "
-                        "process; registered again",
-                        STALE_AFTER_MS // 1000,
-                    )
+                await self.beat_and_revive()
             except DatabaseUnavailableError:
                 pass  # the reconnecting says so, once per attempt
             except Exception:
