@@ -10,6 +10,7 @@ batch in flight, and under load each turn serves a whole batch.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
@@ -57,7 +58,11 @@ class Coalescer(Generic[In, Out]):
         waiting = _Waiting(request, future)
         self._waiting.append(waiting)
         if self._runner is None:
-            self._runner = asyncio.create_task(self._run(), name="coalescer")
+            # A fresh context: the runner serves every caller, not the first one (whose log
+            # fields or database hold it would otherwise carry for as long as it runs).
+            self._runner = asyncio.create_task(
+                self._run(), name="coalescer", context=contextvars.Context()
+            )
         try:
             return await waiting.future
         except asyncio.CancelledError:

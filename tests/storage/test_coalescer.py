@@ -6,6 +6,7 @@ Pure asyncio (no protocol under it): the flush is a function the test controls."
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Sequence
 
 import pytest
@@ -105,3 +106,21 @@ async def test_a_caller_cancelled_while_its_batch_is_in_flight_has_its_result_un
     with pytest.raises(asyncio.CancelledError):
         await gone
     assert flusher.undone == [(4, 8)]  # undone before the cancellation reached the caller
+
+
+async def test_batches_run_outside_the_context_of_whoever_came_first() -> None:
+    seen: list[str | None] = []
+    mark: contextvars.ContextVar[str | None] = contextvars.ContextVar("mark", default=None)
+
+    async def flush(batch: Sequence[int]) -> list[int]:
+        seen.append(mark.get())
+        return list(batch)
+
+    coalescer = Coalescer(flush)
+
+    async def caller() -> int:
+        mark.set("first caller")
+        return await coalescer.submit(1)
+
+    assert await asyncio.create_task(caller()) == 1
+    assert seen == [None]
