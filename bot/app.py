@@ -12,9 +12,10 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import aiohttp
 import discord
@@ -53,8 +54,11 @@ from bot.storage.stream_log import StreamLog
 from bot.tasks import spawn
 from bot.tools import DEFAULT_ENABLED, build_builtin_tools
 from bot.tools.fetch_url import new_fetch_session
-from bot.tools.mcp.manager import McpManager
+from bot.tools.mcp.config import McpServerConfig
 from bot.tools.web_search import SearchConfig
+
+if TYPE_CHECKING:  # imported when servers are configured (`_mcp_manager`)
+    from bot.tools.mcp.manager import McpManager
 
 log = logging.getLogger(__name__)
 
@@ -107,16 +111,7 @@ async def open_services(
             timeout_s=settings.tool_timeout_seconds,
             web_search=SearchConfig.from_settings(settings),
         )
-        mcp = (
-            McpManager(
-                mcp_servers,
-                default_timeout_s=settings.tool_timeout_seconds,
-                # The prompt's own timeout (it says so in Discord) runs out first.
-                approval_timeout_s=settings.approval_timeout_seconds + 5,
-            )
-            if mcp_servers
-            else None
-        )
+        mcp = _mcp_manager(mcp_servers, settings) if mcp_servers else None
         # Servers start in the background: the bot answers at once, and each server's tools
         # are offered as soon as it is ready (a slow one holds up nobody).
         mcp_start = spawn(mcp.start(), name="mcp-start") if mcp is not None else None
@@ -385,3 +380,16 @@ async def _main(settings: Settings, directory: ModelDirectory) -> None:
         loop.add_signal_handler(sig, stop.set)
     await serve(settings, stop, directory=directory)
     log.info("stopped cleanly")
+
+
+def _mcp_manager(servers: Sequence[McpServerConfig], settings: Settings) -> McpManager:
+    # Imported only when servers are configured: the MCP SDK takes most of a second to load,
+    # which every start (and every `python -m bot` command) would otherwise pay.
+    from bot.tools.mcp.manager import McpManager
+
+    return McpManager(
+        servers,
+        default_timeout_s=settings.tool_timeout_seconds,
+        # The prompt's own timeout (it says so in Discord) runs out first.
+        approval_timeout_s=settings.approval_timeout_seconds + 5,
+    )

@@ -34,7 +34,6 @@ from bot.settings import Settings, describe_errors, load_settings
 from bot.storage.database import Database, is_postgresql_url
 from bot.storage.postgres_backend import redacted
 from bot.storage.transfer import TransferError, TransferReport, copy_database
-from bot.tools.mcp.manager import check_servers
 
 # View Channels, Send Messages, Embed Links, Attach Files, Read Message History,
 # Create Public Threads, Send Messages in Threads: nothing more is needed.
@@ -242,6 +241,9 @@ async def _check_mcp(settings: Settings, report: Report) -> None:
     servers = load_mcp_servers(settings)
     if not servers:
         return
+    # Imported only here: the MCP SDK takes most of a second to load.
+    from bot.tools.mcp.manager import check_servers
+
     for status in await check_servers(servers):
         if status.state == "ready":
             report.ok(f"MCP server {status.line()}")

@@ -10,9 +10,12 @@ error result).
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from bot.frontend.questions import Question, Questions
-from bot.tools.mcp.manager import ApprovalRequest
+
+if TYPE_CHECKING:  # the manager imports the MCP SDK, most of the bot's start-up time
+    from bot.tools.mcp.manager import ApprovalRequest
 
 ARGUMENTS_SHOWN = 300
 

@@ -6,9 +6,13 @@ are off until `/settings tools` switches them on in a channel.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.llm.tools import ToolRegistry
-from bot.tools.mcp.manager import McpManager
 from bot.tools.mcp.status import McpServerStatus
+
+if TYPE_CHECKING:  # the manager imports the MCP SDK, most of the bot's start-up time
+    from bot.tools.mcp.manager import McpManager
 
 __all__ = ["ToolCatalog"]
 
