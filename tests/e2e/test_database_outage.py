@@ -16,6 +16,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.errors import DatabaseUnavailableError
+from bot.settings import Settings
 from bot.storage.models import StoredMessage
 from tests.billing.ledger_rows import LedgerReader
 from tests.e2e.conftest import Running, button_with, make_settings, running_bot
@@ -42,6 +43,20 @@ async def _until(probe: Callable[[], Awaitable[StoredMessage | None]]) -> Stored
             return found
         assert time.monotonic() < deadline, "the state never came"
         await asyncio.sleep(0.05)
+
+
+def _on_postgres(
+    tmp_path: Path,
+    fake: FakeDiscord,
+    llm: FakeLLMServer,
+    server: ThrowawayPostgres,
+    **update: object,
+) -> Settings:
+    """The e2e settings on a fresh database of the test's own PostgreSQL server."""
+    url = server.url(server.create_database())
+    return make_settings(tmp_path, fake, llm).model_copy(
+        update={"database_url": SecretStr(url), **update}
+    )
 
 
 async def _started(app: Running, channel_id: int) -> FakeMessage:
@@ -142,10 +157,7 @@ async def test_postgres_still_gone_at_shutdown_the_next_start_closes_the_answer(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake, llm = fakes
-    url = private_postgres.url(private_postgres.create_database())
-    settings = make_settings(tmp_path, fake, llm).model_copy(
-        update={"database_url": SecretStr(url), "stream_save_seconds": 0.1}
-    )
+    settings = _on_postgres(tmp_path, fake, llm, private_postgres, stream_save_seconds=0.1)
     llm.enqueue(text_reply(FIRST + REST, chunk_size=12, delay=0.05))
     async with running_bot(settings, fake, llm) as app:
         await fake.invoke_slash_command("chat", {"prompt": "tell me"})
@@ -182,10 +194,7 @@ async def test_postgres_gone_when_a_member_writes_they_get_the_plain_line(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake, llm = fakes
-    url = private_postgres.url(private_postgres.create_database())
-    settings = make_settings(tmp_path, fake, llm).model_copy(
-        update={"database_url": SecretStr(url)}
-    )
+    settings = _on_postgres(tmp_path, fake, llm, private_postgres)
     assert fake.user is not None
     llm.enqueue(text_reply("First answer."))
     async with running_bot(settings, fake, llm) as app:
@@ -226,10 +235,7 @@ async def test_postgres_lost_while_a_message_waits_its_turn_it_is_not_left_unans
     private_postgres: ThrowawayPostgres,
 ) -> None:
     fake, llm = fakes
-    url = private_postgres.url(private_postgres.create_database())
-    settings = make_settings(tmp_path, fake, llm).model_copy(
-        update={"database_url": SecretStr(url), "stream_save_seconds": 0.1}
-    )
+    settings = _on_postgres(tmp_path, fake, llm, private_postgres, stream_save_seconds=0.1)
     assert fake.user is not None
     llm.enqueue(text_reply(FIRST + REST, chunk_size=12, delay=0.05))
     async with running_bot(settings, fake, llm) as app:
