@@ -40,13 +40,18 @@ class Coalescer(Generic[In, Out]):
         *,
         max_batch: int = 100,
         abandoned: Abandoned[In, Out] | None = None,
+        alone_after: Callable[[Exception], bool] = lambda exc: True,
     ) -> None:
-        """`flush` does a batch and returns one result per request, in order. `abandoned`
-        undoes the result of a request whose caller was cancelled while its batch was in
-        flight (the batch can't be recalled; its effects can)."""
+        """`flush` does a batch, all or nothing, and returns one result per request, in
+        order. `abandoned` undoes the result of a request whose caller was cancelled while
+        its batch was in flight (the batch can't be recalled; its effects can). A batch that
+        failed with an error `alone_after` accepts is tried again one request at a time, so
+        only the requests that fail alone fail (not worth it when every one would: a lost
+        server)."""
         self._flush = flush
         self._max_batch = max_batch
         self._abandoned = abandoned
+        self._alone_after = alone_after
         self._waiting: list[_Waiting[In, Out]] = []
         self._runner: asyncio.Task[None] | None = None
 
@@ -90,6 +95,12 @@ class Coalescer(Generic[In, Out]):
         try:
             results = await self._flush([w.request for w in batch])
         except Exception as exc:
+            if len(batch) > 1 and self._alone_after(exc):
+                # One bad request must not fail the others: a batch that failed did nothing
+                # (it is one transaction), so each request is tried again on its own.
+                for waiting in batch:
+                    await self._one_batch([waiting])
+                return
             for waiting in batch:
                 if not waiting.future.done():
                     waiting.future.set_exception(exc)

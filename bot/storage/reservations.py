@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.errors import DatabaseUnavailableError
 from bot.storage.budgets import (
     APPLICABLE_BUDGETS,
     PERIODS,
@@ -134,14 +135,20 @@ def _decide(statuses: tuple[BudgetStatus, ...], amount_micros: int | None) -> Re
     return ReserveOutcome(statuses, held=True)
 
 
+def _not_an_outage(error: Exception) -> bool:
+    return not isinstance(error, DatabaseUnavailableError)
+
+
 class ReservationRepository:
     def __init__(self, db: Database, *, owner: str | None = None) -> None:
         """`owner`: this process run's id (`bot.storage.owners`), written on its holds."""
         self._db = db
         self._owner = owner
-        self._reservations = Coalescer(self._reserve_batch, abandoned=self._undo_abandoned)
+        self._reservations = Coalescer(
+            self._reserve_batch, abandoned=self._undo_abandoned, alone_after=_not_an_outage
+        )
         # A settlement is never undone: the call happened, its caller or not.
-        self._settlements = Coalescer(self._settle_batch)
+        self._settlements = Coalescer(self._settle_batch, alone_after=_not_an_outage)
 
     async def reserve(
         self,

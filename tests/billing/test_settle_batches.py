@@ -10,6 +10,8 @@ import asyncio
 from dataclasses import replace
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from bot.storage.budgets import BudgetRepository, PeriodDays
 from bot.storage.database import Database
 from bot.storage.reservations import ReservationRepository, SettleOutcome
@@ -111,3 +113,17 @@ async def test_settlements_from_two_pools_across_servers_and_members_add_up(
     expected = sum(n for n in range(120) if n % 3 == 0)
     assert daily is not None and (int(daily[0]), int(daily[1])) == (40, expected)
     assert int(server) == int(members) == expected
+
+
+async def test_a_settlement_the_ledger_refuses_fails_alone(
+    reservations: ReservationRepository, ledger: LedgerReader
+) -> None:
+    await reservations.settle(_entry(0), held=False)  # the next ones travel as one batch
+    bad = replace(_entry(2), cached_tokens=ENTRY.prompt_tokens + 1)  # more cached than sent
+    outcomes = await asyncio.gather(
+        *(reservations.settle(e, held=False) for e in (_entry(1), bad, _entry(3))),
+        return_exceptions=True,
+    )
+    assert isinstance(outcomes[1], sa.exc.IntegrityError)
+    assert [o.inserted for o in (outcomes[0], outcomes[2])] == [True, True]  # type: ignore[union-attr]
+    assert await ledger.count() == 3

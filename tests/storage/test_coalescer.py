@@ -64,9 +64,29 @@ async def test_a_batch_is_at_most_max_batch_long() -> None:
     assert [n for batch in flusher.batches for n in batch] == list(range(8))
 
 
-async def test_a_failed_batch_fails_each_of_its_callers_and_the_next_batch_runs() -> None:
+async def test_a_batch_that_failed_is_tried_one_request_at_a_time() -> None:
+    flushed: list[list[int]] = []
+
+    async def flush(batch: Sequence[int]) -> list[int]:
+        flushed.append(list(batch))
+        if 13 in batch:
+            raise ValueError("13 is refused")
+        return [2 * n for n in batch]
+
+    coalescer = Coalescer(flush)
+    first = asyncio.create_task(coalescer.submit(1))
+    await settle()
+    rest = [asyncio.create_task(coalescer.submit(n)) for n in (12, 13, 14)]
+    assert await first == 2
+    assert await rest[0] == 24 and await rest[2] == 28  # not failed by their neighbour
+    with pytest.raises(ValueError, match="13 is refused"):
+        await rest[1]
+    assert flushed == [[1], [12, 13, 14], [12], [13], [14]]
+
+
+async def test_an_error_every_request_would_meet_fails_the_batch_at_once() -> None:
     flusher = Flusher()
-    coalescer = Coalescer(flusher.flush)
+    coalescer = Coalescer(flusher.flush, alone_after=lambda exc: False)
     flusher.fail = RuntimeError("server gone")
     calls = [asyncio.create_task(coalescer.submit(n)) for n in range(3)]
     await settle()
@@ -74,8 +94,9 @@ async def test_a_failed_batch_fails_each_of_its_callers_and_the_next_batch_runs(
     for call in calls:
         with pytest.raises(RuntimeError, match="server gone"):
             await call
+    assert flusher.batches == [[0, 1, 2]]  # not tried again one by one
     flusher.fail = None
-    assert await coalescer.submit(9) == 18
+    assert await coalescer.submit(9) == 18  # the next batch runs
 
 
 async def test_a_caller_cancelled_before_its_batch_leaves_it_out() -> None:
