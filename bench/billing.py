@@ -2,9 +2,9 @@
 
 Reserve + settle throughput: one database connection (the bot's), a server budget and a
 member budget in place, a ledger that already holds a month of calls; each iteration is one
-`Meter.before_call` (budget check + hold in one `BEGIN IMMEDIATE`) followed by one
-`Meter.after_call` (hold deleted + ledger row appended, rollup trigger, 80 % check in one
-transaction), run back to back by a few concurrent tasks like answers in flight.
+`Meter.before_call` (budget check + hold) followed by one `Meter.after_call` (hold deleted +
+ledger row appended, rollup trigger, 80 % check), run back to back by a few concurrent tasks
+like answers in flight (the meter batches what they ask at once: one transaction a batch).
 
 Each part is its own function so other billing benchmarks (reports) can join the group.
 """

@@ -3,9 +3,11 @@
 A reservation is the worst-case cost of one call in flight; it counts against every budget
 that applies (`bot.storage.budgets`) until the call is settled. On PostgreSQL a reservation
 locks the budget rows it checks, so reservations from any number of processes never
-overspend. `reserve` and `settle` each run as one transaction in a single trip to the
-connection's thread (`Database.run_in_transaction`): they run before and after every LLM
-call, and each trip costs more than the SQL itself.
+overspend. `reserve` and `settle` run before and after every LLM call, where a transaction
+(a trip to the SQLite connection's thread, a turn on PostgreSQL's budget lock) costs more
+than the SQL in it: the ones a process makes while its previous batch is in flight go
+together as the next batch (`Coalescer`), one transaction for all, each call decided or
+settled after the ones before it exactly as if they came one at a time.
 """
 
 from __future__ import annotations
@@ -124,6 +126,20 @@ def _replayed(conn: SyncConn, key: str) -> SettleOutcome:
     return SettleOutcome(entry_from_row(first), inserted=False, statuses=())
 
 
+def _settle_one(conn: SyncConn, request: SettleRequest) -> SettleOutcome:
+    entry, key = request.entry, request.entry.idempotency_key
+    if request.held:
+        conn.execute(_RELEASE, (key,))
+    if not append_entry(conn, entry):
+        return _replayed(conn, key)
+    statuses: tuple[BudgetStatus, ...] = ()
+    if request.days is not None and entry.guild_id is not None:
+        params = budget_params(entry.guild_id, entry.user_id, request.days)
+        rows = conn.execute(APPLICABLE_BUDGETS, params).fetchall()
+        statuses = tuple(budget_status_of(r) for r in rows)
+    return SettleOutcome(entry, inserted=True, statuses=statuses)
+
+
 def _decide(statuses: tuple[BudgetStatus, ...], amount_micros: int | None) -> ReserveOutcome:
     """Hold when some budget applies, the call is priced and every budget can take it."""
     if not statuses or amount_micros is None:
@@ -163,28 +179,16 @@ class ReservationRepository:
         are some and every one can take `amount_micros` on top of its spending and open holds,
         hold it. Nothing is held when no budget applies or `amount_micros` is None (unpriced);
         the caller decides what that means."""
-        if self._db.is_postgresql:
-            request = _ReserveRequest(
-                call_key, guild_id, user_id, amount_micros, created_at_ms, days
-            )
-            return await self._reservations.submit(request)
-        params = budget_params(guild_id, user_id, days)
-        owner = self._owner
-
-        def work(conn: SyncConn) -> ReserveOutcome:
-            statuses = tuple(
-                budget_status_of(r) for r in conn.execute(APPLICABLE_BUDGETS, params).fetchall()
-            )
-            outcome = _decide(statuses, amount_micros)
-            if outcome.held:
-                hold = (call_key, guild_id, user_id, amount_micros, created_at_ms, owner)
-                conn.execute(_HOLD, hold)
-            return outcome
-
-        return await self._db.run_in_transaction(work)
+        request = _ReserveRequest(call_key, guild_id, user_id, amount_micros, created_at_ms, days)
+        return await self._reservations.submit(request)
 
     async def _reserve_batch(self, batch: Sequence[_ReserveRequest]) -> list[ReserveOutcome]:
-        """PostgreSQL: a batch of reservations in one statement (see _RESERVE_PG)."""
+        """A batch of reservations in one transaction, each decided after the ones before
+        it: on PostgreSQL one statement (see _RESERVE_PG), on SQLite the same rule here."""
+        if not self._db.is_postgresql:
+            return await self._db.run_in_transaction(
+                lambda conn: [self._reserve_one(conn, request) for request in batch]
+            )
         call = _batch_params(batch, self._owner)
 
         def work(conn: SyncConn) -> list[Row]:
@@ -200,6 +204,18 @@ class ReservationRepository:
             for found, request in zip(statuses, batch, strict=True)
         ]
 
+    def _reserve_one(self, conn: SyncConn, request: _ReserveRequest) -> ReserveOutcome:
+        params = budget_params(request.guild_id, request.user_id, request.days)
+        rows = conn.execute(APPLICABLE_BUDGETS, params).fetchall()
+        outcome = _decide(tuple(budget_status_of(r) for r in rows), request.amount_micros)
+        if outcome.held:
+            conn.execute(
+                _HOLD,
+                (request.call_key, request.guild_id, request.user_id, request.amount_micros,
+                 request.created_at_ms, self._owner),
+            )  # fmt: skip
+        return outcome
+
     async def _undo_abandoned(self, request: _ReserveRequest, outcome: ReserveOutcome) -> None:
         """A caller cancelled while its batch was in flight never learns of its hold."""
         if outcome.held:
@@ -211,30 +227,19 @@ class ReservationRepository:
         """In one transaction: drop the hold of `entry`'s call (if `held`) and append `entry`
         to the ledger unless its key is already there. With `days`, also return the budgets
         of the entry's guild and user as they stand afterwards."""
-        if self._db.is_postgresql:
-            return await self._settlements.submit(SettleRequest(entry, held, days))
-
-        def work(conn: SyncConn) -> SettleOutcome:
-            key = entry.idempotency_key
-            if held:
-                conn.execute(_RELEASE, (key,))
-            if not append_entry(conn, entry):
-                return _replayed(conn, key)
-            statuses: tuple[BudgetStatus, ...] = ()
-            if days is not None and entry.guild_id is not None:
-                params = budget_params(entry.guild_id, entry.user_id, days)
-                rows = conn.execute(APPLICABLE_BUDGETS, params).fetchall()
-                statuses = tuple(budget_status_of(r) for r in rows)
-            return SettleOutcome(entry, inserted=True, statuses=statuses)
-
-        return await self._db.run_in_transaction(work)
+        return await self._settlements.submit(SettleRequest(entry, held, days))
 
     async def _settle_batch(self, batch: Sequence[SettleRequest]) -> list[SettleOutcome]:
         """PostgreSQL: a batch of settlements in one statement, switchboard_settle_many
         (`bot.storage.settle_batches`). Settling from the client took four round trips with
         the server's roll-up row locked from the append to the commit, so every settlement in
         a server queued behind the slowest client; inside the server the lock is held for the
-        rest of one statement, once for the whole batch."""
+        rest of one statement, once for the whole batch. SQLite: one transaction, each
+        settlement done (and its budgets read) after the ones before it."""
+        if not self._db.is_postgresql:
+            return await self._db.run_in_transaction(
+                lambda conn: [_settle_one(conn, request) for request in batch]
+            )
         call = {"batch": batch_json(batch)}
 
         def work(conn: SyncConn) -> list[SettleOutcome]:

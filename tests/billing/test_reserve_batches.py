@@ -1,11 +1,14 @@
-"""Reservations made at once are decided as if made one after another, in the order they
-came, on both engines; on PostgreSQL they travel as batches (switchboard_reserve_many), and a
-caller that goes away while its batch is in flight leaves no hold behind."""
+"""Reservations made at once travel as batches (one transaction; on PostgreSQL one statement,
+switchboard_reserve_many) and are decided as if made one after another, in the order they
+came, on both engines; a caller that goes away while its batch is in flight leaves no hold
+behind."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -110,12 +113,8 @@ async def test_a_caller_gone_while_its_batch_waits_in_the_server_leaves_no_hold(
     budgets: BudgetRepository,
     reservations: ReservationRepository,
 ) -> None:
-    if not db.is_postgresql:
-        pytest.skip("SQLite's reserve is one trip to its thread, not a batch in flight")
     await _budgets(budgets)
-    async with Database.open(database_target) as other, other.transaction() as blocker:
-        # Another process mid-reservation: the server's budget row is locked.
-        await blocker.execute("SELECT id FROM budgets WHERE guild_id = 1 FOR UPDATE")
+    async with _another_process_reserving(db, database_target):
         gone = asyncio.create_task(_reserve(reservations, "gone", 1, 42))
         await asyncio.sleep(0.3)  # the batch is sent and waits for the lock
         gone.cancel()
@@ -126,3 +125,21 @@ async def test_a_caller_gone_while_its_batch_waits_in_the_server_leaves_no_hold(
         await gone
     assert await reservations.all() == []
     assert (await _reserve(reservations, "kept", 1, 42)).held
+
+
+@asynccontextmanager
+async def _another_process_reserving(db: Database, target: Path | str) -> AsyncIterator[None]:
+    """Another process mid-reservation: on PostgreSQL the server's budget row is locked, on
+    SQLite the file's write lock is taken."""
+    if db.is_postgresql:
+        async with Database.open(target) as other, other.transaction() as blocker:
+            await blocker.execute("SELECT id FROM budgets WHERE guild_id = 1 FOR UPDATE")
+            yield
+        return
+    writer = sqlite3.connect(target, isolation_level=None)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        yield
+        writer.execute("COMMIT")
+    finally:
+        writer.close()

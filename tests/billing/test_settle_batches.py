@@ -1,7 +1,8 @@
 """Settlements made at once read as the same calls settled one after another, in the order
 they came, on both engines: each sees the spending up to and including its own (so the 80 %
 warning fires for exactly one call), a replayed key writes nothing and returns the first
-entry. On PostgreSQL they travel as batches (switchboard_settle_many), and batches from
+entry. They travel as batches (one transaction; on PostgreSQL one statement,
+switchboard_settle_many), a settlement the ledger refuses fails alone, and batches from
 several connections, across servers and members, neither deadlock nor miscount a roll-up."""
 
 from __future__ import annotations
