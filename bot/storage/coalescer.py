@@ -40,7 +40,7 @@ class Coalescer(Generic[In, Out]):
         *,
         max_batch: int = 100,
         abandoned: Abandoned[In, Out] | None = None,
-        alone_after: Callable[[Exception], bool] = lambda exc: True,
+        alone_after: Callable[[Exception], bool] = lambda error: True,
     ) -> None:
         """`flush` does a batch, all or nothing, and returns one result per request, in
         order. `abandoned` undoes the result of a request whose caller was cancelled while

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.errors import DatabaseUnavailableError
+import sqlalchemy as sa
+
 from bot.storage.budgets import (
     APPLICABLE_BUDGETS,
     PERIODS,
@@ -151,8 +152,11 @@ def _decide(statuses: tuple[BudgetStatus, ...], amount_micros: int | None) -> Re
     return ReserveOutcome(statuses, held=True)
 
 
-def _not_an_outage(error: Exception) -> bool:
-    return not isinstance(error, DatabaseUnavailableError)
+def _refused_data(error: Exception) -> bool:
+    """The database refused a request's data (a constraint, a value out of range): the
+    others in its batch may be fine. A lost server, a lock held too long or a bug would fail
+    each of them alike."""
+    return isinstance(error, sa.exc.IntegrityError | sa.exc.DataError)
 
 
 class ReservationRepository:
@@ -161,10 +165,10 @@ class ReservationRepository:
         self._db = db
         self._owner = owner
         self._reservations = Coalescer(
-            self._reserve_batch, abandoned=self._undo_abandoned, alone_after=_not_an_outage
+            self._reserve_batch, abandoned=self._undo_abandoned, alone_after=_refused_data
         )
         # A settlement is never undone: the call happened, its caller or not.
-        self._settlements = Coalescer(self._settle_batch, alone_after=_not_an_outage)
+        self._settlements = Coalescer(self._settle_batch, alone_after=_refused_data)
 
     async def reserve(
         self,
