@@ -141,15 +141,11 @@ class Meter:
         prompt, output = worst_case_tokens(request, self._default_max_output)
         worst = None if hold.price is None else worst_case_micros(prompt, output, hold.price)
         now = self._clock()
-        try:
-            outcome = await self._reservations.reserve(
-                hold.key, hold.guild_id, hold.user_id, worst, to_ms(now), period_days(now)
-            )
-        except asyncio.CancelledError:
-            # The reserve may have committed on the database thread after we stopped waiting;
-            # nobody would release that hold. This delete is queued behind it.
-            await asyncio.shield(self._reservations.release(hold.key))
-            raise
+        # Cancelled while waiting, nothing is left held: a reservation still queued is never
+        # made, and one already in flight is released before the cancellation reaches us.
+        outcome = await self._reservations.reserve(
+            hold.key, hold.guild_id, hold.user_id, worst, to_ms(now), period_days(now)
+        )
         if not outcome.statuses:
             return hold
         if worst is None:

@@ -73,7 +73,16 @@ class Coalescer(Generic[In, Out]):
         except asyncio.CancelledError:
             if waiting.done is not None:
                 await asyncio.shield(waiting.done.wait())
+                await self._undo_unused(waiting)
             raise
+
+    async def _undo_unused(self, waiting: _Waiting[In, Out]) -> None:
+        """A cancellation can reach a caller whose result was set a moment before it could
+        resume: the batch saw a live caller and kept the result, which nobody will use."""
+        future = waiting.future
+        if self._abandoned is None or future.cancelled() or future.exception() is not None:
+            return  # undone by the batch (a cancelled future), or nothing to undo
+        await asyncio.shield(self._abandoned(waiting.request, future.result()))
 
     async def _run(self) -> None:
         try:

@@ -145,3 +145,17 @@ async def test_batches_run_outside_the_context_of_whoever_came_first() -> None:
 
     assert await asyncio.create_task(caller()) == 1
     assert seen == [None]
+
+
+async def test_a_result_set_just_as_its_caller_is_cancelled_is_undone() -> None:
+    flusher = Flusher()
+    coalescer = Coalescer(flusher.flush, abandoned=flusher.abandoned)
+    caller = asyncio.create_task(coalescer.submit(3))
+    await settle()
+    assert flusher.batches == [[3]]  # in flight
+    flusher.release.set()
+    await asyncio.sleep(0)  # the batch sets the result; the caller has not resumed yet
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert flusher.undone == [(3, 6)]
