@@ -80,7 +80,12 @@ class Coalescer(Generic[In, Out]):
         """A cancellation can reach a caller whose result was set a moment before it could
         resume: the batch saw a live caller and kept the result, which nobody will use."""
         future = waiting.future
-        if self._abandoned is None or future.cancelled() or future.exception() is not None:
+        if (
+            self._abandoned is None
+            or not future.done()
+            or future.cancelled()
+            or future.exception() is not None
+        ):
             return  # undone by the batch (a cancelled future), or nothing to undo
         await asyncio.shield(self._abandoned(waiting.request, future.result()))
 
