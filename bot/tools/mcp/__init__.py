@@ -14,6 +14,7 @@ its module docstring shows the whole API: start, tools, listeners, status, appro
     schemas.py     provider-safe names (SERVER__tool) and schemas; argument validation
     results.py     CallToolResult → text for the model (cut) + images (ToolOutput)
     stderr.py      a stdio server's stderr: logged, last lines kept
+    failures.py    why a server could not start, as one line (with its last stderr words)
 """
 
 from bot.tools.mcp.config import Approval, McpServerConfig

@@ -51,6 +51,7 @@ from bot import __version__
 from bot.llm.tools import ToolError
 from bot.tools.mcp.catalog import RemoteTool, remote_tool
 from bot.tools.mcp.config import McpServerConfig
+from bot.tools.mcp.failures import start_failure, with_last_words
 from bot.tools.mcp.gate import StartGate
 from bot.tools.mcp.schemas import SchemaProblem
 from bot.tools.mcp.status import McpServerStatus, ServerState
@@ -192,7 +193,7 @@ class ServerSupervisor:
             try:
                 await self._connect_and_serve()
             except Exception as exc:
-                self._last_error = self._describe(exc)
+                self._last_error = start_failure(exc, self.config, self._tail)
             finally:
                 self._client = None
             if self._stop.is_set():
@@ -282,7 +283,7 @@ class ServerSupervisor:
             raise TimeoutError(f"did not start within {start_timeout:g} s")
         reason = self._ended_because()
         if reason is not None:
-            self._last_error = self._with_stderr(reason)
+            self._last_error = with_last_words(reason, self._tail)
 
     def _closed(self) -> None:
         self._end_connection("the server exited")
@@ -379,26 +380,3 @@ class ServerSupervisor:
                 why = "it stopped answering" if isinstance(exc, TimeoutError) else repr(exc)
                 log.warning("mcp server %s: %s; restarting it", self.name, why)
                 self._end_connection(why)
-
-    def _describe(self, exc: BaseException) -> str:
-        while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-            exc = exc.exceptions[0]
-        if isinstance(exc, FileNotFoundError):
-            text = f"command not found: {self.config.command[0]}"
-        elif isinstance(exc, PermissionError):
-            text = f"command not executable: {self.config.command[0]}"
-        elif isinstance(exc, TimeoutError):
-            text = str(exc) or "timed out"
-        elif isinstance(exc, MCPError) and exc.code == CONNECTION_CLOSED:
-            text = "the server exited while starting"
-        elif isinstance(exc, MCPError):
-            text = f"the server refused the connection: {exc.message}"
-        elif isinstance(exc, httpx2.HTTPError):
-            text = f"can't reach {self.config.url} ({exc.__class__.__name__})"
-        else:
-            text = f"{exc.__class__.__name__}: {exc}"
-        return self._with_stderr(text[:300])
-
-    def _with_stderr(self, text: str) -> str:
-        last = self._tail.last_line() if self._tail is not None else None
-        return f"{text} — its last words: {last}" if last else text
