@@ -18,10 +18,8 @@ from dataclasses import dataclass, replace
 
 from bot.storage.budgets import PERIODS, BudgetStatus, PeriodDays, budget_status_of
 from bot.storage.sql import Row
+from bot.storage.timeutil import MS_PER_DAY
 from bot.storage.usage import ENTRY_FIELDS, LedgerEntry, entry_params
-
-# A ledger row counts on the UTC day created_at // _DAY_MS, as the roll-up trigger counts it.
-_DAY_MS = 86_400_000
 
 SETTLE_MANY = """
     SELECT o_item AS item, o_inserted AS inserted, o_id AS id, o_guild_id AS guild_id,
@@ -94,7 +92,7 @@ def _without_later(
             and entry.cost_micros is not None
             and entry.guild_id == budget.guild_id
             and (budget.user_id is None or entry.user_id == budget.user_id)
-            and first <= entry.created_at // _DAY_MS < end
+            and first <= entry.created_at // MS_PER_DAY < end
         ):
             after += entry.cost_micros
     return replace(status, spent_micros=status.spent_micros - after) if after else status

@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A time in ms falls on the UTC day `ms // MS_PER_DAY` (the ledger's roll-ups count by it).
+MS_PER_DAY = 86_400_000
 _ONE_MS = timedelta(milliseconds=1)
 
 

@@ -17,12 +17,12 @@ from typing import Literal, get_args
 
 from bot.storage.database import Database
 from bot.storage.sql import Conn, Row
+from bot.storage.timeutil import MS_PER_DAY
 
 GroupBy = Literal["user", "model", "day", "channel"]
 GROUP_BYS: tuple[GroupBy, ...] = get_args(GroupBy)
 
 _EPOCH_DAY = date(1970, 1, 1)
-_MS_PER_DAY = 86_400_000
 
 # Column per grouping; fixed strings only, never user input, so f-string SQL is safe.
 _KEY_COLUMN: dict[GroupBy, str] = {
@@ -269,13 +269,13 @@ class UsageReportRepository:
         its day is summed from the ledger (through its guild/time index), so any start works.
         """
         _check_range(guild_id, 0, 0)
-        first_full_day = -(-since_ms // _MS_PER_DAY)  # ceiling: the first day wholly inside
+        first_full_day = -(-since_ms // MS_PER_DAY)  # ceiling: the first day wholly inside
         async with self._db.reading(conn) as c:
             async with c.execute(self._MEMBER_DAYS, (guild_id, user_id, first_full_day)) as cur:
                 row = cur.fetchone()
             assert row is not None
             totals = _totals(row)
-            partial_end = first_full_day * _MS_PER_DAY
+            partial_end = first_full_day * MS_PER_DAY
             if since_ms < partial_end:
                 params = (guild_id, since_ms, partial_end, user_id)
                 async with c.execute(self._MEMBER_PARTIAL, params) as cur:
