@@ -51,15 +51,19 @@ class Outage:
         self._describe = describe  # an error as one line, without secrets
         self.retry_first_s = retry_first_s
         self.retry_max_s = retry_max_s
-        self.down = False
         self.closed = False  # the database is closing: no more reconnecting
         self.count = 0  # outages noticed since start
         self._reconnecting: asyncio.Task[None] | None = None
         self._lost_listeners: list[Callable[[], None]] = []
         self._redo: list[tuple[str, Write]] = []
         self._redoing = asyncio.Lock()
-        self._back = asyncio.Event()  # set while reachable
-        self._back.set()
+        self._reachable = asyncio.Event()  # cleared while the server is gone
+        self._reachable.set()
+
+    @property
+    def down(self) -> bool:
+        """The server was found gone and not yet found back."""
+        return not self._reachable.is_set()
 
     @property
     def waiting(self) -> int:
@@ -72,7 +76,7 @@ class Outage:
             return False
         try:
             async with asyncio.timeout(within_s):
-                await self._back.wait()
+                await self._reachable.wait()
         except TimeoutError:
             return False
         return not self.closed
@@ -84,11 +88,10 @@ class Outage:
 
     def lost(self, reason: str) -> None:
         """A statement failed because the server is gone: start reconnecting (once)."""
-        if self.down or self.closed:
-            self.down = True
+        was_down = self.down
+        self._reachable.clear()
+        if was_down or self.closed:
             return
-        self.down = True
-        self._back.clear()
         self.count += 1
         log.warning(
             "lost the connection to PostgreSQL at %s (%s); reconnecting", self.where, reason
@@ -113,7 +116,7 @@ class Outage:
                 await self._reconnecting
             self._reconnecting = None
         if self._redo:
-            self.down = False
+            self._reachable.set()
             await self._write_waiting()
         if self._redo:
             log.warning(
@@ -141,8 +144,7 @@ class Outage:
                 continue
             break
         log.warning("PostgreSQL at %s reachable again (attempt %d)", self.where, attempt)
-        self.down = False
-        self._back.set()
+        self._reachable.set()
         self._reconnecting = None
         await self._write_waiting()
 
