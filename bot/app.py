@@ -40,14 +40,13 @@ from bot.services.model_request import EngineLimits
 from bot.services.titles import ThreadTitles
 from bot.services.tool_catalog import ToolCatalog
 from bot.settings import Settings, run_shards
-from bot.sharding.claims import ShardClaims, ShardTakenError
-from bot.sharding.pg_claims import PgShardClaims
+from bot.sharding.claims import FileShardClaims, ShardClaims, ShardTakenError
 from bot.storage.channel_settings import ChannelSettingsRepository
 from bot.storage.conversations import ConversationRepository
 from bot.storage.database import Database
 from bot.storage.messages import MessageRepository
 from bot.storage.owners import Heartbeats, ProcessOwner
-from bot.storage.postgres_backend import database_secrets
+from bot.storage.postgres_url import database_secrets
 from bot.storage.prices import PriceRepository
 from bot.storage.retention import retention_if_due
 from bot.storage.stream_log import StreamLog
@@ -244,7 +243,7 @@ async def serve(
         claims.claim(settings.shard_ids or range(settings.shard_count))
     lost: list[ShardTakenError] = []
     watch = None
-    if isinstance(claims, PgShardClaims):
+    if not isinstance(claims, FileShardClaims):
         # Claims on PostgreSQL end with their connection: claimed again after an outage,
         # and if another process took a shard meanwhile, this one stops (exit 2).
         def refused(error: ShardTakenError) -> None:

@@ -32,7 +32,7 @@ from bot.llm.protocols import protocol_for
 from bot.llm.providers import DEFAULT_PROVIDER, ModelDirectory
 from bot.settings import Settings, describe_errors, load_settings
 from bot.storage.database import Database, is_postgresql_url
-from bot.storage.postgres_backend import redacted
+from bot.storage.postgres_url import redacted
 from bot.storage.transfer import TransferError, TransferReport, copy_database
 
 # View Channels, Send Messages, Embed Links, Attach Files, Read Message History,

@@ -22,7 +22,7 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 import yarl
@@ -39,9 +39,11 @@ from bot.settings import DEFAULT_DISCORD_API_BASE, Settings, run_shards
 from bot.sharding.claims import FileShardClaims, ShardClaims
 from bot.sharding.commands_sync import sync_if_changed
 from bot.sharding.identify import FileIdentifyGate, IdentifyGate
-from bot.sharding.pg_claims import PgShardClaims
-from bot.sharding.pg_identify import PgIdentifyGate
 from bot.tasks import spawn
+
+if TYPE_CHECKING:
+    # psycopg is imported only with DATABASE_URL set: a bot on SQLite never loads it.
+    from bot.sharding.pg_claims import PgShardClaims
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +89,11 @@ def shard_claims(settings: Settings) -> FileShardClaims | PgShardClaims:
     """Advisory locks on PostgreSQL (processes on any host) with DATABASE_URL, else file
     locks beside the SQLite database (processes on this host)."""
     url = settings.database_url.get_secret_value()
-    return PgShardClaims(url) if url else FileShardClaims(lock_folder(settings))
+    if not url:
+        return FileShardClaims(lock_folder(settings))
+    from bot.sharding.pg_claims import PgShardClaims
+
+    return PgShardClaims(url)
 
 
 class SwitchboardBot(commands.AutoShardedBot):
@@ -154,11 +160,12 @@ class SwitchboardBot(commands.AutoShardedBot):
             url = settings.database_url.get_secret_value()
             concurrency = limits["max_concurrency"]
             # PostgreSQL reaches every process, on any host; the file locks one host.
-            self.identify_gate = (
-                PgIdentifyGate(url, concurrency)
-                if url
-                else FileIdentifyGate(lock_folder(settings), concurrency)
-            )
+            if url:
+                from bot.sharding.pg_identify import PgIdentifyGate
+
+                self.identify_gate = PgIdentifyGate(url, concurrency)
+            else:
+                self.identify_gate = FileIdentifyGate(lock_folder(settings), concurrency)
         ids = self.shard_ids if self.shard_ids is not None else list(range(count))
         self.claims.claim(ids)
         self.running_shards = list(ids)

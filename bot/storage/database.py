@@ -27,17 +27,13 @@ import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Self, TypeVar
+from typing import TYPE_CHECKING, Self, TypeVar
 
 from sqlalchemy.engine import Connection
 
 from bot.errors import DatabaseUnavailableError
 from bot.storage.outage import Outage
-from bot.storage.postgres_backend import (
-    DatabaseUnreachableError,
-    PostgresBackend,
-    lost_connection,
-)
+from bot.storage.postgres_url import DatabaseUnreachableError
 from bot.storage.schema import (
     DatabaseTooNewError,
     Migration,
@@ -55,6 +51,10 @@ from bot.storage.sqlite_backend import (
     backup_file,
     busy,
 )
+
+if TYPE_CHECKING:
+    # Imported when a PostgreSQL URL is opened: a bot on SQLite never loads the driver.
+    from bot.storage.postgres_backend import PostgresBackend
 
 __all__ = [
     "BUSY_TIMEOUT_MS",
@@ -111,7 +111,7 @@ class Database:
         """PostgreSQL's reachability and the writes waiting for it (None on SQLite, a file
         that can't go away mid-run)."""
         backend = self._backend
-        return backend.outage if isinstance(backend, PostgresBackend) else None
+        return None if isinstance(backend, SqliteBackend) else backend.outage
 
     @property
     def path(self) -> Path:
@@ -134,6 +134,8 @@ class Database:
         exit. `target` is a SQLite path or a `postgresql://` URL."""
         backend: SqliteBackend | PostgresBackend
         if is_postgresql_url(target):
+            from bot.storage.postgres_backend import PostgresBackend
+
             backend = PostgresBackend(str(target))
             plan = load_migrations("postgresql") if migrations is None else list(migrations)
         else:
@@ -170,7 +172,7 @@ class Database:
         inside the block, pass it the yielded connection as `conn=`.
         """
         backend = self._backend
-        if isinstance(backend, PostgresBackend):
+        if not isinstance(backend, SqliteBackend):
             async with (
                 self._held() as hold,
                 _noticing_outage(backend),
@@ -219,7 +221,7 @@ class Database:
             return work(SyncConn(conn))
 
         backend = self._backend
-        if isinstance(backend, PostgresBackend):
+        if not isinstance(backend, SqliteBackend):
             async with self._held(), _noticing_outage(backend):
                 if single_statement:
                     return await backend.run_autocommit(work)
@@ -259,7 +261,7 @@ class Database:
             yield conn
             return
         backend = self._backend
-        if isinstance(backend, PostgresBackend):
+        if not isinstance(backend, SqliteBackend):
             async with self._held() as hold, _noticing_outage(backend), backend.connect() as ac:
                 yield Conn(ac.run_sync, "postgresql", hold, writable=False)
             return
@@ -271,7 +273,7 @@ class Database:
         SQLite file, or a `pg_dump` archive (custom format, for `pg_restore`)."""
         dest = Path(dest_path)
         backend = self._backend
-        if isinstance(backend, PostgresBackend):
+        if not isinstance(backend, SqliteBackend):
             await backend.backup(dest)
         else:
             await asyncio.to_thread(backup_file, backend.path, dest)
@@ -279,7 +281,7 @@ class Database:
 
     async def schema_version(self) -> int:
         """The version of the last migration applied."""
-        if isinstance(self._backend, PostgresBackend):
+        if not isinstance(self._backend, SqliteBackend):
             async with self.reading() as conn:
                 return int(await conn.scalar("SELECT version FROM schema_version"))
         async with self.reading() as conn:
@@ -289,7 +291,7 @@ class Database:
         """What the database takes on disk: the SQLite file with its write-ahead log, or
         PostgreSQL's size of the database."""
         backend = self._backend
-        if isinstance(backend, PostgresBackend):
+        if not isinstance(backend, SqliteBackend):
             async with self.reading() as conn:
                 return int(await conn.scalar("SELECT pg_database_size(current_database())"))
         return await asyncio.to_thread(_file_size, backend.path)
@@ -344,6 +346,8 @@ class Database:
 async def _noticing_outage(backend: PostgresBackend) -> AsyncIterator[None]:
     """A statement that failed because the server is gone becomes DatabaseUnavailableError
     (one plain line for members, no traceback in the log) and starts the reconnecting."""
+    from bot.storage.postgres_backend import lost_connection  # loaded once PostgreSQL is open
+
     try:
         yield
     except Exception as exc:

@@ -26,6 +26,12 @@ from sqlalchemy.util import greenlet_spawn
 
 from bot.errors import ConfigurationError
 from bot.storage.outage import Outage
+from bot.storage.postgres_url import (
+    DatabaseUnreachableError,
+    first_line,
+    redacted,
+    sqlalchemy_url,
+)
 from bot.storage.schema import Migration, MigrationError, refuse_newer
 from bot.storage.sql import DriverConn, SyncConn
 
@@ -59,10 +65,6 @@ CONNECT_TIMEOUT_S = 10
 _GONE_STATES = ("57P01", "57P02", "57P03")
 
 
-class DatabaseUnreachableError(ConfigurationError):
-    """PostgreSQL could not be reached (or refused us) at start."""
-
-
 def lost_connection(exc: BaseException) -> str | None:
     """Why the server can't be reached, when `exc` says so (one line, no secrets); None for
     every other error (a constraint, a serialization failure, a bug)."""
@@ -76,31 +78,6 @@ def lost_connection(exc: BaseException) -> str | None:
     if not (gone or invalidated):
         return None
     return first_line(orig or exc)
-
-
-def first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def sqlalchemy_url(url: str) -> sa.URL:
-    """`postgresql://…` (what people write) → SQLAlchemy's URL with the psycopg driver."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "postgresql":
-        raise ConfigurationError([f"DATABASE_URL must start with postgresql://, not {url!r}"])
-    return parsed.set(drivername="postgresql+psycopg")
-
-
-def database_secrets(url: str) -> list[str]:
-    """What of DATABASE_URL must never reach a log: its password, and the URL itself."""
-    if not url:
-        return []
-    password = make_url(url).password
-    return [url, str(password)] if password else [url]
-
-
-def redacted(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    return make_url(url).render_as_string(hide_password=True)
 
 
 class PostgresBackend:

@@ -174,7 +174,7 @@ async def test_attachments_costly_reading_is_confirmed_first(app: Running) -> No
         )
         await click_as(app.fake, question.id, button, app.fake.user)
         if choice == "yes":
-            await app.fake.wait_for(lambda b=before: len(app.llm.chat_requests) > b or None)
+            await app.llm.wait_for_requests(before + 1, "/chat/completions")
             assert "big-yes.log" in str(app.llm.chat_requests[-1].json["messages"][-1]["content"])
         else:
             await app.fake.wait_for(lambda q=question: "Cancelled" in q.content or None)

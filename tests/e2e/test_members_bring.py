@@ -37,10 +37,10 @@ async def test_reply_to_a_deleted_message_is_said_plainly(app: Running) -> None:
     await app.bot.services.channel_settings.update(app.channel_id, app.fake.guild.id, mode="inline")
     gone = await app.fake.send_user_message(app.channel_id, content="soon deleted")
     app.llm.enqueue(text_reply("First."), text_reply("Second."))
-    await app.fake.wait_for(lambda: len(app.llm.chat_requests) == 1 or None)
+    await app.llm.wait_for_requests(1, "/chat/completions")
     await app.fake.delete_user_message(gone.id)
     await app.fake.send_user_message(app.channel_id, content="about that", reply_to=gone.id)
-    await app.fake.wait_for(lambda: len(app.llm.chat_requests) == 2 or None)
+    await app.llm.wait_for_requests(2, "/chat/completions")
     assert "replies to a message that has been deleted" in asked(app)
 
 

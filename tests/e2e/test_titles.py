@@ -53,7 +53,7 @@ async def test_titles_failure_is_silent(
         await fake.invoke_slash_command("chat", {"prompt": "a question"})
         thread = await fake.wait_for(lambda: next(iter(fake.threads(app.channel_id)), None))
         answer = await app.final_answer(thread.id)
-        await fake.wait_for(lambda: len(llm.chat_requests) == 2 or None)
+        await llm.wait_for_requests(2, "/chat/completions")
         assert "Fine." in answer.content and "⚠️" not in answer.content
         assert thread.name == "a question"
         assert len(app.bot_messages(thread.id)) == 1

@@ -87,6 +87,7 @@ class FakeHTTPServer(LoopbackServer):
         self._runner: web.AppRunner | None = None
         self._closing = False
         self.disconnected = asyncio.Event()
+        self._recorded = asyncio.Event()  # set and replaced at each recording
 
     @property
     def root_url(self) -> str:
@@ -104,6 +105,23 @@ class FakeHTTPServer(LoopbackServer):
 
     def enqueue(self, *responses: Scripted) -> None:
         self._queue.extend(responses)
+
+    async def wait_for_requests(
+        self,
+        n: int,
+        path_suffix: str = "",
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> list[RecordedRequest]:
+        """Once `n` requests whose path ends with `path_suffix` are recorded: those requests.
+        Woken by each recording (a fake Discord's `wait_for` only wakes on Discord's state)."""
+
+        def matching() -> list[RecordedRequest]:
+            return [r for r in self.requests if r.path.endswith(path_suffix)]
+
+        async with asyncio.timeout(timeout):
+            while len(found := matching()) < n:
+                await self._recorded.wait()
+        return found
 
     def _make_runner(self) -> web.AppRunner:
         app = web.Application(client_max_size=self._client_max_size)
@@ -139,6 +157,8 @@ class FakeHTTPServer(LoopbackServer):
     def _record(self, method: str, request: web.Request, body: Any = None) -> RecordedRequest:
         record = RecordedRequest(method, request.path, dict(request.headers), body)
         self.requests.append(record)
+        self._recorded.set()  # wakes every waiter; the next ones wait on a fresh event
+        self._recorded = asyncio.Event()
         return record
 
     async def _record_body(self, request: web.Request) -> tuple[Any, RecordedRequest]:

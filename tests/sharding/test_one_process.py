@@ -39,7 +39,7 @@ async def test_one_process_runs_every_shard_discord_recommends(tmp_path: Path) -
                     f"<@{fake.bot_user.id}> hi",
                     mentions_bot=True,
                 )
-            await fake.wait_for(lambda: len(llm.chat_requests) == 2, timeout=10)
+            await llm.wait_for_requests(2, "/chat/completions", timeout=10)
         FileShardClaims(tmp_path).claim([0, 1])  # released when it stopped
     # max_concurrency 1: shard 1 waited its turn instead of being refused.
     assert fake.shards.rejected_identifies == []
