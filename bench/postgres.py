@@ -15,8 +15,8 @@ A throwaway PostgreSQL server (the tests' own, `tests/pg_server.py`) in a tempor
 - `/usage-report` on a 1,000,000-row ledger (the billing-reports group's ledger and
   queries, on PostgreSQL; the ledger loaded in bulk, its roll-up built by one GROUP BY).
 
-Needs PostgreSQL's server binaries (`initdb`, `pg_ctl`, `postgres`); without them the group
-reports that it could not run.
+Quick: 2 processes instead of 4, 2 calls per task. Needs PostgreSQL's server binaries
+(`initdb`, `pg_ctl`, `postgres`); without them the group reports that it could not run.
 """
 
 from __future__ import annotations
@@ -121,6 +121,8 @@ async def run(quick: bool) -> list[Result]:
         return [Result(GROUP, "PostgreSQL not installed (no initdb): group skipped", math.nan, "")]
     calls = 2 if quick else 40
     seed = 500 if quick else 20_000
+    # Each process starts by importing the bot (about a second of CPU): quick runs two.
+    processes = 2 if quick else 4
     server = ThrowawayPostgres(binaries)
     results: list[Result] = []
     try:
@@ -128,17 +130,17 @@ async def run(quick: bool) -> list[Result]:
         url = server.url(await asyncio.to_thread(server.create_database))
         await _prepare(url, 10**12, seed)
         server_before = server_cpu_s(server)
-        pg = await _race(url, 4, 25, calls)
+        pg = await _race(url, processes, 25, calls)
         server_cpu = server_cpu_s(server) - server_before
         with tempfile.TemporaryDirectory(prefix="switchboard-bench-") as folder:
             path = Path(folder) / "billing.db"
             await _prepare(path, 10**12, seed)
-            lite = await _race(path, 1, 25, calls * 4)
+            lite = await _race(path, 1, 25, calls * processes)
         note = f"{pg['held']:,} calls, ledger seeded with {seed:,} rows"
         results.append(
             Result(
                 GROUP,
-                "reserve + settle, PostgreSQL, 4 processes x 25 concurrent",
+                f"reserve + settle, PostgreSQL, {processes} processes x 25 concurrent",
                 pg["rate"],
                 "calls/s",
                 Target(CALLS_TARGET, higher_is_better=True),
@@ -160,13 +162,13 @@ async def run(quick: bool) -> list[Result]:
         # Overspend: a fresh database whose server budget covers a third of the worst cases.
         tight = server.url(await asyncio.to_thread(server.create_database))
         worst_per_call = 1024 * 2 + 20  # output at 2 µ$/token, plus the prompt: ~2,070 µ$
-        await _prepare(tight, 4 * 25 * calls * worst_per_call // 3, 0)
-        race = await _race(tight, 4, 25, calls)
+        await _prepare(tight, processes * 25 * calls * worst_per_call // 3, 0)
+        race = await _race(tight, processes, 25, calls)
         spent, budget = await _spent_and_budget(tight)
         results.append(
             Result(
                 GROUP,
-                "overspend, 4 x 25 against a budget for part of the calls",
+                f"overspend, {processes} x 25 against a budget for part of the calls",
                 max(spent - budget, 0),
                 "µ$",
                 Target(1.0),

@@ -222,7 +222,7 @@ async def test_postgres_gone_when_a_member_writes_they_get_the_plain_line(
         llm.enqueue(text_reply("Back in business."))
         # The bot finds the server back by itself (the failed write marked it down).
         assert outage.count == 1
-        await fake.wait_for(lambda: not outage.down or None, timeout=30)
+        assert await outage.until_back(30)
         await fake.send_user_message(thread.id, fake.user, "now?")
         again = await app.final_answer(thread.id, index=2)
         assert "Back in business." in again.content
@@ -245,8 +245,12 @@ async def test_postgres_lost_while_a_message_waits_its_turn_it_is_not_left_unans
         await fake.invoke_slash_command("chat", {"prompt": "tell me"})
         thread = await fake.wait_for(lambda: next(iter(fake.threads(app.channel_id)), None))
         await _started(app, thread.id)
-        await fake.send_user_message(thread.id, fake.user, "and then?")
-        await asyncio.sleep(0.3)  # it waits for the answer streaming in its conversation
+        waiting = await fake.send_user_message(thread.id, fake.user, "and then?")
+        # Once stored (polled: no event says so), it waits for the answer streaming ahead.
+        find = app.bot.services.messages.find_by_discord_message
+        async with asyncio.timeout(10):
+            while await find(waiting.id) is None:  # noqa: ASYNC110
+                await asyncio.sleep(0.02)
         await asyncio.to_thread(private_postgres.pause)
         final = await app.final_answer(thread.id)
         assert f"⚠️ {LINE}" in final.content

@@ -91,8 +91,16 @@ class World:
             self._waiters.add(fut)
             try:
                 await asyncio.wait_for(fut, remaining)
-            except TimeoutError:
+            except TimeoutError as timed_out:
                 self._waiters.discard(fut)
+                if predicate():
+                    # True, yet no change of Discord's state woke us: the predicate reads
+                    # something else (the bot's memory, a fake LLM's requests), and the wait
+                    # slept out its whole timeout. Wait on what it reads instead.
+                    raise AssertionError(
+                        "wait_for's condition came true without a change of the fake "
+                        "Discord's state; it only noticed at its timeout"
+                    ) from timed_out
 
     # -- lookups ---------------------------------------------------------------------------
 
