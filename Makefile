@@ -24,14 +24,15 @@ run: $(STAMP)
 # (marked `realtime` in tests/conftest.py) on their own. TEST_WORKERS=0 runs all in one process.
 # Two workers per core: about half of a worker's time goes waiting on the bot processes, MCP
 # servers and PostgreSQL it starts, so one per core leaves the cores idle half the run.
-# worksteal: a few tests take 10-20 s; an idle worker takes queued tests from a busy one.
+# loadgroup: a module whose fixture starts servers once for all its tests is kept on one
+# worker (marked xdist_group), instead of each worker starting its own.
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(8, 2 * len(os.sched_getaffinity(0))))' 2>/dev/null || echo auto)
 # The suite starts ~100 Python processes; with bytecode caching off (some CI images set this)
 # each one compiles the bot and pytest rewrites every test module again, in each worker.
 TEST_ENV := env -u PYTHONDONTWRITEBYTECODE
 
 test: $(STAMP)
-	$(TEST_ENV) $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not realtime"
+	$(TEST_ENV) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not realtime"
 	$(TEST_ENV) $(PY) -m pytest -m realtime
 
 lint: $(STAMP)
