@@ -30,10 +30,13 @@ TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(8, 2 * len(os.sched_g
 # The suite starts ~100 Python processes; with bytecode caching off (some CI images set this)
 # each one compiles the bot and pytest rewrites every test module again, in each worker.
 TEST_ENV := env -u PYTHONDONTWRITEBYTECODE
+# Where the realtime tests live (tests/conftest.py lists them): collecting only those paths
+# spares the second run collecting the whole suite to deselect all but sixty tests.
+REALTIME_PATHS = $(shell $(PY) -c 'from tests.conftest import REALTIME_TESTS; print(*REALTIME_TESTS)')
 
 test: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not realtime"
-	$(TEST_ENV) $(PY) -m pytest -m realtime
+	$(TEST_ENV) $(PY) -m pytest -m realtime $(REALTIME_PATHS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check bot cogs tests bench
