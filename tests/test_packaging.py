@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -14,18 +15,26 @@ ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.xdist_group("packaging")
 
 
+# The checkout as the build sees it, without what tools write into it: other test processes
+# write bytecode caches meanwhile, and a .pyc being replaced vanishes under a copy.
+NOT_SOURCES = shutil.ignore_patterns(
+    ".git", ".venv", "build", "*.egg-info", "__pycache__", "*.pyc", ".*_cache"
+)
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
+    source = tmp_path_factory.mktemp("checkout") / "switchboard"
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
+    shutil.copytree(ROOT, source, ignore=NOT_SOURCES)
+    built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-         "-w", str(out), str(ROOT)],
-        check=True,
-        capture_output=True,
-        timeout=300,
+         "-w", str(out), str(source)],
+        capture_output=True, text=True, timeout=300,
     )  # fmt: skip
-    (built,) = out.glob("switchboard-*.whl")
-    return zipfile.ZipFile(built)
+    assert built.returncode == 0, built.stderr
+    (found,) = out.glob("switchboard-*.whl")
+    return zipfile.ZipFile(found)
 
 
 def test_packaging_wheel_ships_migrations_and_cogs(wheel: zipfile.ZipFile) -> None:
