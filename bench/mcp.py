@@ -5,14 +5,15 @@
   `noop` tool, which does no work: the round trip is the overhead. Median (target < 5 ms)
   and p95 of `CALLS` calls after a warm-up.
 - **start-up**: `STARTUP_SERVERS` copies of the server configured at once, one of them
-  sleeping before it serves (`--delay-start`): time from `McpManager.start()` until the
-  tools of the first fast one, half of them and every one are usable (target < 2 s), with
-  stdio servers taking turns to start (the manager's `StartGate`) and, as a reference in the
-  same run, with every child spawned at once. Each child is a Python process importing the
-  SDK, about a second of its own CPU (the "one server" row); the client spends a few
-  milliseconds per server. So every server being usable is bounded by the children's CPU
-  over the cores (a reference row); what taking turns changes is that the first servers are
-  usable after about one start instead of after all of them, and the rest follow in turn.
+  sleeping before it serves (`--delay-start`, before it imports the SDK): time from
+  `McpManager.start()` until the tools of the first fast one, half of them and every one are
+  usable (target < 2 s), with stdio servers taking turns to start (the manager's `StartGate`)
+  and, as a reference in the same run, with every child spawned at once. Each child is a
+  Python process importing the SDK, about a second of its own CPU (the "one server" row); the
+  client spends a few milliseconds per server. So every server being usable is bounded by the
+  children's CPU over the cores (a reference row); what taking turns changes is that the first
+  servers are usable after about one start instead of after all of them, and the rest follow
+  in turn.
 - **delay before the bot answers**: the real bot process with the same servers configured
   against one with none (bench.mcp_answer): the bot does not wait for its servers, so what
   they cost the first answer is the CPU their start-up takes from the bot (target < 2 s).
@@ -50,7 +51,7 @@ STARTUP_TARGET_MS = 2000.0
 def _server(name: str, *args: str) -> McpServerConfig:
     return McpServerConfig(
         name,
-        command=(sys.executable, "-m", "tests.fakes.mcp_server", *args),
+        command=(sys.executable, "-m", "tests.fakes.mcp_server_start", *args),
         env={"PYTHONPATH": str(ROOT)},
     )
 

@@ -33,7 +33,7 @@ def config_file(folder: Path, servers: int) -> Path:
     """A CONFIG_FILE declaring `servers` MCP servers (the one in the middle slow to start)."""
     blocks = []
     for n in range(servers):
-        args = ["-m", "tests.fakes.mcp_server"]
+        args = ["-m", "tests.fakes.mcp_server_start"]
         if n == servers // 2:
             args += ["--delay-start", str(SLOW_START_S)]
         command = ", ".join(f'"{part}"' for part in [sys.executable, *args])

@@ -16,12 +16,11 @@ exercise what the bot's MCP client must survive:
     env                          the value of an environment variable (for `env` configs)
     whoami                       the request's Authorization header (streamable HTTP only)
 
-Options: `--delay-start S` sleeps before serving (a slow server), `--exit-at-start CODE` dies
-with a line on stderr, `--legacy-only` serves the handshake era only (`server/discover` is
+Options: `--legacy-only` serves the handshake era only (`server/discover` is
 refused, so clients fall back to `initialize` and get list changes as notifications),
 `--odd-schemas` adds tools whose schemas, as sent on the wire, need adapting (`no_type`,
 `one_of_top`) or can't be offered (`array_schema`), and tools with a dotted and a very long
-name.
+name. A server slow to start or dying at start: `tests.fakes.mcp_server_start`.
 """
 
 from __future__ import annotations
@@ -196,17 +195,10 @@ async def _serve_http(server: MCPServer[Any]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.fakes.mcp_server")
-    parser.add_argument("--delay-start", type=float, default=0.0)
-    parser.add_argument("--exit-at-start", type=int, default=None)
     parser.add_argument("--legacy-only", action="store_true")
     parser.add_argument("--odd-schemas", action="store_true")
     parser.add_argument("--http", action="store_true")
     args = parser.parse_args(argv)
-    if args.exit_at_start is not None:
-        sys.stderr.write("cannot start: configuration missing\n")
-        raise SystemExit(args.exit_at_start)
-    if args.delay_start:
-        time.sleep(args.delay_start)
     server = build_server(odd_schemas=args.odd_schemas)
     if args.http:
         anyio.run(_serve_http, server)

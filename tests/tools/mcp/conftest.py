@@ -16,6 +16,8 @@ from bot.tools.mcp.server import Timing
 
 ROOT = Path(__file__).resolve().parents[3]
 SERVER_MODULE = "tests.fakes.mcp_server"
+# Starts SERVER_MODULE, or fails to (`--delay-start`, `--exit-at-start`) without the SDK.
+STARTER_MODULE = "tests.fakes.mcp_server_start"
 # Fast restarts for tests; the start timeout stays generous (a child imports the SDK).
 FAST = Timing(
     start_timeout_s=60.0,
@@ -31,7 +33,7 @@ def fake_server(name: str = "test", *args: str, **options: Any) -> McpServerConf
     """The tests' own FastMCP server (tests/fakes/mcp_server.py) over stdio."""
     env = {"PYTHONPATH": str(ROOT), **options.pop("env", {})}
     return McpServerConfig(
-        name, command=(sys.executable, "-m", SERVER_MODULE, *args), env=env, **options
+        name, command=(sys.executable, "-m", STARTER_MODULE, *args), env=env, **options
     )
 
 
