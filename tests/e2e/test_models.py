@@ -13,14 +13,9 @@ from tests.billing.ledger_rows import LedgerReader
 from tests.e2e.conftest import Running, ephemeral_reply, make_settings, running_bot
 from tests.e2e.test_settings import autocomplete
 from tests.fakes.discord_server import FakeDiscord, FakeMessage
-from tests.fakes.llm_scripts import (
-    Scripted,
-    http_error,
-    refusal_reply,
-    text_reply,
-    think_tags_reply,
-)
+from tests.fakes.llm_scripts import Scripted, http_error, text_reply
 from tests.fakes.llm_server import FakeLLMServer
+from tests.fakes.provider_scripts import refusal_reply, think_tags_reply
 
 PRIMARY = "deepseek/deepseek-v4-flash"
 SPARE = "spare/spare-model"

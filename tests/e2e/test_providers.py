@@ -14,13 +14,9 @@ from tests.e2e.conftest import make_settings, running_bot
 from tests.fakes.anthropic_scripts import anthropic_text_reply, anthropic_tool_reply
 from tests.fakes.anthropic_server import FakeAnthropicServer
 from tests.fakes.discord_server import FakeDiscord
-from tests.fakes.llm_scripts import (
-    Scripted,
-    deepseek_responder,
-    gemini_responder,
-    openrouter_responder,
-)
+from tests.fakes.llm_scripts import Scripted
 from tests.fakes.llm_server import FakeLLMServer
+from tests.fakes.provider_scripts import deepseek_responder, gemini_responder, openrouter_responder
 from tests.fakes.responses_scripts import responses_text, responses_tool_calls
 from tests.fakes.responses_server import FakeResponsesServer
 

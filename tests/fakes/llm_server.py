@@ -42,7 +42,8 @@ HTTP 200 with an empty `text/event-stream` body, and no queued answer is used.
 `disconnects` counts streams the client closed before the server finished writing, and
 `disconnected` (an asyncio.Event) is set on the first one. Serving, recording, the answer
 queue and playback are `tests.fakes.http_fake.FakeHTTPServer`'s; the builders of scripted
-answers live in `tests.fakes.llm_scripts`. No pytest imports here.
+answers live in `tests.fakes.llm_scripts` (each provider's own shapes in
+`tests.fakes.provider_scripts`). No pytest imports here.
 """
 
 from __future__ import annotations

@@ -15,11 +15,18 @@ import pytest
 from bot.errors import LLMBadRequestError
 from bot.llm.client import LLMClient
 from bot.llm.types import Artefacts, ChatMessage, ChatRequest, Completion, ToolSpec
-from tests.fakes.llm_scripts import (
+from tests.fakes.llm_scripts import Scripted
+from tests.fakes.llm_server import FakeLLMServer
+from tests.fakes.provider_rules import (
+    DEEPSEEK_MISSING_REASONING,
+    GEMINI_CORRUPTED_SIGNATURE,
+    GEMINI_SKIP_SIGNATURE,
+    Flavour,
+)
+from tests.fakes.provider_scripts import (
     DEEPSEEK_MODEL,
     GEMINI_MODEL,
     OPENROUTER_MODEL,
-    Scripted,
     deepseek_reply,
     deepseek_responder,
     gemini_responder,
@@ -29,13 +36,6 @@ from tests.fakes.llm_scripts import (
     openrouter_responder,
     refusal_reply,
     think_tags_reply,
-)
-from tests.fakes.llm_server import FakeLLMServer
-from tests.fakes.provider_rules import (
-    DEEPSEEK_MISSING_REASONING,
-    GEMINI_CORRUPTED_SIGNATURE,
-    GEMINI_SKIP_SIGNATURE,
-    Flavour,
 )
 from tests.llm.conftest import collect, complete
 

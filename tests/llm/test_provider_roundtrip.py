@@ -29,17 +29,17 @@ from bot.llm.types import (
     StreamEvent,
     ToolSpec,
 )
-from tests.fakes.llm_scripts import (
+from tests.fakes.llm_scripts import Scripted
+from tests.fakes.llm_server import FakeLLMServer
+from tests.fakes.provider_rules import Flavour
+from tests.fakes.provider_scripts import (
     DEEPSEEK_MODEL,
     GEMINI_MODEL,
     OPENROUTER_MODEL,
-    Scripted,
     deepseek_responder,
     gemini_responder,
     openrouter_responder,
 )
-from tests.fakes.llm_server import FakeLLMServer
-from tests.fakes.provider_rules import Flavour
 
 ROUNDS = 3
 
