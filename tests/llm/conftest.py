@@ -14,6 +14,7 @@ import pytest
 from bot.llm.client import LLMClient
 from bot.llm.types import ChatMessage, ChatRequest, Completion, StreamEvent
 from tests.fakes.llm_server import FakeLLMServer
+from tests.fakes.provider_rules import Flavour
 
 MakeClient = Callable[..., LLMClient]
 
@@ -86,3 +87,17 @@ async def complete(client: LLMClient, req: ChatRequest | None = None) -> Complet
 def without_artefacts(request: ChatRequest) -> ChatRequest:
     """`request` with every message's artefacts dropped, as a careless client sends it."""
     return replace(request, messages=tuple(replace(m, artefacts=None) for m in request.messages))
+
+
+@pytest.fixture
+async def servers() -> AsyncIterator[dict[Flavour, FakeLLMServer]]:
+    """One strict fake per provider flavour, for the tests of the flavours' own checks."""
+    found: dict[Flavour, FakeLLMServer] = {}
+    try:
+        for flavour in ("generic", "deepseek", "gemini", "openrouter"):
+            found[flavour] = server = FakeLLMServer(flavour=flavour)
+            await server.start()
+        yield found
+    finally:
+        for server in found.values():
+            await server.close()
