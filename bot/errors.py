@@ -59,6 +59,12 @@ def new_error_id() -> str:
     return secrets.token_hex(4)
 
 
+def first_line(error: BaseException) -> str:
+    """`error` as one line for a log or a plain message: its first line, or its type's name
+    when it says nothing (a driver's errors can run to several lines)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 def describe(error: BaseException, what: str = "request") -> MemberText:
     """The member's text for `error`; an unexpected one is logged here, with its id."""
     if isinstance(error, UserFacingError):

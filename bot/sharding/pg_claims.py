@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 
 import psycopg
 
-from bot.errors import ConfigurationError
+from bot.errors import ConfigurationError, first_line
 from bot.sharding.claims import ShardTakenError
 from bot.sharding.pg_identify import conninfo
 
@@ -87,7 +87,7 @@ class PgShardClaims:
                 raise
             except psycopg.OperationalError as exc:
                 raise ConfigurationError(
-                    [f"can't reach PostgreSQL at {self.where} to claim shards: {_first_line(exc)}"]
+                    [f"can't reach PostgreSQL at {self.where} to claim shards: {first_line(exc)}"]
                 ) from exc
 
     @property
@@ -141,7 +141,7 @@ class PgShardClaims:
                     "shard claims: PostgreSQL still unreachable (attempt %d: %s); "
                     "next try in %.1f s",
                     attempt,
-                    _first_line(exc),
+                    first_line(exc),
                     delay,
                 )
                 await asyncio.sleep(delay)
@@ -209,7 +209,3 @@ def _who(application_name: str) -> str:
     """`pid N on HOST` out of the holder's application name."""
     start = application_name.find("(pid ")
     return application_name[start + 1 : -1] if start >= 0 else application_name
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -24,11 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
-from bot.errors import ConfigurationError
+from bot.errors import ConfigurationError, first_line
 from bot.storage.outage import Outage
 from bot.storage.postgres_url import (
     DatabaseUnreachableError,
-    first_line,
     redacted,
     sqlalchemy_url,
 )

@@ -14,7 +14,6 @@ from bot.errors import ConfigurationError
 __all__ = [
     "DatabaseUnreachableError",
     "database_secrets",
-    "first_line",
     "redacted",
     "sqlalchemy_url",
 ]
@@ -22,10 +21,6 @@ __all__ = [
 
 class DatabaseUnreachableError(ConfigurationError):
     """PostgreSQL could not be reached (or refused us) at start."""
-
-
-def first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def sqlalchemy_url(url: str) -> sa.URL:
