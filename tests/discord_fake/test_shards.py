@@ -19,6 +19,7 @@ from tests.discord_fake.conftest import DEADLINE, RecordingBot, running, small_l
 from tests.fakes.discord.gateway import OP_IDENTIFY, OP_INVALID_SESSION
 from tests.fakes.discord.shards import shard_of
 from tests.fakes.discord_server import FakeDiscord, FakeGuild
+from tests.polling import wait_until
 
 
 class ShardBot(RecordingBot, commands.AutoShardedBot):
@@ -113,9 +114,7 @@ async def test_a_guild_added_later_reaches_only_its_shard() -> None:
             late = guild_with_channel(fake, "late", (1, 2))
             # In shard 1's cache as soon as its GUILD_CREATE is read (no event says so: the
             # guild_join event waits for the member chunks), so looked at until it is.
-            async with asyncio.timeout(5):
-                while bot1.get_guild(late.id) is None:  # noqa: ASYNC110
-                    await asyncio.sleep(0.01)
+            await wait_until(lambda: bot1.get_guild(late.id) is not None, within_s=5)
             await asyncio.sleep(0.1)
             assert bot0.get_guild(late.id) is None
 

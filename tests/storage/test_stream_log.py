@@ -15,6 +15,7 @@ from bot.storage.database import Database
 from bot.storage.messages import MessageRepository, NewStep
 from bot.storage.models import Conversation
 from bot.storage.stream_log import RoundDraft, StreamLog
+from tests.polling import wait_until
 
 
 @dataclass
@@ -236,10 +237,8 @@ async def test_stream_log_running_flushes_on_its_own_and_on_exit(
     last = await messages.start_answer(thread.id, "m", None)
     async with StreamLog.running(db, interval_s=0.01) as stream_log:
         stream_log.watch(periodic.id, Streaming(text="on its own").draft).changed()
-        async with asyncio.timeout(5):
-            # Polled: the log's own timer is what is tested, and it signals nothing.
-            while not stream_log.transactions:  # noqa: ASYNC110
-                await asyncio.sleep(0.01)
+        # Polled: the log's own timer is what is tested, and it signals nothing.
+        await wait_until(lambda: bool(stream_log.transactions), within_s=5)
         assert rows(db_path, periodic.id) == [(0, 1, "text", "on its own")]
     async with StreamLog.running(db, interval_s=3600) as stream_log:
         stream_log.watch(last.id, Streaming(text="on exit").draft).changed()

@@ -3,10 +3,8 @@ look at this process's children (to prove shutdown leaves none, zombies included
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,14 +33,6 @@ def fake_server(name: str = "test", *args: str, **options: Any) -> McpServerConf
     return McpServerConfig(
         name, command=(sys.executable, "-m", STARTER_MODULE, *args), env=env, **options
     )
-
-
-async def wait_until(predicate: Callable[[], bool], *, within_s: float = 60.0) -> None:
-    """Poll until `predicate()` holds; a bound against hanging, not a timing assertion."""
-    async with asyncio.timeout(within_s):
-        # State of other tasks (and processes) is polled: there is no event to wait on.
-        while not predicate():  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
 
 
 @dataclass(frozen=True)

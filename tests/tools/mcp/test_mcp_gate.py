@@ -8,7 +8,8 @@ import asyncio
 
 from bot.tools.mcp.gate import StartGate, default_width
 from bot.tools.mcp.manager import McpManager
-from tests.tools.mcp.conftest import FAST, children, fake_server, wait_until
+from tests.polling import wait_until
+from tests.tools.mcp.conftest import FAST, children, fake_server
 
 
 def states(manager: McpManager) -> dict[str, str]:

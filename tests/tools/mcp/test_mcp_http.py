@@ -11,7 +11,8 @@ import pytest
 from bot.llm.tools import ToolContext, ToolError
 from bot.tools.mcp import McpServerConfig
 from bot.tools.mcp.manager import McpManager
-from tests.tools.mcp.conftest import FAST, ROOT, SERVER_MODULE, wait_until
+from tests.polling import wait_until
+from tests.tools.mcp.conftest import FAST, ROOT, SERVER_MODULE
 
 CTX = ToolContext(conversation_id=1)
 

@@ -7,7 +7,8 @@ import pytest
 from bot.llm.tools import ToolContext, ToolError
 from bot.tools.mcp import McpServerConfig
 from bot.tools.mcp.manager import McpManager
-from tests.tools.mcp.conftest import FAST, children, fake_server, wait_until
+from tests.polling import wait_until
+from tests.tools.mcp.conftest import FAST, children, fake_server
 
 CTX = ToolContext(conversation_id=1)
 
