@@ -4,24 +4,13 @@ them: checked in a fresh interpreter, which imports everything such a start impo
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from tests.import_probe import A_START, loaded_after
 
-from tests.fakes.bot_env import ROOT
-
-LOADED = """
-print(",".join(sorted(
-    m for m in sys.modules
-    if m.split(".")[0] == "psycopg" or m.startswith(("sqlalchemy.ext.asyncio", "sqlalchemy.orm"))
-)))
-"""
-SQLITE_START = """
-import importlib, pkgutil, sys, tempfile, asyncio
+DRIVER = ("psycopg", "sqlalchemy.ext.asyncio", "sqlalchemy.orm")
+USE_A_SQLITE_FILE = """
+import asyncio, tempfile
 from pathlib import Path
-import bot.__main__, bot.app, bot.cli, cogs
 from bot.storage.database import Database
-for module in pkgutil.iter_modules(cogs.__path__):
-    importlib.import_module("cogs." + module.name)
 
 async def use_a_file() -> None:
     with tempfile.TemporaryDirectory() as folder:
@@ -32,22 +21,11 @@ asyncio.run(use_a_file())
 """
 
 
-def loaded_after(probe: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-c", probe + LOADED],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
 def test_a_bot_on_sqlite_never_loads_the_postgresql_driver() -> None:
-    assert loaded_after(SQLITE_START) == ""
+    assert loaded_after(A_START + USE_A_SQLITE_FILE, DRIVER) == []
 
 
 def test_the_postgresql_backend_still_brings_the_driver_in() -> None:
     # The probe above can see them: importing the backend loads both.
-    loaded = loaded_after("import sys, bot.storage.postgres_backend\n").split(",")
+    loaded = loaded_after("import bot.storage.postgres_backend\n", DRIVER)
     assert "psycopg" in loaded and "sqlalchemy.ext.asyncio" in loaded

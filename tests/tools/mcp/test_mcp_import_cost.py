@@ -4,31 +4,15 @@ interpreter, which imports everything a start without servers imports."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
+from tests.import_probe import A_START, loaded_after
 
-from tests.fakes.bot_env import ROOT
-
-PROBE = """
-import importlib, pkgutil, sys
-import bot.__main__, bot.app, bot.cli, cogs
-for module in pkgutil.iter_modules(cogs.__path__):
-    importlib.import_module("cogs." + module.name)
-print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in ("mcp", "mcp_types"))))
-"""
+SDK = ("mcp", "mcp_types")
 
 
 def test_the_mcp_sdk_is_not_imported_without_servers() -> None:
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip() == ""
+    assert loaded_after(A_START, SDK) == []
 
 
 def test_the_manager_still_brings_the_sdk_in() -> None:
     # The probe above can see the SDK: importing the manager loads it.
-    probe = "import sys, bot.tools.mcp.manager; print('mcp' in sys.modules)"
-    done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip() == "True"
+    assert "mcp" in loaded_after("import bot.tools.mcp.manager\n", SDK)
