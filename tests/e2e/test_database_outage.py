@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -25,24 +24,11 @@ from tests.fakes.discord_server import FakeDiscord, FakeMessage
 from tests.fakes.llm_scripts import text_reply
 from tests.fakes.llm_server import FakeLLMServer
 from tests.pg_server import ThrowawayPostgres
+from tests.polling import poll
 
 LINE = "The bot lost its connection to its database; try again in a minute."
 FIRST = "The first half of this answer reached the member before the database went away. "
 REST = " ".join(f"word{i}" for i in range(200))
-
-
-async def _until(probe: Callable[[], Awaitable[StoredMessage | None]]) -> StoredMessage:
-    """Wait (up to 30 s) for a state only the database can tell: no event wakes us."""
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            found = await probe()
-        except DatabaseUnavailableError:
-            found = None
-        if found is not None:
-            return found
-        assert time.monotonic() < deadline, "the state never came"
-        await asyncio.sleep(0.05)
 
 
 def _on_postgres(
@@ -117,11 +103,15 @@ async def test_postgres_lost_mid_answer_ends_it_plainly_and_saves_it_once_back(
         await asyncio.to_thread(private_postgres.resume)
 
         async def stored() -> StoredMessage | None:
-            refs = await app.bot.services.messages.find_by_discord_message(final.id)
-            answer = None if refs is None else await app.bot.services.messages.get(refs.id)
-            return answer if answer is not None and answer.status != "streaming" else None
+            """The closed answer, once the database (reconnecting by itself) can tell."""
+            with suppress(DatabaseUnavailableError):
+                refs = await app.bot.services.messages.find_by_discord_message(final.id)
+                answer = None if refs is None else await app.bot.services.messages.get(refs.id)
+                return answer if answer is not None and answer.status != "streaming" else None
+            return None
 
-        answer = await _until(stored)
+        answer = await poll(stored, lambda answer: answer is not None, within_s=30)
+        assert answer is not None
         assert answer.status == "error"
         assert answer.error_text == LINE
         # What the member saw, word for word (the shown text may end mid-word: the stored
@@ -246,11 +236,9 @@ async def test_postgres_lost_while_a_message_waits_its_turn_it_is_not_left_unans
         thread = await fake.wait_for(lambda: next(iter(fake.threads(app.channel_id)), None))
         await _started(app, thread.id)
         waiting = await fake.send_user_message(thread.id, fake.user, "and then?")
-        # Once stored (polled: no event says so), it waits for the answer streaming ahead.
+        # Once stored, it waits for the answer streaming ahead.
         find = app.bot.services.messages.find_by_discord_message
-        async with asyncio.timeout(10):
-            while await find(waiting.id) is None:  # noqa: ASYNC110
-                await asyncio.sleep(0.02)
+        await poll(lambda: find(waiting.id), lambda stored: stored is not None, within_s=10)
         await asyncio.to_thread(private_postgres.pause)
         final = await app.final_answer(thread.id)
         assert f"⚠️ {LINE}" in final.content

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from typing import Any
@@ -13,6 +12,7 @@ from bot.logs import current_context
 from tests.e2e.conftest import Running, ephemeral_reply
 from tests.fakes.discord_server import FakeMessage
 from tests.fakes.llm_scripts import http_error
+from tests.polling import poll
 
 
 async def test_chat_where_threads_cannot_be_created_says_what_to_do(app: Running) -> None:
@@ -124,8 +124,5 @@ async def test_answer_that_cannot_be_shown_is_not_left_streaming(app: Running) -
         return [m.status for m in history if m.role == "assistant"]
 
     # The bot can't post here (403 on the placeholder); its answer must still be closed.
-    # Storage has no change notification to wait on, so this polls (bounded).
-    async with asyncio.timeout(5):
-        while (found := await statuses()) in ([], ["streaming"]):  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
+    found = await poll(statuses, lambda found: found not in ([], ["streaming"]), within_s=5)
     assert found == ["error"]

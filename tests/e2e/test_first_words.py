@@ -18,6 +18,7 @@ from tests.billing.ledger_rows import LedgerReader
 from tests.e2e.conftest import Running
 from tests.fakes.discord_server import FakeMessage
 from tests.fakes.llm_scripts import Scripted, text_reply
+from tests.polling import poll
 
 
 @asynccontextmanager
@@ -63,11 +64,9 @@ async def answer_statuses(app: Running) -> list[str]:
 
 
 async def statuses_once_settled(app: Running) -> list[str]:
-    # Storage has no change notification to wait on, so this polls (bounded).
-    async with asyncio.timeout(5):
-        while (found := await answer_statuses(app)) in ([], ["streaming"]):  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
-    return found
+    return await poll(
+        lambda: answer_statuses(app), lambda found: found not in ([], ["streaming"]), within_s=5
+    )
 
 
 async def test_first_words_model_streams_before_the_first_message_exists(app: Running) -> None:
@@ -128,7 +127,5 @@ async def test_first_words_answer_finished_before_its_message_failed_is_an_error
         app.fake.deny_channel(app.channel_id)
     # Storage said complete before Discord refused its only message: nobody saw it, so it
     # is closed as an error, like an answer whose first message failed at once.
-    async with asyncio.timeout(5):
-        while await answer_statuses(app) != ["error"]:  # noqa: ASYNC110
-            await asyncio.sleep(0.02)
+    await poll(lambda: answer_statuses(app), lambda found: found == ["error"], within_s=5)
     assert app.bot_messages(app.channel_id) == []

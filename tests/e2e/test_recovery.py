@@ -12,6 +12,7 @@ from tests.e2e.conftest import button_with, make_settings, running_bot
 from tests.fakes.discord_server import FakeDiscord, FakeMessage
 from tests.fakes.llm_scripts import stall, text_reply, tool_call_reply
 from tests.fakes.llm_server import FakeLLMServer
+from tests.polling import poll
 
 STOP = "switchboard:stop:"
 
@@ -186,11 +187,12 @@ async def test_a_sibling_dead_while_this_process_runs_is_swept_and_its_answer_sa
                 return None
 
             content = await fake.wait_for(edited)
-            # Then the dead run's heartbeat row is forgotten; this run's own stays. The
-            # database has no change notification to wait on, so this polls (bounded).
-            async with asyncio.timeout(5):
-                while await asyncio.to_thread(heartbeat_shards, crashed) != ["0"]:  # noqa: ASYNC110
-                    await asyncio.sleep(0.05)
+            # Then the dead run's heartbeat row is forgotten; this run's own stays.
+            await poll(
+                lambda: asyncio.to_thread(heartbeat_shards, crashed),
+                lambda shards: shards == ["0"],
+                within_s=5,
+            )
         finally:
             sweeper.cancel()
         assert status_in(crashed, answer_id) == "interrupted"

@@ -8,8 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import time
-from collections.abc import Callable
 
 import psycopg
 import pytest
@@ -18,15 +16,8 @@ from bot.errors import ConfigurationError
 from bot.sharding.claims import ShardTakenError
 from bot.sharding.pg_claims import SHARD_LOCK, PgShardClaims
 from tests.pg_server import ThrowawayPostgres
+from tests.polling import wait_until
 from tests.storage.test_postgres import closed_port
-
-
-async def _until(predicate: Callable[[], bool]) -> None:
-    """Wait (up to 20 s) for a state only the server knows: there is no event to wake on."""
-    deadline = time.monotonic() + 20.0
-    while not predicate():
-        assert time.monotonic() < deadline, "the state never came"
-        await asyncio.sleep(0.05)
 
 
 def _claimed(url: str, shard: int) -> bool:
@@ -99,12 +90,12 @@ async def test_pg_claims_lost_with_the_connection_are_claimed_again(
     watch = asyncio.ensure_future(holder.watch(refusals.append))
     try:
         await asyncio.to_thread(private_postgres.pause)
-        await _until(lambda: "still unreachable (attempt 1:" in caplog.text)
+        await wait_until(lambda: "still unreachable (attempt 1:" in caplog.text, within_s=20)
         await asyncio.to_thread(private_postgres.resume)
-        await _until(lambda: _claimed(private_postgres.url(), 3))
+        await wait_until(lambda: _claimed(private_postgres.url(), 3), within_s=20)
         with pytest.raises(ShardTakenError):
             PgShardClaims(private_postgres.url()).claim([3])
-        await _until(lambda: "shard claims 3 held again" in caplog.text)
+        await wait_until(lambda: "shard claims 3 held again" in caplog.text, within_s=20)
     finally:
         watch.cancel()
         holder.release()

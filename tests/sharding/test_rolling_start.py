@@ -20,6 +20,7 @@ from bot.storage.owners import heartbeats
 from bot.storage.prices import PriceRepository
 from bot.storage.reservations import Reservation, ReservationRepository
 from tests.fakes.llm_scripts import Scripted, stall, text_reply
+from tests.polling import poll
 from tests.sharding.test_processes import answer_in, env_for_shard, sharded_world, spawn_bot
 
 WORDS = "answer from model-zero, taking its time"
@@ -89,7 +90,12 @@ async def test_a_starting_process_leaves_a_live_siblings_answer_and_hold_alone(
             shown = await answer_in(fake, question.id)
             assert WORDS in shown.content
             assert "Interrupted" not in shown.content
-            final, holds_after, calls_after = await answers_and_holds(target)
+            # The last edit can reach Discord just before the answer's row is closed.
+            final, holds_after, calls_after = await poll(
+                lambda: answers_and_holds(target),
+                lambda found: found[0] != ["streaming"],
+                within_s=10,
+            )
             assert (final, holds_after, calls_after) == (["complete"], [], 1)
         finally:
             release.set()

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,14 +16,7 @@ from bot.storage.database import Database
 from bot.storage.outage import Outage
 from bot.storage.sql import IntegrityError
 from tests.pg_server import ThrowawayPostgres
-
-
-async def _until(predicate: Callable[[], bool]) -> None:
-    """Wait (up to 30 s) for a state the reconnecting task reaches on its own."""
-    deadline = time.monotonic() + 30
-    while not predicate():
-        assert time.monotonic() < deadline, "the state never came"
-        await asyncio.sleep(0.05)
+from tests.polling import wait_until
 
 
 def _fast(outage: Outage | None) -> Outage:
@@ -63,9 +54,9 @@ async def test_postgres_outage_is_one_plain_error_and_reconnects_by_itself(
         assert outage.count == 1
         outage.redo("a test row", late_write)
 
-        await _until(lambda: "still unreachable (attempt 2:" in caplog.text)
+        await wait_until(lambda: "still unreachable (attempt 2:" in caplog.text, within_s=30)
         await asyncio.to_thread(private_postgres.resume)
-        await _until(lambda: written == [7])
+        await wait_until(lambda: written == [7], within_s=30)
         assert not outage.down and outage.waiting == 0
         async with db.reading() as conn:
             assert await conn.scalar("SELECT COUNT(*) FROM channel_settings") == 1
@@ -93,7 +84,7 @@ async def test_postgres_connection_cut_inside_a_transaction_is_an_outage(
                 )
         assert outage.down
         await asyncio.to_thread(private_postgres.resume)
-        await _until(lambda: not outage.down)
+        await wait_until(lambda: not outage.down, within_s=30)
         async with db.reading() as conn:  # rolled back as a whole
             assert await conn.scalar("SELECT COUNT(*) FROM channel_settings") == 0
 
