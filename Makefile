@@ -21,7 +21,8 @@ run: $(STAMP)
 	$(PY) -m bot
 
 # The suite runs in parallel workers (pytest-xdist), then the tests that judge real time
-# (marked `realtime` in tests/conftest.py) on their own. TEST_WORKERS=0 runs all in one process.
+# (marked `realtime` in tests/conftest.py) apart from the rest. TEST_WORKERS=0 runs all in
+# one process.
 # Two workers per core: about half of a worker's time goes waiting on the bot processes, MCP
 # servers and PostgreSQL it starts, so one per core leaves the cores idle half the run.
 # loadgroup: a module whose fixture starts servers once for all its tests is kept on one
@@ -31,12 +32,15 @@ TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(8, 2 * len(os.sched_g
 # each one compiles the bot and pytest rewrites every test module again, in each worker.
 TEST_ENV := env -u PYTHONDONTWRITEBYTECODE
 # Where the realtime tests live (tests/conftest.py lists them): collecting only those paths
-# spares the second run collecting the whole suite to deselect all but sixty tests.
+# spares the second run collecting the whole suite to deselect all but sixty tests. They run
+# after the rest, a worker per group (tests/conftest.py says why that keeps them honest); on
+# a single core, one after another.
 REALTIME_PATHS = $(shell $(PY) -c 'from tests.conftest import REALTIME_TESTS; print(*REALTIME_TESTS)')
+REALTIME_WORKERS = $(if $(filter 0,$(TEST_WORKERS)),0,$(shell $(PY) -c 'import os; from tests.conftest import REALTIME_GROUPS as g; print(len(set(g.values())) if len(os.sched_getaffinity(0)) > 1 else 0)'))
 
 test: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not realtime"
-	$(TEST_ENV) $(PY) -m pytest -m realtime $(REALTIME_PATHS)
+	$(TEST_ENV) $(PY) -m pytest -n $(REALTIME_WORKERS) --dist loadgroup -m realtime $(REALTIME_PATHS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check bot cogs tests bench

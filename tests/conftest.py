@@ -33,17 +33,21 @@ def _isolated_env(
 
 
 # Tests that judge real time (pacing against Discord's limits, a click answered within a
-# second, a process killed mid-stream, stall detection). `make test` runs the rest in
-# parallel workers and these afterwards on their own, so another test's load never decides
-# whether they pass.
-REALTIME_TESTS = (
-    "tests/discord_ui_pacer/",
-    "tests/ops/test_sigkill.py",
-    "tests/ops/test_shutdown.py",
-    "tests/e2e/test_stop_retry.py",
-    "tests/e2e/test_silent_model.py",
-    "tests/sharding/test_identify.py",
-)
+# second, a process killed mid-stream, stall detection), by the group one worker runs. `make
+# test` runs the rest in parallel workers first, then these apart from them: the tests of a
+# group one after another, the three groups side by side. Each group spends most of its time
+# waiting on real clocks (about 17 s of CPU in 70 s), so the other two don't decide whether
+# its tests pass the way the parallel half's load would; the longest group (the SIGKILL test)
+# sets the phase's time.
+REALTIME_GROUPS = {
+    "tests/ops/test_sigkill.py": "realtime-sigkill",
+    "tests/ops/test_shutdown.py": "realtime-processes",
+    "tests/sharding/test_identify.py": "realtime-processes",
+    "tests/e2e/test_silent_model.py": "realtime-processes",
+    "tests/discord_ui_pacer/": "realtime-pacing",
+    "tests/e2e/test_stop_retry.py": "realtime-pacing",
+}
+REALTIME_TESTS = tuple(REALTIME_GROUPS)
 # Not here: tests/sharding/test_processes.py starts bot processes and waits on events, with
 # nothing timed (the identify turns it waits through are checked in test_identify.py), so
 # its half minute of waiting overlaps other tests in the parallel phase.
@@ -52,5 +56,7 @@ REALTIME_TESTS = (
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         path = item.nodeid.split("::", 1)[0]
-        if path.startswith(REALTIME_TESTS):
-            item.add_marker(pytest.mark.realtime)
+        for prefix, group in REALTIME_GROUPS.items():
+            if path.startswith(prefix):
+                item.add_marker(pytest.mark.realtime)
+                item.add_marker(pytest.mark.xdist_group(group))
