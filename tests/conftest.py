@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+
 import pytest
 
 # Both database engines: SQLite files and a throwaway PostgreSQL server.
@@ -30,6 +33,19 @@ def _isolated_env(
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+@pytest.fixture
+def worker_heap_frozen() -> Iterator[None]:
+    """The benchmarks collect garbage before each timing (bench/results.py); in a test worker
+    that means walking every object the tests before it left, several seconds of CPU per
+    group. Frozen objects are skipped by the collector, and the bench's own are still
+    collected."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 # Tests that judge real time (pacing against Discord's limits, a click answered within a

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import math
 
+import pytest
+
 from bench.attachments import GROUP, run
 
 
+@pytest.mark.usefixtures("worker_heap_frozen")
 async def test_bench_attachments_quick_reports_every_figure() -> None:
     results = await run(quick=True)
 

@@ -47,6 +47,7 @@ GROUP_CHECKS: dict[str, Callable[[list[JsonResult]], None]] = {
 }
 
 
+@pytest.mark.usefixtures("worker_heap_frozen")
 @pytest.mark.parametrize("group", sorted(GROUPS))
 def test_bench_quick_runs_the_group(
     group: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
