@@ -26,17 +26,17 @@ run: $(STAMP)
 # Two workers per core: about half of a worker's time goes waiting on the bot processes, MCP
 # servers and PostgreSQL it starts, so one per core leaves the cores idle half the run.
 # loadgroup: a module whose fixture starts servers once for all its tests is kept on one
-# worker (marked xdist_group), instead of each worker starting its own.
+# worker (named in tests/worker_groups.py), instead of each worker starting its own.
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print(min(8, 2 * len(os.sched_getaffinity(0))))' 2>/dev/null || echo auto)
 # The suite starts ~100 Python processes; with bytecode caching off (some CI images set this)
 # each one compiles the bot and pytest rewrites every test module again, in each worker.
 TEST_ENV := env -u PYTHONDONTWRITEBYTECODE
-# Where the realtime tests live (tests/conftest.py lists them): collecting only those paths
+# Where the realtime tests live (tests/worker_groups.py lists them): collecting only those paths
 # spares the second run collecting the whole suite to deselect all but sixty tests. They run
-# after the rest, a worker per group (tests/conftest.py says why that keeps them honest); on
+# after the rest, a worker per group (tests/worker_groups.py says why that keeps them honest); on
 # a single core, one after another.
-REALTIME_PATHS = $(shell $(PY) -c 'from tests.conftest import REALTIME_TESTS; print(*REALTIME_TESTS)')
-REALTIME_WORKERS = $(if $(filter 0,$(TEST_WORKERS)),0,$(shell $(PY) -c 'import os; from tests.conftest import REALTIME_GROUPS as g; print(len(set(g.values())) if len(os.sched_getaffinity(0)) > 1 else 0)'))
+REALTIME_PATHS = $(shell $(PY) -c 'from tests.worker_groups import REALTIME_GROUPS; print(*REALTIME_GROUPS)')
+REALTIME_WORKERS = $(if $(filter 0,$(TEST_WORKERS)),0,$(shell $(PY) -c 'import os; from tests.worker_groups import REALTIME_GROUPS as g; print(len(set(g.values())) if len(os.sched_getaffinity(0)) > 1 else 0)'))
 
 test: $(STAMP)
 	$(TEST_ENV) $(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup -m "not realtime"

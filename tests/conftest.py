@@ -7,8 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
+# Which tests share a worker (and the scheduler that keeps them together), the realtime ones
+# among them: tests/worker_groups.py.
+from tests.worker_groups import REALTIME_GROUPS, pytest_xdist_make_scheduler
+
 # Both database engines: SQLite files and a throwaway PostgreSQL server.
 pytest_plugins = ["tests.db_engines"]
+__all__ = ["pytest_xdist_make_scheduler"]  # a hook of this conftest, defined beside its groups
 
 
 @pytest.fixture(autouse=True)
@@ -48,31 +53,8 @@ def worker_heap_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
-# Tests that judge real time (pacing against Discord's limits, a click answered within a
-# second, a process killed mid-stream, stall detection), by the group one worker runs. `make
-# test` runs the rest in parallel workers first, then these apart from them: the tests of a
-# group one after another, the three groups side by side. Each group spends most of its time
-# waiting on real clocks (about 17 s of CPU in 70 s), so the other two don't decide whether
-# its tests pass the way the parallel half's load would; the longest group (the SIGKILL test)
-# sets the phase's time.
-REALTIME_GROUPS = {
-    "tests/ops/test_sigkill.py": "realtime-sigkill",
-    "tests/ops/test_shutdown.py": "realtime-processes",
-    "tests/sharding/test_identify.py": "realtime-processes",
-    "tests/e2e/test_silent_model.py": "realtime-processes",
-    "tests/discord_ui_pacer/": "realtime-pacing",
-    "tests/e2e/test_stop_retry.py": "realtime-pacing",
-}
-REALTIME_TESTS = tuple(REALTIME_GROUPS)
-# Not here: tests/sharding/test_processes.py starts bot processes and waits on events, with
-# nothing timed (the identify turns it waits through are checked in test_identify.py), so
-# its half minute of waiting overlaps other tests in the parallel phase.
-
-
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         path = item.nodeid.split("::", 1)[0]
-        for prefix, group in REALTIME_GROUPS.items():
-            if path.startswith(prefix):
-                item.add_marker(pytest.mark.realtime)
-                item.add_marker(pytest.mark.xdist_group(group))
+        if path.startswith(tuple(REALTIME_GROUPS)):
+            item.add_marker(pytest.mark.realtime)

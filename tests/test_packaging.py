@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-# One worker builds the wheel for every test here (make test's --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("packaging")
 
 
 # The checkout as the build sees it, without what tools write into it: other test processes

@@ -19,9 +19,9 @@ from bot.tools.mcp.schemas import MAX_NAME, exposed_name
 from tests.fakes.mcp_server import LONG_NAME, PIXEL_PNG
 from tests.tools.mcp.conftest import FAST, fake_server
 
-# One worker takes the whole module (make test's --dist loadgroup): spread over several,
-# each would start its own three servers, a second of CPU apiece.
-pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.xdist_group("mcp_calls")]
+# One worker takes the whole module (tests/worker_groups.py): spread over several, each
+# would start its own three servers, a second of CPU apiece.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 CTX = ToolContext(conversation_id=7, user_id=42)
 
 
