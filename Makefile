@@ -21,7 +21,7 @@ run: $(STAMP)
 	$(PY) -m bot
 
 # The suite runs in parallel workers (pytest-xdist), then the tests that judge real time
-# (marked `realtime` in tests/conftest.py) apart from the rest. TEST_WORKERS=0 runs all in
+# (marked `realtime` in tests/worker_groups.py) apart from the rest. TEST_WORKERS=0 runs all in
 # one process.
 # Two workers per core: about half of a worker's time goes waiting on the bot processes, MCP
 # servers and PostgreSQL it starts, so one per core leaves the cores idle half the run.

@@ -7,13 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-# Which tests share a worker (and the scheduler that keeps them together), the realtime ones
-# among them: tests/worker_groups.py.
-from tests.worker_groups import REALTIME_GROUPS, pytest_xdist_make_scheduler
-
-# Both database engines: SQLite files and a throwaway PostgreSQL server.
-pytest_plugins = ["tests.db_engines"]
-__all__ = ["pytest_xdist_make_scheduler"]  # a hook of this conftest, defined beside its groups
+pytest_plugins = [
+    "tests.db_engines",  # both database engines: SQLite files and a throwaway PostgreSQL
+    "tests.worker_groups",  # which tests share a worker, and the scheduler that keeps them so
+]
 
 
 @pytest.fixture(autouse=True)
@@ -51,10 +48,3 @@ def worker_heap_frozen() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        path = item.nodeid.split("::", 1)[0]
-        if path.startswith(tuple(REALTIME_GROUPS)):
-            item.add_marker(pytest.mark.realtime)

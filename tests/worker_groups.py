@@ -77,3 +77,10 @@ def scheduler_for(
 @pytest.hookimpl(optionalhook=True)  # the hook exists only while xdist is loaded
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> object:
     return scheduler_for(config, log, WORKER_GROUPS)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the realtime tests, which `make test` runs apart (`-m realtime`)."""
+    for item in items:
+        if item.nodeid.split("::", 1)[0].startswith(tuple(REALTIME_GROUPS)):
+            item.add_marker(pytest.mark.realtime)
