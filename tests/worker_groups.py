@@ -82,5 +82,5 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> object:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark the realtime tests, which `make test` runs apart (`-m realtime`)."""
     for item in items:
-        if item.nodeid.split("::", 1)[0].startswith(tuple(REALTIME_GROUPS)):
+        if group_of(item.nodeid, REALTIME_GROUPS) is not None:
             item.add_marker(pytest.mark.realtime)
